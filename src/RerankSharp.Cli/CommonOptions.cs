@@ -1,0 +1,90 @@
+using System.CommandLine;
+using Microsoft.Extensions.Logging;
+using RerankSharp.Inference;
+using RerankSharp.Scoring;
+
+namespace RerankSharp.Cli;
+
+/// <summary>
+/// Options shared by every command. Each is mirrored by an environment variable
+/// (<c>--max-length</c> ↔ <c>RERANK_MAX_LENGTH</c>); the flag wins over the variable.
+/// </summary>
+internal static class CommonOptions
+{
+    public const string DefaultModel = "BAAI/bge-reranker-v2-m3";
+
+    public static readonly Option<string> Model = new("--model", "-m")
+    {
+        Description = "Model folder (config.json, model.safetensors, tokenizer files) or Hugging Face hub id in the local cache. Env: RERANK_MODEL.",
+        DefaultValueFactory = _ => Env("RERANK_MODEL") ?? DefaultModel,
+        Recursive = true,
+    };
+
+    public static readonly Option<int?> MaxLength = new("--max-length")
+    {
+        Description = "Tokens per query+document pair, special tokens included (default: the model's, 8192 for bge-reranker-v2-m3). Env: RERANK_MAX_LENGTH.",
+        DefaultValueFactory = _ => EnvInt("RERANK_MAX_LENGTH"),
+        Recursive = true,
+    };
+
+    public static readonly Option<int> BatchSize = new("--batch-size")
+    {
+        Description = "Most pairs per inference batch. Env: RERANK_BATCH_SIZE.",
+        DefaultValueFactory = _ => EnvInt("RERANK_BATCH_SIZE") ?? 16,
+        Recursive = true,
+    };
+
+    public static readonly Option<int?> Threads = new("--threads")
+    {
+        Description = "ONNX Runtime threads (default: one per logical processor). Env: RERANK_THREADS.",
+        DefaultValueFactory = _ => EnvInt("RERANK_THREADS"),
+        Recursive = true,
+    };
+
+    public static readonly Option<Device> Device = new("--device")
+    {
+        Description = "cpu, cuda or auto (cuda only when the ONNX Runtime GPU runtime is installed). Env: RERANK_DEVICE.",
+        DefaultValueFactory = _ => Enum.TryParse<Device>(Env("RERANK_DEVICE"), ignoreCase: true, out var d) ? d : Inference.Device.Cpu,
+        Recursive = true,
+    };
+
+    public static readonly Option<bool> Raw = new("--raw")
+    {
+        Description = "Raw logits instead of sigmoid scores in [0, 1]. Env: RERANK_RAW=1.",
+        DefaultValueFactory = _ => Env("RERANK_RAW") is "1" or "true",
+        Recursive = true,
+    };
+
+    public static readonly Option<bool> Verbose = new("--verbose", "-v")
+    {
+        Description = "Show informational messages and stack traces of errors.",
+        Recursive = true,
+    };
+
+    public static void AddTo(RootCommand root)
+    {
+        foreach (var option in new Option[] { Model, MaxLength, BatchSize, Threads, Device, Raw, Verbose })
+            root.Options.Add(option);
+    }
+
+    public static ILogger Logger(ParseResult result) =>
+        new StderrLogger(result.GetValue(Verbose) ? LogLevel.Debug : LogLevel.Warning);
+
+    public static CrossEncoderOptions EncoderOptions(ParseResult result) => new()
+    {
+        Device = result.GetValue(Device),
+        MaxLength = result.GetValue(MaxLength),
+        BatchSize = result.GetValue(BatchSize),
+        Threads = result.GetValue(Threads),
+        Logger = Logger(result),
+    };
+
+    private static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : null;
+
+    private static int? EnvInt(string name) =>
+        Env(name) is { } value
+            ? int.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out var parsed)
+                ? parsed
+                : throw new RerankException(RerankErrorKind.InvalidInput, $"{name}={value} is not a whole number.")
+            : null;
+}

@@ -1,0 +1,133 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.ML.OnnxRuntime;
+
+namespace RerankSharp.Inference;
+
+/// <summary>Where the model runs.</summary>
+public enum Device
+{
+    /// <summary>CUDA when the ONNX Runtime native library has it, else CPU.</summary>
+    Auto,
+    Cpu,
+    /// <summary>CUDA (needs the Microsoft.ML.OnnxRuntime.Gpu.Linux runtime); falls back to CPU with a warning when absent.</summary>
+    Cuda,
+}
+
+/// <summary>How the ONNX Runtime session is set up.</summary>
+internal sealed record SessionSettings(Device Device, int IntraOpThreads, GraphOptimizationLevel OptimizationLevel, string? OptimizedModelPath);
+
+/// <summary>
+/// One ONNX Runtime session over an encoder graph with inputs <c>input_ids</c>, <c>attention_mask</c>
+/// (int64 [B, T]) and output <c>logits</c> (float [B, L]). Not thread-safe: owned by one worker.
+/// </summary>
+internal sealed class EncoderSession : IDisposable
+{
+    private const string CudaProvider = "CUDAExecutionProvider";
+    private static readonly string[] InputNames = ["input_ids", "attention_mask"];
+    private static readonly string[] OutputNames = ["logits"];
+
+    private readonly InferenceSession _session;
+
+    private EncoderSession(InferenceSession session, string provider, int numLabels)
+    {
+        _session = session;
+        ExecutionProvider = provider;
+        NumLabels = numLabels;
+    }
+
+    public string ExecutionProvider { get; }
+
+    public int NumLabels { get; }
+
+    /// <param name="model">Serialized ONNX model whose initializers are external data.</param>
+    /// <param name="weightsDirectory">Folder the external-data locations are relative to (the model folder).</param>
+    public static EncoderSession Create(byte[] model, string weightsDirectory, int numLabels, SessionSettings settings, ILogger logger)
+    {
+        var options = new SessionOptions
+        {
+            GraphOptimizationLevel = settings.OptimizationLevel,
+            ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
+            IntraOpNumThreads = settings.IntraOpThreads,
+            InterOpNumThreads = 1,
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+        };
+        try
+        {
+            // The model comes from memory, so ORT needs to be told where its external data lives;
+            // it then maps or reads the safetensors itself and no managed copy of the weights exists.
+            options.AddSessionConfigEntry("session.model_external_initializers_file_folder_path", weightsDirectory);
+            // Spinning after each Run buys ≤ 5% here (research/ort.md §6) and takes CPU from tokenization.
+            options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+            if (settings.OptimizedModelPath is not null) options.OptimizedModelFilePath = settings.OptimizedModelPath;
+
+            var provider = "CPUExecutionProvider";
+            if (settings.Device != Device.Cpu)
+            {
+                var available = OrtEnv.Instance().GetAvailableProviders();
+                if (available.Contains(CudaProvider))
+                {
+                    try
+                    {
+                        options.AppendExecutionProvider_CUDA(0);
+                        provider = CudaProvider;
+                    }
+                    catch (OnnxRuntimeException e)
+                    {
+                        logger.LogWarning("CUDA was requested but could not be initialised ({Reason}); running on CPU.", e.Message);
+                    }
+                }
+                else if (settings.Device == Device.Cuda)
+                {
+                    logger.LogWarning("CUDA was requested but this ONNX Runtime has no CUDA provider (available: {Providers}); running on CPU. Install the Microsoft.ML.OnnxRuntime.Gpu.Linux runtime for GPU.",
+                        string.Join(", ", available));
+                }
+            }
+
+            var session = new InferenceSession(model, options);
+            return new EncoderSession(session, provider, numLabels);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new RerankException(RerankErrorKind.Backend, $"ONNX Runtime could not load the model graph: {e.Message}", e);
+        }
+        finally
+        {
+            options.Dispose();
+        }
+    }
+
+    /// <summary>Runs one padded batch; returns logits [batch × NumLabels], row-major.</summary>
+    /// <exception cref="OperationCanceledException">When <paramref name="cancellationToken"/> fires during the run.</exception>
+    public float[] Run(long[] inputIds, long[] attentionMask, int batch, int tokens, CancellationToken cancellationToken)
+    {
+        if (inputIds.Length != batch * tokens || attentionMask.Length != batch * tokens)
+            throw new RerankException(RerankErrorKind.Internal, $"Batch buffers hold {inputIds.Length} ids for a {batch}×{tokens} batch. This is a bug.");
+        cancellationToken.ThrowIfCancellationRequested();
+
+        long[] shape = [batch, tokens];
+        using var ids = OrtValue.CreateTensorValueFromMemory(inputIds, shape);
+        using var mask = OrtValue.CreateTensorValueFromMemory(attentionMask, shape);
+        // A fresh RunOptions per call: its Terminate flag is this call's alone, so cancelling one
+        // batch (an 8k-token run can take many seconds) never stops another.
+        using var runOptions = new RunOptions();
+        using var registration = cancellationToken.Register(static state => ((RunOptions)state!).Terminate = true, runOptions);
+        try
+        {
+            using var outputs = _session.Run(runOptions, InputNames, [ids, mask], OutputNames);
+            var logits = outputs[0].GetTensorDataAsSpan<float>();
+            if (logits.Length != batch * NumLabels)
+                throw new RerankException(RerankErrorKind.Internal, $"The graph returned {logits.Length} logits for {batch} rows × {NumLabels} labels. This is a bug.");
+            return logits.ToArray();
+        }
+        catch (OnnxRuntimeException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException("The inference run was terminated because its callers cancelled.", cancellationToken);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw new RerankException(RerankErrorKind.Backend, $"ONNX Runtime failed on a {batch}×{tokens} batch: {e.Message}", e);
+        }
+    }
+
+    public void Dispose() => _session.Dispose();
+}

@@ -1,0 +1,155 @@
+using Google.Protobuf;
+using RerankSharp.Onnx.Proto;
+
+namespace RerankSharp.Onnx;
+
+/// <summary>
+/// Assembles an ONNX model from nodes and initializers. Architecture files (one per model type)
+/// describe the network through this builder; it knows nothing about any architecture.
+/// </summary>
+internal sealed class OnnxGraphBuilder
+{
+    public const string ContribDomain = "com.microsoft";
+
+    private readonly GraphProto _graph;
+    private readonly HashSet<string> _names = new(StringComparer.Ordinal);
+    private int _anonymous;
+
+    public OnnxGraphBuilder(string name) => _graph = new GraphProto { Name = name };
+
+    public int NodeCount => _graph.Node.Count;
+
+    /// <summary>A graph input of the given element type; a dimension is a symbol ("B") or a size.</summary>
+    public string AddInput(string name, TensorProto.Types.DataType type, params object[] dims)
+    {
+        _graph.Input.Add(ValueInfo(name, type, dims));
+        return Claim(name);
+    }
+
+    public void AddOutput(string name, TensorProto.Types.DataType type, params object[] dims) =>
+        _graph.Output.Add(ValueInfo(name, type, dims));
+
+    /// <summary>
+    /// An initializer whose bytes stay in a file beside the model (ONNX external data). ONNX Runtime
+    /// maps or reads them itself, so the weights never pass through managed memory.
+    /// </summary>
+    public string AddExternalInitializer(string name, TensorProto.Types.DataType type, long[] dims,
+        string relativeLocation, long offset, long length)
+    {
+        var tensor = new TensorProto { Name = name, DataType = (int)type, DataLocation = TensorProto.Types.DataLocation.External };
+        tensor.Dims.AddRange(dims);
+        tensor.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = relativeLocation });
+        tensor.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = offset.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        tensor.ExternalData.Add(new StringStringEntryProto { Key = "length", Value = length.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        _graph.Initializer.Add(tensor);
+        return Claim(name);
+    }
+
+    /// <summary>A small constant held in the model bytes (shapes, scalars, axes).</summary>
+    public string AddConstant(string name, long[] dims, params long[] values)
+    {
+        var tensor = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64 };
+        tensor.Dims.AddRange(dims);
+        tensor.Int64Data.AddRange(values);
+        _graph.Initializer.Add(tensor);
+        return Claim(name);
+    }
+
+    public string AddConstant(string name, long[] dims, params float[] values)
+    {
+        var tensor = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
+        tensor.Dims.AddRange(dims);
+        tensor.FloatData.AddRange(values);
+        _graph.Initializer.Add(tensor);
+        return Claim(name);
+    }
+
+    /// <summary>A constant from raw little-endian bytes (e.g. weights converted at load time).</summary>
+    public string AddRawConstant(string name, TensorProto.Types.DataType type, long[] dims, ReadOnlySpan<byte> bytes)
+    {
+        var tensor = new TensorProto { Name = name, DataType = (int)type, RawData = ByteString.CopyFrom(bytes) };
+        tensor.Dims.AddRange(dims);
+        _graph.Initializer.Add(tensor);
+        return Claim(name);
+    }
+
+    /// <summary>Adds a node with one output named <paramref name="output"/> (or a fresh name) and returns that name.</summary>
+    public string Node(string opType, string name, string[] inputs, string? output = null,
+        IEnumerable<AttributeProto>? attributes = null, string domain = "")
+        => Node(opType, name, inputs, [output ?? Fresh(name)], attributes, domain)[0];
+
+    public string[] Node(string opType, string name, string[] inputs, string[] outputs,
+        IEnumerable<AttributeProto>? attributes = null, string domain = "")
+    {
+        var node = new NodeProto { OpType = opType, Name = name, Domain = domain };
+        node.Input.AddRange(inputs);
+        foreach (var output in outputs) node.Output.Add(Claim(output));
+        if (attributes is not null) node.Attribute.AddRange(attributes);
+        _graph.Node.Add(node);
+        return outputs;
+    }
+
+    public ModelProto ToModel(string producerVersion, IReadOnlyDictionary<string, string>? metadata = null)
+    {
+        var model = new ModelProto
+        {
+            // IR 10 is what opset 20 pairs with; ORT 1.31 reads up to IR 11.
+            IrVersion = 10,
+            ProducerName = "RerankSharp",
+            ProducerVersion = producerVersion,
+            Graph = _graph,
+        };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 20 });
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = ContribDomain, Version = 1 });
+        if (metadata is not null)
+            foreach (var (key, value) in metadata)
+                model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });
+        return model;
+    }
+
+    public static AttributeProto Int(string name, long value) =>
+        new() { Name = name, Type = AttributeProto.Types.AttributeType.Int, I = value };
+
+    public static AttributeProto Float(string name, float value) =>
+        new() { Name = name, Type = AttributeProto.Types.AttributeType.Float, F = value };
+
+    public static AttributeProto Ints(string name, params long[] values)
+    {
+        var attribute = new AttributeProto { Name = name, Type = AttributeProto.Types.AttributeType.Ints };
+        attribute.Ints.AddRange(values);
+        return attribute;
+    }
+
+    private string Fresh(string stem)
+    {
+        string name;
+        do name = $"{stem}/out{(_anonymous++ == 0 ? "" : _anonymous.ToString(System.Globalization.CultureInfo.InvariantCulture))}";
+        while (_names.Contains(name));
+        return name;
+    }
+
+    private string Claim(string name)
+    {
+        if (!_names.Add(name))
+            throw new RerankException(RerankErrorKind.Internal, $"ONNX value '{name}' defined twice while building the graph. This is a bug.");
+        return name;
+    }
+
+    private static ValueInfoProto ValueInfo(string name, TensorProto.Types.DataType type, object[] dims)
+    {
+        var shape = new TensorShapeProto();
+        foreach (var dim in dims)
+            shape.Dim.Add(dim switch
+            {
+                string symbol => new TensorShapeProto.Types.Dimension { DimParam = symbol },
+                int size => new TensorShapeProto.Types.Dimension { DimValue = size },
+                long size => new TensorShapeProto.Types.Dimension { DimValue = size },
+                _ => throw new ArgumentException($"Dimension {dim} is neither a symbol nor a size."),
+            });
+        return new ValueInfoProto
+        {
+            Name = name,
+            Type = new TypeProto { TensorType = new TypeProto.Types.Tensor { ElemType = (int)type, Shape = shape } },
+        };
+    }
+}

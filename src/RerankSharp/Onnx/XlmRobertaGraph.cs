@@ -1,0 +1,280 @@
+// XLMRobertaForSequenceClassification as an ONNX graph, in the forward order of Hugging Face's
+// modeling_xlm_roberta.py: embeddings → encoder (post-LN blocks) → classification head.
+// Initializers carry the safetensors names, nodes the module paths, so an ORT error or a
+// profile points back here.
+//
+// Dimension letters: B batch, T tokens, H hidden size, N heads, D head size (H/N), I intermediate size.
+using RerankSharp.Models;
+using RerankSharp.Onnx.Proto;
+using DataType = RerankSharp.Onnx.Proto.TensorProto.Types.DataType;
+
+namespace RerankSharp.Onnx;
+
+/// <summary>How the encoder blocks are expressed.</summary>
+public enum GraphForm
+{
+    /// <summary>ONNX Runtime contrib operators (Attention, SkipLayerNormalization, BiasGelu): fewer nodes, a real key-padding mask, faster at long inputs.</summary>
+    Fused,
+    /// <summary>Plain opset-20 operators only; the cross-check for <see cref="Fused"/> and the form other runtimes read.</summary>
+    Plain,
+}
+
+internal sealed class XlmRobertaGraph
+{
+    public const string Architecture = "XLMRobertaForSequenceClassification";
+
+    private readonly ModelConfig _config;
+    private readonly SafetensorsStore _weights;
+    private readonly string _modelDirectory;
+    private readonly OnnxGraphBuilder _g = new("XLMRobertaForSequenceClassification");
+    private readonly Dictionary<string, string> _float32 = new(StringComparer.Ordinal);
+
+    private XlmRobertaGraph(ModelConfig config, SafetensorsStore weights, string modelDirectory)
+    {
+        _config = config;
+        _weights = weights;
+        _modelDirectory = modelDirectory;
+    }
+
+    /// <summary>Every tensor the architecture reads, with its shape for this config (the checkpoint may hold more).</summary>
+    public static IEnumerable<(string Name, long[] Shape)> ExpectedTensors(ModelConfig c)
+    {
+        long h = c.HiddenSize, i = c.IntermediateSize;
+        yield return ("roberta.embeddings.word_embeddings.weight", [c.VocabSize, h]);
+        yield return ("roberta.embeddings.position_embeddings.weight", [c.MaxPositionEmbeddings, h]);
+        yield return ("roberta.embeddings.token_type_embeddings.weight", [c.TypeVocabSize, h]);
+        yield return ("roberta.embeddings.LayerNorm.weight", [h]);
+        yield return ("roberta.embeddings.LayerNorm.bias", [h]);
+        for (var layer = 0; layer < c.NumHiddenLayers; layer++)
+        {
+            var p = $"roberta.encoder.layer.{layer}.";
+            foreach (var proj in new[] { "query", "key", "value" })
+            {
+                yield return ($"{p}attention.self.{proj}.weight", [h, h]);
+                yield return ($"{p}attention.self.{proj}.bias", [h]);
+            }
+            yield return ($"{p}attention.output.dense.weight", [h, h]);
+            yield return ($"{p}attention.output.dense.bias", [h]);
+            yield return ($"{p}attention.output.LayerNorm.weight", [h]);
+            yield return ($"{p}attention.output.LayerNorm.bias", [h]);
+            yield return ($"{p}intermediate.dense.weight", [i, h]);
+            yield return ($"{p}intermediate.dense.bias", [i]);
+            yield return ($"{p}output.dense.weight", [h, i]);
+            yield return ($"{p}output.dense.bias", [h]);
+            yield return ($"{p}output.LayerNorm.weight", [h]);
+            yield return ($"{p}output.LayerNorm.bias", [h]);
+        }
+        yield return ("classifier.dense.weight", [h, h]);
+        yield return ("classifier.dense.bias", [h]);
+        yield return ("classifier.out_proj.weight", [c.NumLabels, h]);
+        yield return ("classifier.out_proj.bias", [c.NumLabels]);
+    }
+
+    /// <summary>Checks that the config describes a model this file can build; throws naming the key otherwise.</summary>
+    public static void CheckSupported(ModelConfig c, string configPath)
+    {
+        if (!string.Equals(c.HiddenAct, "gelu", StringComparison.Ordinal))
+            throw new RerankException(RerankErrorKind.UnsupportedModel,
+                $"{configPath}: hidden_act \"{c.HiddenAct}\" is not supported; XLM-RoBERTa rerankers use \"gelu\" (exact erf GELU).");
+        if (c.HiddenSize % c.NumAttentionHeads != 0)
+            throw new RerankException(RerankErrorKind.InvalidModel,
+                $"{configPath}: hidden_size {c.HiddenSize} is not a multiple of num_attention_heads {c.NumAttentionHeads}.");
+    }
+
+    /// <summary>
+    /// Builds the graph. Inputs <c>input_ids</c> and <c>attention_mask</c> (int64 [B, T]); output
+    /// <c>logits</c> (float [B, num_labels]). Weights are external data pointing into the
+    /// safetensors files, located relative to <paramref name="modelDirectory"/>.
+    /// </summary>
+    public static ModelProto Build(ModelConfig config, SafetensorsStore weights, string modelDirectory, GraphForm form)
+    {
+        var graph = new XlmRobertaGraph(config, weights, modelDirectory);
+        return graph.BuildModel(form);
+    }
+
+    private ModelProto BuildModel(GraphForm form)
+    {
+        var inputIds = _g.AddInput("input_ids", DataType.Int64, "B", "T");
+        var attentionMask = _g.AddInput("attention_mask", DataType.Int64, "B", "T");
+        _g.AddOutput("logits", DataType.Float, "B", _config.NumLabels);
+
+        var hidden = Embeddings(inputIds);                                   // [B, T, H]
+        var mask = form == GraphForm.Fused
+            ? _g.Node("Cast", "roberta.encoder.mask_index", [attentionMask], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Int32)]) // [B, T] int32
+            : AdditiveMask(attentionMask);                                   // [B, 1, 1, T]
+        for (var layer = 0; layer < _config.NumHiddenLayers; layer++)
+            hidden = form == GraphForm.Fused
+                ? FusedLayer($"roberta.encoder.layer.{layer}", hidden, mask)
+                : PlainLayer($"roberta.encoder.layer.{layer}", hidden, mask);
+        ClassificationHead(hidden, "logits");
+
+        return _g.ToModel(typeof(XlmRobertaGraph).Assembly.GetName().Version?.ToString() ?? "0",
+            new Dictionary<string, string> { ["architecture"] = Architecture, ["graph_form"] = form.ToString() });
+    }
+
+    // XLMRobertaEmbeddings: word + position + token type 0, then LayerNorm. Position ids are
+    // padding-aware and start at pad_token_id + 1 (create_position_ids_from_input_ids), so a
+    // right-padded row gets the same positions as the row alone.
+    private string Embeddings(string inputIds)
+    {
+        const string p = "roberta.embeddings";
+        var pad = _g.AddConstant($"{p}.padding_idx", [], (long)_config.PadTokenId);
+        var isPad = _g.Node("Equal", $"{p}.position_ids/is_pad", [inputIds, pad]);
+        var notPad = _g.Node("Not", $"{p}.position_ids/not_pad", [isPad]);
+        var notPadInt = _g.Node("Cast", $"{p}.position_ids/mask", [notPad], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Int64)]);
+        var axis = _g.AddConstant($"{p}.position_ids/axis", [], 1L);
+        var cumulative = _g.Node("CumSum", $"{p}.position_ids/cumsum", [notPadInt, axis]);
+        var masked = _g.Node("Mul", $"{p}.position_ids/masked", [cumulative, notPadInt]);
+        var positionIds = _g.Node("Add", $"{p}.position_ids", [masked, pad]);                                  // [B, T]
+
+        var words = _g.Node("Gather", $"{p}.word_embeddings", [Weight($"{p}.word_embeddings.weight"), inputIds]);          // [B, T, H]
+        var positions = _g.Node("Gather", $"{p}.position_embeddings", [Weight($"{p}.position_embeddings.weight"), positionIds]); // [B, T, H]
+        var zero = _g.AddConstant($"{p}.token_type_ids", [], 0L);
+        var tokenType = _g.Node("Gather", $"{p}.token_type_embeddings", [Weight($"{p}.token_type_embeddings.weight"), zero]);   // [H]
+        var sum = _g.Node("Add", $"{p}/add_token_type", [words, tokenType]);
+        sum = _g.Node("Add", $"{p}/add_position", [sum, positions]);
+        return LayerNorm($"{p}.LayerNorm", sum);
+    }
+
+    // HF adds the float32 minimum to the scores of padded keys; softmax then gives them exactly 0.
+    private string AdditiveMask(string attentionMask)
+    {
+        const string p = "roberta.encoder.extended_attention_mask";
+        var maskFloat = _g.Node("Cast", $"{p}/cast", [attentionMask], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Float)]);
+        var one = _g.AddConstant($"{p}/one", [], 1f);
+        var inverted = _g.Node("Sub", $"{p}/invert", [one, maskFloat]);
+        var minimum = _g.AddConstant($"{p}/float_min", [], float.MinValue);
+        var additive = _g.Node("Mul", $"{p}/scale", [inverted, minimum]);                                       // [B, T]
+        var axes = _g.AddConstant($"{p}/axes", [2], 1L, 2L);
+        return _g.Node("Unsqueeze", p, [additive, axes]);                                                     // [B, 1, 1, T]
+    }
+
+    private string PlainLayer(string p, string hidden, string additiveMask)
+    {
+        int n = _config.NumAttentionHeads, d = _config.HiddenSize / n;
+        var headShape = _g.AddConstant($"{p}.attention.self/head_shape", [4], 0L, 0L, n, d);
+        string Heads(string proj, long[] perm)
+        {
+            var projected = Linear($"{p}.attention.self.{proj}", hidden);                                       // [B, T, H]
+            var split = _g.Node("Reshape", $"{p}.attention.self.{proj}/split_heads", [projected, headShape]); // [B, T, N, D]
+            return _g.Node("Transpose", $"{p}.attention.self.{proj}/transpose", [split], attributes: [OnnxGraphBuilder.Ints("perm", perm)]);
+        }
+        var q = Heads("query", [0, 2, 1, 3]);                                                                 // [B, N, T, D]
+        var kT = Heads("key", [0, 2, 3, 1]);                                                                  // [B, N, D, T]
+        var v = Heads("value", [0, 2, 1, 3]);                                                                 // [B, N, T, D]
+        var scores = _g.Node("MatMul", $"{p}.attention.self/scores", [q, kT]);                                // [B, N, T, T]
+        var scale = _g.AddConstant($"{p}.attention.self/sqrt_head_size", [], MathF.Sqrt(d));
+        scores = _g.Node("Div", $"{p}.attention.self/scale", [scores, scale]);
+        scores = _g.Node("Add", $"{p}.attention.self/mask", [scores, additiveMask]);
+        var probs = _g.Node("Softmax", $"{p}.attention.self/softmax", [scores], attributes: [OnnxGraphBuilder.Int("axis", -1)]);
+        var context = _g.Node("MatMul", $"{p}.attention.self/context", [probs, v]);                           // [B, N, T, D]
+        context = _g.Node("Transpose", $"{p}.attention.self/merge_transpose", [context], attributes: [OnnxGraphBuilder.Ints("perm", 0, 2, 1, 3)]);
+        var mergedShape = _g.AddConstant($"{p}.attention.self/merged_shape", [3], 0L, 0L, _config.HiddenSize);
+        context = _g.Node("Reshape", $"{p}.attention.self/merge_heads", [context, mergedShape]);              // [B, T, H]
+
+        var attended = Linear($"{p}.attention.output.dense", context);
+        attended = _g.Node("Add", $"{p}.attention.output/residual", [attended, hidden]);
+        attended = LayerNorm($"{p}.attention.output.LayerNorm", attended);                                    // [B, T, H]
+
+        var intermediate = Linear($"{p}.intermediate.dense", attended);                                       // [B, T, I]
+        intermediate = ErfGelu($"{p}.intermediate.intermediate_act_fn", intermediate);
+        var output = Linear($"{p}.output.dense", intermediate);                                               // [B, T, H]
+        output = _g.Node("Add", $"{p}.output/residual", [output, attended]);
+        return LayerNorm($"{p}.output.LayerNorm", output);
+    }
+
+    private string FusedLayer(string p, string hidden, string maskIndex)
+    {
+        // com.microsoft.Attention wants Q, K and V packed as one [H, 3H] weight; ORT folds the
+        // transposes and the concat into a constant at session start.
+        var qkvWeight = _g.Node("Concat", $"{p}.attention.self/qkv_weight",
+            [WeightT($"{p}.attention.self.query.weight"), WeightT($"{p}.attention.self.key.weight"), WeightT($"{p}.attention.self.value.weight")],
+            attributes: [OnnxGraphBuilder.Int("axis", 1)]);                                                   // [H, 3H]
+        var qkvBias = _g.Node("Concat", $"{p}.attention.self/qkv_bias",
+            [Weight($"{p}.attention.self.query.bias"), Weight($"{p}.attention.self.key.bias"), Weight($"{p}.attention.self.value.bias")],
+            attributes: [OnnxGraphBuilder.Int("axis", 0)]);                                                   // [3H]
+        var context = _g.Node("Attention", $"{p}.attention.self", [hidden, qkvWeight, qkvBias, maskIndex],
+            attributes: [OnnxGraphBuilder.Int("num_heads", _config.NumAttentionHeads)], domain: OnnxGraphBuilder.ContribDomain); // [B, T, H]
+
+        var attended = _g.Node("MatMul", $"{p}.attention.output.dense", [context, WeightT($"{p}.attention.output.dense.weight")]);
+        attended = SkipLayerNorm($"{p}.attention.output", attended, hidden, $"{p}.attention.output.dense.bias");  // [B, T, H]
+
+        var intermediate = _g.Node("MatMul", $"{p}.intermediate.dense", [attended, WeightT($"{p}.intermediate.dense.weight")]); // [B, T, I]
+        intermediate = _g.Node("BiasGelu", $"{p}.intermediate.intermediate_act_fn", [intermediate, Weight($"{p}.intermediate.dense.bias")],
+            domain: OnnxGraphBuilder.ContribDomain);
+        var output = _g.Node("MatMul", $"{p}.output.dense", [intermediate, WeightT($"{p}.output.dense.weight")]); // [B, T, H]
+        return SkipLayerNorm($"{p}.output", output, attended, $"{p}.output.dense.bias");
+    }
+
+    // XLMRobertaClassificationHead: the <s> token's state → dense → tanh → out_proj.
+    private void ClassificationHead(string hidden, string output)
+    {
+        var first = _g.AddConstant("classifier/first_token", [], 0L);
+        var cls = _g.Node("Gather", "classifier/take_first_token", [hidden, first], attributes: [OnnxGraphBuilder.Int("axis", 1)]); // [B, H]
+        var dense = _g.Node("Gemm", "classifier.dense", [cls, Weight("classifier.dense.weight"), Weight("classifier.dense.bias")],
+            attributes: [OnnxGraphBuilder.Int("transB", 1)]);                                                 // [B, H]
+        var activated = _g.Node("Tanh", "classifier/tanh", [dense]);
+        _g.Node("Gemm", "classifier.out_proj", [activated, Weight("classifier.out_proj.weight"), Weight("classifier.out_proj.bias")],
+            output, attributes: [OnnxGraphBuilder.Int("transB", 1)]);                                         // [B, num_labels]
+    }
+
+    // nn.Linear: x · Wᵀ + b, with W stored [out, in] as PyTorch saves it.
+    private string Linear(string module, string input)
+    {
+        var product = _g.Node("MatMul", module, [input, WeightT($"{module}.weight")]);
+        return _g.Node("Add", $"{module}/bias", [product, Weight($"{module}.bias")]);
+    }
+
+    private string LayerNorm(string module, string input) =>
+        _g.Node("LayerNormalization", module, [input, Weight($"{module}.weight"), Weight($"{module}.bias")],
+            attributes: [OnnxGraphBuilder.Int("axis", -1), OnnxGraphBuilder.Float("epsilon", (float)_config.LayerNormEps)]);
+
+    // Residual + bias + LayerNorm in one contrib op (BertSelfOutput / BertOutput).
+    private string SkipLayerNorm(string module, string input, string residual, string biasName) =>
+        _g.Node("SkipLayerNormalization", $"{module}.LayerNorm",
+            [input, residual, Weight($"{module}.LayerNorm.weight"), Weight($"{module}.LayerNorm.bias"), Weight(biasName)],
+            attributes: [OnnxGraphBuilder.Float("epsilon", (float)_config.LayerNormEps)], domain: OnnxGraphBuilder.ContribDomain);
+
+    // hidden_act "gelu" in transformers is the exact erf form, not the tanh approximation:
+    // 0.5 · x · (1 + erf(x / √2)). ORT fuses this pattern into its Gelu kernel.
+    private string ErfGelu(string module, string x)
+    {
+        var sqrt2 = _g.AddConstant($"{module}/sqrt2", [], MathF.Sqrt(2f));
+        var one = _g.AddConstant($"{module}/one", [], 1f);
+        var half = _g.AddConstant($"{module}/half", [], 0.5f);
+        var erf = _g.Node("Erf", $"{module}/erf", [_g.Node("Div", $"{module}/div", [x, sqrt2])]);
+        var gate = _g.Node("Add", $"{module}/add", [erf, one]);
+        return _g.Node("Mul", $"{module}/half_mul", [_g.Node("Mul", $"{module}/mul", [x, gate]), half]);
+    }
+
+    private string WeightT(string name)
+    {
+        var key = name + "ᵀ";
+        if (_float32.TryGetValue(key, out var transposed)) return transposed;
+        return _float32[key] = _g.Node("Transpose", $"{name}/transpose", [Weight(name)], attributes: [OnnxGraphBuilder.Ints("perm", 1, 0)]);
+    }
+
+    // A float32 view of a checkpoint tensor: external data straight from the safetensors file, and
+    // for F16/BF16 checkpoints a Cast that ORT folds into a float32 constant at session start.
+    private string Weight(string name)
+    {
+        if (_float32.TryGetValue(name, out var existing)) return existing;
+        if (!_weights.Tensors.TryGetValue(name, out var entry))
+            throw new RerankException(RerankErrorKind.InvalidModel,
+                $"Tensor '{name}' is missing from the model weights; the checkpoint does not match {Architecture}. Re-download the model or check that it is an XLM-RoBERTa cross-encoder.");
+        var type = entry.DType switch
+        {
+            TensorDType.F32 => DataType.Float,
+            TensorDType.F16 => DataType.Float16,
+            TensorDType.BF16 => DataType.Bfloat16,
+            _ => throw new RerankException(RerankErrorKind.UnsupportedModel,
+                $"Tensor '{name}' in {entry.FilePath} has dtype {entry.DType}; only F32, F16 and BF16 weights are supported."),
+        };
+        var location = Path.GetRelativePath(_modelDirectory, entry.FilePath);
+        var stored = _g.AddExternalInitializer(name, type, entry.Shape, location, entry.FileOffset, entry.ByteLength);
+        var value = type == DataType.Float
+            ? stored
+            : _g.Node("Cast", $"{name}/to_float32", [stored], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Float)]);
+        return _float32[name] = value;
+    }
+}

@@ -1,0 +1,197 @@
+using System.Diagnostics;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.ML.OnnxRuntime;
+using RerankSharp.Inference;
+using RerankSharp.Models;
+using RerankSharp.Onnx;
+using RerankSharp.Tokenization;
+using Google.Protobuf;
+
+namespace RerankSharp.Scoring;
+
+/// <summary>
+/// A cross-encoder reranker (bge-reranker-v2-m3 and other XLM-RoBERTa sequence classifiers): reads
+/// a query and a document together and returns one relevance score per pair.
+/// </summary>
+/// <remarks>
+/// Load once and share: every method is thread-safe, and pairs from concurrent callers are batched
+/// together by one worker that owns the ONNX Runtime session. Dispose to release the session.
+/// </remarks>
+public sealed class CrossEncoder : IReranker
+{
+    private readonly EncoderSession _session;
+    private readonly BatchQueue _queue;
+    private readonly TruncationStrategy _truncation;
+
+    private CrossEncoder(ModelFolder folder, XlmRobertaTokenizer tokenizer, EncoderSession session, int maxLength,
+        CrossEncoderOptions options, ILogger logger, TimeSpan loadTime)
+    {
+        Folder = folder;
+        Tokenizer = tokenizer;
+        _session = session;
+        MaxLength = maxLength;
+        LoadTime = loadTime;
+        _truncation = options.Truncation;
+        _queue = new BatchQueue((batch, ct) => _session.Run(batch.InputIds, batch.AttentionMask, batch.Rows, batch.Tokens, ct),
+            options.BatchSize, options.MaxBatchTokens, options.MaxQueuedTokens, tokenizer.PadId, logger);
+    }
+
+    /// <summary>The model folder this reranker was loaded from.</summary>
+    public ModelFolder Folder { get; }
+
+    /// <summary>The tokenizer, exactly as the model sees text.</summary>
+    public XlmRobertaTokenizer Tokenizer { get; }
+
+    /// <summary>Tokens per pair (special tokens included) after which pairs are truncated.</summary>
+    public int MaxLength { get; }
+
+    /// <summary>The ONNX Runtime execution provider in use.</summary>
+    public string ExecutionProvider => _session.ExecutionProvider;
+
+    /// <summary>Time spent in <see cref="Load"/>: parsing, validating, graph building and session creation.</summary>
+    public TimeSpan LoadTime { get; }
+
+    /// <summary>Number of inference batches run so far.</summary>
+    public long BatchesRun => _queue.BatchesRun;
+
+    /// <summary>Loads a model from a folder (as published on the Hugging Face hub) or a hub id found in the local cache.</summary>
+    public static Task<CrossEncoder> LoadAsync(string pathOrHubId, CrossEncoderOptions? options = null, CancellationToken cancellationToken = default) =>
+        Task.Run(() => Load(pathOrHubId, options), cancellationToken);
+
+    /// <inheritdoc cref="LoadAsync"/>
+    public static CrossEncoder Load(string pathOrHubId, CrossEncoderOptions? options = null)
+    {
+        options ??= new CrossEncoderOptions();
+        options.Validate();
+        var logger = options.Logger ?? NullLogger.Instance;
+        var clock = Stopwatch.StartNew();
+
+        var folder = ModelFolder.Open(HubCache.ResolveModelDirectory(pathOrHubId));
+        CheckArchitecture(folder);
+        var tokenizer = XlmRobertaTokenizer.FromFiles(folder.SentencePieceModelPath, folder.TokenizerJsonPath);
+        if (tokenizer.VocabSize > folder.Config.VocabSize)
+            throw new RerankException(RerankErrorKind.InvalidModel,
+                $"The tokenizer has {tokenizer.VocabSize} ids but {folder.ConfigPath} says vocab_size {folder.Config.VocabSize}; the tokenizer files do not belong to this model.");
+        var maxLength = ChooseMaxLength(folder, options.MaxLength, logger);
+
+        byte[] graph;
+        using (var weights = SafetensorsStore.Open(folder))
+        {
+            weights.Validate(XlmRobertaGraph.ExpectedTensors(folder.Config));
+            var model = XlmRobertaGraph.Build(folder.Config, weights, folder.Directory, options.GraphForm);
+            graph = model.ToByteArray();
+        }
+        if (options.SaveOnnxPath is not null) File.WriteAllBytes(options.SaveOnnxPath, graph);
+
+        var settings = new SessionSettings(options.Device, options.Threads ?? Environment.ProcessorCount,
+            GraphOptimizationLevel.ORT_ENABLE_ALL, OptimizedModelPath: null);
+        var session = EncoderSession.Create(graph, folder.Directory, folder.Config.NumLabels, settings, logger);
+        return new CrossEncoder(folder, tokenizer, session, maxLength, options, logger, clock.Elapsed);
+    }
+
+    // The one switch on architectures (DESIGN.md §8): an unsupported value fails here, naming the key.
+    private static void CheckArchitecture(ModelFolder folder)
+    {
+        var config = folder.Config;
+        if (!config.Architectures.Contains(XlmRobertaGraph.Architecture))
+            throw new RerankException(RerankErrorKind.UnsupportedModel,
+                $"{folder.ConfigPath}: architectures [{string.Join(", ", config.Architectures)}] is not supported; this engine runs {XlmRobertaGraph.Architecture} (e.g. BAAI/bge-reranker-v2-m3).");
+        if (config.NumLabels != 1)
+            throw new RerankException(RerankErrorKind.UnsupportedModel,
+                $"{folder.ConfigPath}: the model has {config.NumLabels} labels; a reranker has exactly one (a relevance logit). Use a cross-encoder reranker such as BAAI/bge-reranker-v2-m3.");
+        XlmRobertaGraph.CheckSupported(config, folder.ConfigPath);
+    }
+
+    private static int ChooseMaxLength(ModelFolder folder, int? requested, ILogger logger)
+    {
+        var limit = folder.DefaultMaxLength;
+        if (requested is null) return limit;
+        if (requested.Value > limit)
+        {
+            logger.LogWarning("Max length {Requested} is more than the model supports; using {Limit}.", requested.Value, limit);
+            return limit;
+        }
+        return requested.Value;
+    }
+
+    /// <summary>Scores each (query, document) pair; scores come back in input order.</summary>
+    public float[] Predict(IReadOnlyList<(string Query, string Document)> pairs, RerankOptions? options = null) =>
+        PredictAsync(pairs, options).GetAwaiter().GetResult();
+
+    /// <inheritdoc cref="Predict"/>
+    public async Task<float[]> PredictAsync(IReadOnlyList<(string Query, string Document)> pairs, RerankOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(pairs);
+        var truncation = options?.Truncation ?? _truncation;
+        var sequences = new int[pairs.Count][];
+        for (var i = 0; i < pairs.Count; i++)
+        {
+            var (query, document) = pairs[i];
+            if (query is null || document is null)
+                throw new RerankException(RerankErrorKind.InvalidInput, $"Pair {i} has a null query or document; pass empty strings instead.");
+            sequences[i] = Tokenizer.EncodePair(query, document, MaxLength, truncation);
+        }
+        return await ScoreTokenizedAsync(sequences, options?.RawScores ?? false, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Scores already tokenized pairs (each <c>&lt;s&gt; q &lt;/s&gt;&lt;/s&gt; d &lt;/s&gt;</c> as the tokenizer makes them);
+    /// the model sees exactly these ids.
+    /// </summary>
+    public async Task<float[]> ScoreTokenizedAsync(IReadOnlyList<int[]> sequences, bool rawScores = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(sequences);
+        for (var i = 0; i < sequences.Count; i++)
+        {
+            var s = sequences[i];
+            if (s is null || s.Length == 0 || s.Length > Folder.DefaultMaxLength)
+                throw new RerankException(RerankErrorKind.InvalidInput,
+                    $"Sequence {i} has {s?.Length ?? 0} tokens; it must have between 1 and {Folder.DefaultMaxLength}.");
+            foreach (var id in s)
+                if ((uint)id >= (uint)Folder.Config.VocabSize)
+                    throw new RerankException(RerankErrorKind.InvalidInput, $"Sequence {i} holds token id {id}, outside the vocabulary [0, {Folder.Config.VocabSize}).");
+        }
+        var logits = await _queue.EnqueueAsync(sequences, cancellationToken).ConfigureAwait(false);
+        if (!rawScores)
+            for (var i = 0; i < logits.Length; i++) logits[i] = Sigmoid(logits[i]);
+        return logits;
+    }
+
+    /// <summary>Scores <paramref name="documents"/> against <paramref name="query"/> and returns them best first (ties keep input order).</summary>
+    public IReadOnlyList<RerankResult> Rank(string query, IReadOnlyList<string> documents, RerankOptions? options = null) =>
+        RerankAsync(query, documents, options).GetAwaiter().GetResult();
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<RerankResult>> RerankAsync(string query, IReadOnlyList<string> documents,
+        RerankOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentNullException.ThrowIfNull(documents);
+        if (options?.TopN is < 0) throw new RerankException(RerankErrorKind.InvalidInput, $"top_n {options.TopN} must not be negative.");
+        var pairs = documents.Select(d => (query, d)).ToList();
+        var scores = await PredictAsync(pairs, options, cancellationToken).ConfigureAwait(false);
+        return RankScores(scores, documents, options?.TopN);
+    }
+
+    /// <summary>Sorts by score, best first; equal scores keep input order; <paramref name="topN"/> null keeps all.</summary>
+    public static IReadOnlyList<RerankResult> RankScores(IReadOnlyList<float> scores, IReadOnlyList<string> documents, int? topN = null)
+    {
+        var ranked = Enumerable.Range(0, scores.Count)
+            .OrderByDescending(i => scores[i])   // OrderBy is stable: ties stay in input order
+            .Take(topN ?? scores.Count)
+            .Select(i => new RerankResult(i, scores[i], documents[i]))
+            .ToList();
+        return ranked;
+    }
+
+    // FlagEmbedding's normalize=True and sentence-transformers' default activation for one label.
+    internal static float Sigmoid(float logit) => (float)(1.0 / (1.0 + Math.Exp(-(double)logit)));
+
+    public void Dispose()
+    {
+        _queue.Dispose();
+        _session.Dispose();
+    }
+}

@@ -1,0 +1,48 @@
+using Microsoft.Extensions.Logging;
+using RerankSharp.Inference;
+using RerankSharp.Onnx;
+using RerankSharp.Tokenization;
+
+namespace RerankSharp.Scoring;
+
+/// <summary>How a <see cref="CrossEncoder"/> is loaded and how it batches. Every setting has a working default.</summary>
+public sealed record CrossEncoderOptions
+{
+    /// <summary>Where to run; CUDA is used only when the native runtime has it.</summary>
+    public Device Device { get; init; } = Device.Cpu;
+
+    /// <summary>Tokens per pair including the four special tokens; null = the model's own (8192 for bge-reranker-v2-m3). Larger values are clamped with a warning.</summary>
+    public int? MaxLength { get; init; }
+
+    /// <summary>Default truncation when a pair is longer than <see cref="MaxLength"/>: longest_first, as sentence-transformers' CrossEncoder.</summary>
+    public TruncationStrategy Truncation { get; init; } = TruncationStrategy.LongestFirst;
+
+    /// <summary>Most pairs in one inference batch.</summary>
+    public int BatchSize { get; init; } = 16;
+
+    /// <summary>Most padded tokens (rows × longest row) in one batch; a single longer pair still runs alone.</summary>
+    public int MaxBatchTokens { get; init; } = 16384;
+
+    /// <summary>Most tokens waiting in the queue before new work is refused as overloaded (a request arriving at an empty queue is always taken).</summary>
+    public long MaxQueuedTokens { get; init; } = 4_000_000;
+
+    /// <summary>ONNX Runtime intra-op threads; null = one per logical processor.</summary>
+    public int? Threads { get; init; }
+
+    /// <summary>Contrib-operator graph (default) or the plain-ONNX cross-check.</summary>
+    public GraphForm GraphForm { get; init; } = GraphForm.Fused;
+
+    /// <summary>Write the built graph (weights stay external) to this path, for inspection in Netron.</summary>
+    public string? SaveOnnxPath { get; init; }
+
+    /// <summary>Where warnings (clamped max length, missing CUDA) go.</summary>
+    public ILogger? Logger { get; init; }
+
+    internal void Validate()
+    {
+        if (BatchSize < 1) throw new RerankException(RerankErrorKind.InvalidInput, $"Batch size {BatchSize} must be at least 1.");
+        if (MaxBatchTokens < 1) throw new RerankException(RerankErrorKind.InvalidInput, $"Max batch tokens {MaxBatchTokens} must be at least 1.");
+        if (MaxLength is < 5) throw new RerankException(RerankErrorKind.InvalidInput, $"Max length {MaxLength} is too small: a pair needs 4 special tokens plus at least one token; use 5 or more.");
+        if (Threads is < 1) throw new RerankException(RerankErrorKind.InvalidInput, $"Threads {Threads} must be at least 1.");
+    }
+}

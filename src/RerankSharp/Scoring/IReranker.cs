@@ -1,0 +1,30 @@
+using RerankSharp.Tokenization;
+
+namespace RerankSharp.Scoring;
+
+/// <summary>Per-call settings; null fields take the reranker's defaults.</summary>
+public sealed record RerankOptions
+{
+    /// <summary>Keep only the best <c>TopN</c> results (ranking calls).</summary>
+    public int? TopN { get; init; }
+
+    /// <summary>Raw logits instead of sigmoid scores in [0, 1].</summary>
+    public bool RawScores { get; init; }
+
+    /// <summary>Overrides the reranker's truncation strategy for this call.</summary>
+    public TruncationStrategy? Truncation { get; init; }
+}
+
+/// <summary>One document's place in a ranking.</summary>
+/// <param name="Index">Position of the document in the caller's list.</param>
+/// <param name="Score">Sigmoid score in [0, 1], or the raw logit when asked.</param>
+/// <param name="Document">The document text.</param>
+public sealed record RerankResult(int Index, float Score, string Document);
+
+/// <summary>Scores documents against a query and returns them best first.</summary>
+/// <remarks>Implementations are thread-safe: many callers may rerank at once, and their pairs are batched together.</remarks>
+public interface IReranker : IDisposable
+{
+    Task<IReadOnlyList<RerankResult>> RerankAsync(string query, IReadOnlyList<string> documents,
+        RerankOptions? options = null, CancellationToken cancellationToken = default);
+}

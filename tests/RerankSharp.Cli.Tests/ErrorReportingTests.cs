@@ -1,0 +1,101 @@
+using RerankSharp.Tests;
+
+namespace RerankSharp.Cli.Tests;
+
+/// <summary>Each failure is one line on stderr, a distinct non-zero exit code, and no stack trace unless --verbose.</summary>
+public class ErrorReportingTests
+{
+    private static void AssertOneLine(RerankProcess.Result result, int exitCode, string expected)
+    {
+        Assert.Equal(exitCode, result.ExitCode);
+        var stderr = result.Stderr.Trim();
+        Assert.Single(stderr.Split('\n'));
+        Assert.StartsWith("error: ", stderr);
+        Assert.Contains(expected, stderr);
+        Assert.DoesNotContain("   at ", stderr);
+        Assert.Equal("", result.Stdout);
+    }
+
+    private static string CopyModel(string name)
+    {
+        var dir = Directory.CreateTempSubdirectory("rerank-model-").FullName;
+        foreach (var file in Directory.GetFiles(FixturePaths.Model(name)))
+            File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
+        return dir;
+    }
+
+    [Fact]
+    public void Missing_model_folder()
+    {
+        var result = RerankProcess.Run("", "score", "--model", "/nonexistent/model-folder");
+        AssertOneLine(result, 2, "does not exist");
+    }
+
+    [Fact]
+    public void Hub_id_not_in_the_cache_says_how_to_get_it()
+    {
+        var result = RerankProcess.Run("", "score", "--model", "BAAI/bge-reranker-v2-m3");
+        AssertOneLine(result, 2, "is not in the Hugging Face cache");
+    }
+
+    [Fact]
+    public void Missing_weights_file()
+    {
+        var dir = CopyModel("tiny-a");
+        try
+        {
+            File.Delete(Path.Combine(dir, "model.safetensors"));
+            AssertOneLine(RerankProcess.Run("", "score", "--model", dir), 2, "model.safetensors");
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void Truncated_safetensors()
+    {
+        var dir = CopyModel("tiny-a");
+        try
+        {
+            var path = Path.Combine(dir, "model.safetensors");
+            var bytes = File.ReadAllBytes(path);
+            File.WriteAllBytes(path, bytes[..(bytes.Length / 2)]);
+            AssertOneLine(RerankProcess.Run("", "score", "--model", dir), 3, "model.safetensors");
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void Wrong_tensor_shape()
+    {
+        var dir = CopyModel("tiny-a");
+        try
+        {
+            // Claim more layers' worth of width than the checkpoint has: every weight then has the wrong shape.
+            var config = Path.Combine(dir, "config.json");
+            File.WriteAllText(config, File.ReadAllText(config).Replace("\"intermediate_size\": 37", "\"intermediate_size\": 40"));
+            AssertOneLine(RerankProcess.Run("", "score", "--model", dir), 3, "intermediate.dense.weight");
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void Unsupported_architecture()
+    {
+        var dir = CopyModel("tiny-a");
+        try
+        {
+            var config = Path.Combine(dir, "config.json");
+            File.WriteAllText(config, File.ReadAllText(config).Replace("XLMRobertaForSequenceClassification", "LlamaForCausalLM"));
+            AssertOneLine(RerankProcess.Run("", "score", "--model", dir), 3, "architectures");
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void Verbose_adds_the_stack_trace()
+    {
+        var result = RerankProcess.Run("", "score", "--model", "/nonexistent/model-folder", "--verbose");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("   at ", result.Stderr);
+    }
+}

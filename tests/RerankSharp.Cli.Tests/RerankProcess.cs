@@ -1,0 +1,47 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace RerankSharp.Cli.Tests;
+
+/// <summary>Runs the built <c>rerank</c> program as a user would, capturing its streams and exit code.</summary>
+internal static class RerankProcess
+{
+    public sealed record Result(int ExitCode, string Stdout, string Stderr)
+    {
+        public string[] StdoutLines => Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+    }
+
+    public static Result Run(string? stdin, params string[] args) => Run(stdin, null, args);
+
+    public static Result Run(string? stdin, IDictionary<string, string>? environment, params string[] args)
+    {
+        var info = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            StandardOutputEncoding = Encoding.UTF8,
+            StandardErrorEncoding = Encoding.UTF8,
+            StandardInputEncoding = new UTF8Encoding(false),
+        };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "rerank.dll"));
+        foreach (var arg in args) info.ArgumentList.Add(arg);
+        // Keep the user's own RERANK_* settings and hub cache out of the tests.
+        foreach (var key in info.Environment.Keys.Where(k => k.StartsWith("RERANK_", StringComparison.Ordinal)).ToList()) info.Environment.Remove(key);
+        info.Environment["HF_HUB_CACHE"] = Path.Combine(Path.GetTempPath(), "rerank-tests-empty-hub-cache");
+        if (environment is not null)
+            foreach (var (key, value) in environment) info.Environment[key] = value;
+
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (stdin is not null) process.StandardInput.Write(stdin);
+        process.StandardInput.Close();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(3)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"rerank {string.Join(' ', args)} did not finish in 3 minutes");
+        }
+        return new Result(process.ExitCode, stdout.Result, stderr.Result);
+    }
+}

@@ -1,0 +1,97 @@
+using System.Text.Json.Nodes;
+using RerankSharp.Scoring;
+using RerankSharp.Tests;
+
+namespace RerankSharp.Cli.Tests;
+
+public class ScoreCommandTests
+{
+    private static readonly string Model = FixturePaths.Model("tiny-a");
+
+    [Fact]
+    public void Writes_one_line_of_scores_per_input_line_in_order_and_nothing_else_on_stdout()
+    {
+        var input = string.Join('\n',
+            """{"query": "中国的首都是哪里?", "documents": ["北京是中国的政治中心和首都。", "首都机场位于北京,是中国重要交通枢纽。"]}""",
+            """{"query": "what is a reranker?", "documents": ["A cross-encoder reads query and passage together.", "", "Bananas are yellow."]}""",
+            """{"query": "empty list", "documents": []}""") + "\n";
+
+        var result = RerankProcess.Run(input, "score", "--model", Model);
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        var lines = result.StdoutLines.Select(l => JsonNode.Parse(l)!["scores"]!.AsArray().Select(s => s!.GetValue<float>()).ToArray()).ToArray();
+        Assert.Equal([2, 3, 0], lines.Select(l => l.Length));
+        using var encoder = CrossEncoder.Load(Model);
+        var expected = encoder.Predict([("中国的首都是哪里?", "北京是中国的政治中心和首都。"), ("中国的首都是哪里?", "首都机场位于北京,是中国重要交通枢纽。")]);
+        Assert.Equal(expected, lines[0]);
+        Assert.All(lines.SelectMany(l => l), s => Assert.InRange(s, 0f, 1f));
+    }
+
+    [Fact]
+    public void Raw_gives_logits_that_are_the_inverse_sigmoid_of_the_default_scores()
+    {
+        const string input = """{"query": "q", "documents": ["some passage", "another one"]}""";
+
+        var scores = JsonNode.Parse(RerankProcess.Run(input, "score", "--model", Model).StdoutLines[0])!["scores"]!.AsArray();
+        var logits = JsonNode.Parse(RerankProcess.Run(input, "score", "--model", Model, "--raw").StdoutLines[0])!["scores"]!.AsArray();
+
+        for (var i = 0; i < 2; i++)
+            Assert.Equal(scores[i]!.GetValue<float>(), 1f / (1f + MathF.Exp(-logits[i]!.GetValue<float>())), 5);
+    }
+
+    [Fact]
+    public void A_bad_line_gets_an_error_line_the_others_are_scored_and_the_exit_code_says_so()
+    {
+        var input = "{\"query\": \"q\", \"documents\": [\"a\"]}\n{not json}\n{\"query\": \"q\", \"documents\": [1]}\n{\"query\": \"q\", \"documents\": [\"b\"]}\n";
+
+        var result = RerankProcess.Run(input, "score", "--model", Model, "--input", "-");
+
+        Assert.Equal(4, result.ExitCode);
+        var lines = result.StdoutLines.Select(l => JsonNode.Parse(l)!.AsObject()).ToArray();
+        Assert.Equal(4, lines.Length);
+        Assert.True(lines[0].ContainsKey("scores"));
+        Assert.Contains("line 2", lines[1]["error"]!.GetValue<string>());
+        Assert.Contains("documents[0] must be a string", lines[2]["error"]!.GetValue<string>());
+        Assert.True(lines[3].ContainsKey("scores"));
+        Assert.Contains("2 of 4 lines", result.Stderr);
+    }
+
+    [Fact]
+    public void Reads_from_a_file_and_writes_to_an_output_file()
+    {
+        var dir = Directory.CreateTempSubdirectory("rerank-score-");
+        try
+        {
+            var inputPath = Path.Combine(dir.FullName, "in.jsonl");
+            var outputPath = Path.Combine(dir.FullName, "out.jsonl");
+            File.WriteAllText(inputPath, "{\"query\": \"q\", \"documents\": [\"a\", \"b\"]}\n");
+
+            var result = RerankProcess.Run(null, "score", "--model", Model, "--input", inputPath, "--output", outputPath);
+
+            Assert.True(result.ExitCode == 0, result.Stderr);
+            Assert.Equal("", result.Stdout);
+            Assert.Equal(2, JsonNode.Parse(File.ReadAllLines(outputPath).Single())!["scores"]!.AsArray().Count);
+        }
+        finally { dir.Delete(recursive: true); }
+    }
+
+    [Fact]
+    public void Non_utf8_input_fails_with_one_line_naming_the_line_and_no_stack_trace()
+    {
+        var dir = Directory.CreateTempSubdirectory("rerank-latin1-");
+        try
+        {
+            var inputPath = Path.Combine(dir.FullName, "latin1.jsonl");
+            File.WriteAllBytes(inputPath, [.. "{\"query\": \"q\", \"documents\": [\"ok\"]}\n{\"query\": \"caf"u8, 0xE9, .. "\", \"documents\": [\"x\"]}\n"u8]);
+
+            var result = RerankProcess.Run(null, "score", "--model", Model, "--input", inputPath);
+
+            Assert.Equal(4, result.ExitCode);
+            var stderr = result.Stderr.Trim();
+            Assert.Single(stderr.Split('\n'));
+            Assert.Contains("line 2 is not valid UTF-8", stderr);
+            Assert.DoesNotContain("   at ", stderr);
+        }
+        finally { dir.Delete(recursive: true); }
+    }
+}
