@@ -1,0 +1,99 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Unicode;
+
+namespace RerankSharp.Models;
+
+/// <summary>
+/// Parses the small JSON files of a model folder (config.json, tokenizer_config.json, the shard
+/// index, a safetensors header) so that every failure names the file and says where it broke.
+/// </summary>
+internal static class JsonFile
+{
+    /// <summary>
+    /// Reads and parses <paramref name="path"/>. A missing file is <see cref="RerankErrorKind.ModelNotFound"/>;
+    /// unreadable or malformed content is <see cref="RerankErrorKind.InvalidModel"/>.
+    /// </summary>
+    /// <param name="path">The file, named in every message.</param>
+    /// <param name="whatToDo">The closing advice of every message, e.g. "re-download config.json from the hub".</param>
+    public static JsonDocument Read(string path, string whatToDo)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new RerankException(RerankErrorKind.ModelNotFound,
+                $"{path} not found; {whatToDo}.", e);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new RerankException(RerankErrorKind.InvalidModel,
+                $"Cannot read {path}: {e.Message} Check that the file is readable.", e);
+        }
+
+        // Editors on Windows may save a byte-order mark; Python's json module never writes one,
+        // but it is harmless, and Utf8JsonReader does not skip it by itself.
+        ReadOnlyMemory<byte> json = bytes;
+        if (json.Span.StartsWith(Encoding.UTF8.Preamble))
+            json = json[Encoding.UTF8.Preamble.Length..];
+        return Parse(json, path, whatToDo);
+    }
+
+    /// <summary>Parses UTF-8 JSON already in memory; <paramref name="source"/> names it in messages.</summary>
+    public static JsonDocument Parse(ReadOnlyMemory<byte> utf8, string source, string whatToDo)
+    {
+        // Utf8JsonReader checks UTF-8 only inside strings it decodes; checking up front makes a
+        // binary or mis-encoded file fail here, with this message, rather than later.
+        if (!Utf8.IsValid(utf8.Span))
+            throw new RerankException(RerankErrorKind.InvalidModel,
+                $"{source} is not valid JSON: it is not UTF-8 text; {whatToDo}.");
+        try
+        {
+            return JsonDocument.Parse(utf8);
+        }
+        catch (JsonException e)
+        {
+            throw new RerankException(RerankErrorKind.InvalidModel,
+                $"{source} is not valid JSON ({Where(e)}: {Reason(e)}); {whatToDo}.", e);
+        }
+    }
+
+    /// <summary>JsonException counts lines and bytes from 0; people count from 1.</summary>
+    private static string Where(JsonException e) =>
+        e.LineNumber is { } line && e.BytePositionInLine is { } position
+            ? $"line {line + 1}, position {position + 1}"
+            : "at an unknown position";
+
+    /// <summary>The first sentence of the reader's message, without its own "Path: … | LineNumber: …" tail.</summary>
+    private static string Reason(JsonException e)
+    {
+        string message = e.Message;
+        int cut = message.IndexOf(" Path:", StringComparison.Ordinal);
+        if (cut < 0)
+            cut = message.IndexOf(" LineNumber:", StringComparison.Ordinal);
+        message = (cut >= 0 ? message[..cut] : message).Trim();
+        return message.TrimEnd('.');
+    }
+
+    /// <summary>A short rendering of a JSON value for messages ("\"1024\" (a string)").</summary>
+    public static string Describe(JsonElement value)
+    {
+        string raw = value.GetRawText();
+        if (raw.Length > 40)
+            raw = raw[..37] + "...";
+        string kind = value.ValueKind switch
+        {
+            JsonValueKind.String => "a string",
+            JsonValueKind.Number => "a number",
+            JsonValueKind.Object => "an object",
+            JsonValueKind.Array => "an array",
+            JsonValueKind.True or JsonValueKind.False => "a boolean",
+            JsonValueKind.Null => "null",
+            _ => "a JSON value",
+        };
+        return value.ValueKind == JsonValueKind.Null ? "null" : $"{raw} ({kind})";
+    }
+}

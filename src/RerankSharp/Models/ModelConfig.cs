@@ -1,0 +1,139 @@
+using System.Text.Json;
+
+namespace RerankSharp.Models;
+
+/// <summary>
+/// The keys of a Hugging Face <c>config.json</c> that the engine reads. Property names are the
+/// JSON keys in PascalCase (<c>hidden_size</c> → <see cref="HiddenSize"/>), so a value can be traced
+/// back to the file by eye.
+/// </summary>
+/// <remarks>
+/// Keys that <c>save_pretrained</c> always writes for this architecture family are required. The
+/// others default as Hugging Face's <c>XLMRobertaConfig</c> does, because a hand-trimmed config
+/// loads in transformers with those values, and it should load the same here.
+/// </remarks>
+public sealed record ModelConfig
+{
+    private const string FixIt = "fix config.json or re-download the model from the Hugging Face hub";
+
+    /// <summary><c>architectures</c>: the Hugging Face class names, e.g. <c>XLMRobertaForSequenceClassification</c>.</summary>
+    public string[] Architectures { get; init; } = [];
+
+    /// <summary><c>model_type</c>, e.g. <c>xlm-roberta</c>.</summary>
+    public required string ModelType { get; init; }
+
+    public required int VocabSize { get; init; }
+
+    public required int HiddenSize { get; init; }
+
+    public required int NumHiddenLayers { get; init; }
+
+    public required int NumAttentionHeads { get; init; }
+
+    public required int IntermediateSize { get; init; }
+
+    public required int MaxPositionEmbeddings { get; init; }
+
+    /// <summary><c>hidden_act</c>; XLMRobertaConfig's default is <c>gelu</c> (the exact erf form).</summary>
+    public string HiddenAct { get; init; } = "gelu";
+
+    /// <summary><c>type_vocab_size</c>; XLMRobertaConfig's default is 2, bge-reranker-v2-m3 has 1.</summary>
+    public int TypeVocabSize { get; init; } = 2;
+
+    /// <summary><c>layer_norm_eps</c>; XLMRobertaConfig's default is 1e-12, bge-reranker-v2-m3 has 1e-5.</summary>
+    public double LayerNormEps { get; init; } = 1e-12;
+
+    /// <summary><c>pad_token_id</c>. For XLM-R it also fixes where position ids start (pad + 1).</summary>
+    public int PadTokenId { get; init; } = 1;
+
+    /// <summary>
+    /// Outputs of the classification head: <c>num_labels</c>, else the number of <c>id2label</c>
+    /// entries (what <c>save_pretrained</c> writes), else 1, the single relevance logit of a reranker.
+    /// </summary>
+    public int NumLabels { get; init; } = 1;
+
+    /// <summary><c>position_embedding_type</c>; only <c>absolute</c> is used by the XLM-R rerankers.</summary>
+    public string PositionEmbeddingType { get; init; } = "absolute";
+
+    /// <summary><c>torch_dtype</c> (or <c>dtype</c>, its name since transformers 4.56): the dtype the weights were saved in, informative only.</summary>
+    public string? TorchDtype { get; init; }
+
+    /// <summary>Width of one attention head: <see cref="HiddenSize"/> / <see cref="NumAttentionHeads"/>.</summary>
+    public int HeadSize => HiddenSize / NumAttentionHeads;
+
+    /// <summary>Reads and checks a config.json.</summary>
+    /// <exception cref="RerankException">
+    /// <see cref="RerankErrorKind.ModelNotFound"/> if the file is missing;
+    /// <see cref="RerankErrorKind.InvalidModel"/> if it is not JSON, lacks a required key, has a value
+    /// of the wrong type or range, or its values contradict each other.
+    /// </exception>
+    public static ModelConfig Load(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        path = System.IO.Path.GetFullPath(path);
+        if (!File.Exists(path))
+            throw new RerankException(RerankErrorKind.ModelNotFound,
+                $"Model config not found: {path} does not exist. {ModelFolder.WhatToPass}");
+
+        using JsonDocument document = JsonFile.Read(path, FixIt);
+        return FromJson(JsonObjectReader.Root(document, path, FixIt));
+    }
+
+    private static ModelConfig FromJson(JsonObjectReader json)
+    {
+        var config = new ModelConfig
+        {
+            Architectures = ReadArchitectures(json),
+            ModelType = json.RequiredString("model_type"),
+            VocabSize = json.RequiredInt("vocab_size", min: 1),
+            HiddenSize = json.RequiredInt("hidden_size", min: 1),
+            NumHiddenLayers = json.RequiredInt("num_hidden_layers", min: 1),
+            NumAttentionHeads = json.RequiredInt("num_attention_heads", min: 1),
+            IntermediateSize = json.RequiredInt("intermediate_size", min: 1),
+            MaxPositionEmbeddings = json.RequiredInt("max_position_embeddings", min: 1),
+            HiddenAct = json.OptionalString("hidden_act") is { } act ? NonEmpty(json, "hidden_act", act) : "gelu",
+            TypeVocabSize = json.OptionalInt("type_vocab_size", min: 1) ?? 2,
+            LayerNormEps = json.OptionalPositiveDouble("layer_norm_eps") ?? 1e-12,
+            PadTokenId = json.OptionalInt("pad_token_id", min: 0) ?? 1,
+            NumLabels = ReadNumLabels(json),
+            PositionEmbeddingType = json.OptionalString("position_embedding_type") ?? "absolute",
+            TorchDtype = json.OptionalString("torch_dtype") ?? json.OptionalString("dtype"),
+        };
+
+        if (config.HiddenSize % config.NumAttentionHeads != 0)
+            throw json.Invalid($"hidden_size {config.HiddenSize} is not divisible by num_attention_heads {config.NumAttentionHeads}");
+        if (config.PadTokenId >= config.VocabSize)
+            throw json.Invalid($"pad_token_id {config.PadTokenId} is not below vocab_size {config.VocabSize}");
+        // XLM-R numbers positions from pad_token_id + 1 (HF create_position_ids_from_input_ids), so
+        // a table that does not reach past that index cannot hold even a one-token input.
+        if (config.MaxPositionEmbeddings <= config.PadTokenId + 1)
+            throw json.Invalid($"max_position_embeddings {config.MaxPositionEmbeddings} leaves no positions after pad_token_id {config.PadTokenId} + 1, where XLM-R positions start");
+        return config;
+    }
+
+    private static string NonEmpty(JsonObjectReader json, string key, string value) =>
+        value.Length > 0 ? value : throw json.Invalid($"\"{key}\" is an empty string");
+
+    private static string[] ReadArchitectures(JsonObjectReader json)
+    {
+        if (!json.TryGet("architectures", out JsonElement value))
+            return [];
+        if (value.ValueKind != JsonValueKind.Array
+            || value.EnumerateArray().Any(item => item.ValueKind != JsonValueKind.String || item.GetString() is not { Length: > 0 }))
+            throw json.Invalid($"\"architectures\" must be a list of class names, but is {JsonFile.Describe(value)}");
+        return value.EnumerateArray().Select(item => item.GetString()!).ToArray();
+    }
+
+    private static int ReadNumLabels(JsonObjectReader json)
+    {
+        int? numLabels = json.OptionalInt("num_labels", min: 1);
+        int? labelNames = json.OptionalObject("id2label")?.Count();
+        if (labelNames == 0)
+            throw json.Invalid("\"id2label\" is empty; a classification head has at least one label");
+        // transformers overwrites num_labels with len(id2label) when they disagree and only logs
+        // a warning; a reranker whose head width is in doubt is better stopped here.
+        if (numLabels is { } n && labelNames is { } m && n != m)
+            throw json.Invalid($"num_labels {n} disagrees with the {m} entries of id2label");
+        return numLabels ?? labelNames ?? 1;
+    }
+}

@@ -1,0 +1,206 @@
+namespace RerankSharp.Models;
+
+/// <summary>
+/// A model folder as published on the Hugging Face hub (or a snapshot in its cache): config.json,
+/// safetensors weights, and a tokenizer. <see cref="Open"/> checks that the files are there and
+/// parses the configs; the weights are mapped later by <see cref="SafetensorsStore.Open(ModelFolder)"/>.
+/// </summary>
+public sealed class ModelFolder
+{
+    public const string ConfigFileName = "config.json";
+    public const string WeightsFileName = "model.safetensors";
+    public const string WeightIndexFileName = SafetensorsIndex.FileName;
+    public const string SentencePieceFileName = "sentencepiece.bpe.model";
+    public const string TokenizerJsonFileName = "tokenizer.json";
+    public const string TokenizerConfigFileName = "tokenizer_config.json";
+
+    /// <summary>The advice that ends every "not found" message.</summary>
+    internal const string WhatToPass =
+        "Pass a folder that holds config.json and model.safetensors (as published on the Hugging Face hub), or a hub id.";
+
+    private static readonly string[] PyTorchWeightFileNames = ["pytorch_model.bin", "pytorch_model.bin.index.json"];
+
+    private ModelFolder(string directory, ModelConfig config, TokenizerConfig? tokenizerConfig,
+        string? sentencePieceModelPath, string? tokenizerJsonPath, string? tokenizerConfigPath,
+        IReadOnlyList<string> weightFiles, string? weightIndexPath)
+    {
+        Directory = directory;
+        ConfigPath = Path.Combine(directory, ConfigFileName);
+        Config = config;
+        TokenizerConfig = tokenizerConfig;
+        TokenizerConfigPath = tokenizerConfigPath;
+        SentencePieceModelPath = sentencePieceModelPath;
+        TokenizerJsonPath = tokenizerJsonPath;
+        WeightFiles = weightFiles;
+        WeightIndexPath = weightIndexPath;
+        DefaultMaxLength = ComputeDefaultMaxLength(config, tokenizerConfig);
+    }
+
+    /// <summary>The folder, as a full path.</summary>
+    public string Directory { get; }
+
+    public string ConfigPath { get; }
+
+    public ModelConfig Config { get; }
+
+    /// <summary>tokenizer_config.json, which is optional.</summary>
+    public TokenizerConfig? TokenizerConfig { get; }
+
+    public string? TokenizerConfigPath { get; }
+
+    /// <summary>The SentencePiece model (XLM-R's slow tokenizer), if the folder has one.</summary>
+    public string? SentencePieceModelPath { get; }
+
+    /// <summary>The Hugging Face fast tokenizer file, if the folder has one.</summary>
+    public string? TokenizerJsonPath { get; }
+
+    /// <summary>model.safetensors, or the shards named by <see cref="WeightIndexPath"/> in ordinal order.</summary>
+    public IReadOnlyList<string> WeightFiles { get; }
+
+    /// <summary>model.safetensors.index.json when the weights are sharded; null for a single file.</summary>
+    public string? WeightIndexPath { get; }
+
+    /// <summary>
+    /// The input length the tokenizer truncates to unless told otherwise: tokenizer_config's
+    /// <c>model_max_length</c>, else <c>max_position_embeddings - 2</c>; and never more than the
+    /// position table holds, <c>max_position_embeddings - pad_token_id - 1</c>, because XLM-R
+    /// numbers positions from <c>pad_token_id + 1</c>. For bge-reranker-v2-m3: 8192.
+    /// </summary>
+    public int DefaultMaxLength { get; }
+
+    /// <summary>Finds and checks the files of the model in <paramref name="directory"/>.</summary>
+    /// <exception cref="RerankException">
+    /// <see cref="RerankErrorKind.ModelNotFound"/> if the folder, config.json, the weights (or a shard)
+    /// or the tokenizer is missing, or if the weights are only in PyTorch format;
+    /// <see cref="RerankErrorKind.InvalidModel"/> if config.json, tokenizer_config.json or the shard
+    /// index is malformed.
+    /// </exception>
+    public static ModelFolder Open(string directory)
+    {
+        if (string.IsNullOrWhiteSpace(directory))
+            throw new RerankException(RerankErrorKind.ModelNotFound, $"Model path is empty. {WhatToPass}");
+
+        string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory));
+        if (File.Exists(full))
+            throw new RerankException(RerankErrorKind.ModelNotFound, IsModelFileName(Path.GetFileName(full))
+                ? $"Model path {full} is a file, not a folder. Pass the folder that holds it: {Path.GetDirectoryName(full)}."
+                : $"Model path {full} is a file, not a folder. {WhatToPass}");
+        if (!System.IO.Directory.Exists(full))
+            throw new RerankException(RerankErrorKind.ModelNotFound, $"Model folder not found: {full} does not exist. {WhatToPass}");
+
+        string configPath = Path.Combine(full, ConfigFileName);
+        if (!File.Exists(configPath))
+        {
+            // The hub cache keeps a model under models--org--name/snapshots/<revision>/; its root is
+            // what people often pass by mistake.
+            if (System.IO.Directory.Exists(Path.Combine(full, "snapshots")))
+                throw new RerankException(RerankErrorKind.ModelNotFound,
+                    $"Model config not found: {full} has no config.json but looks like a Hugging Face cache folder. Pass one of its snapshots/<revision> folders, or the hub id.");
+            throw new RerankException(RerankErrorKind.ModelNotFound,
+                $"Model config not found: {full} has no config.json. {WhatToPass}");
+        }
+
+        (IReadOnlyList<string> weightFiles, string? indexPath) = FindWeights(full);
+
+        string? sentencePiece = ExistingFile(full, SentencePieceFileName);
+        string? tokenizerJson = ExistingFile(full, TokenizerJsonFileName);
+        if (sentencePiece is null && tokenizerJson is null)
+            throw new RerankException(RerankErrorKind.ModelNotFound,
+                $"Tokenizer not found: {full} has neither {SentencePieceFileName} nor {TokenizerJsonFileName}. {WhatToPass}");
+
+        ModelConfig config = ModelConfig.Load(configPath);
+        string? tokenizerConfigPath = ExistingFile(full, TokenizerConfigFileName);
+        TokenizerConfig? tokenizerConfig = tokenizerConfigPath is null ? null : TokenizerConfig.Load(tokenizerConfigPath);
+
+        return new ModelFolder(full, config, tokenizerConfig, sentencePiece, tokenizerJson, tokenizerConfigPath, weightFiles, indexPath);
+    }
+
+    /// <summary>
+    /// What the folder holds, for <c>rerank info</c>: its files with sizes, and from the weights the
+    /// tensor and parameter counts by dtype. Maps the weights briefly (headers only are read).
+    /// </summary>
+    public ModelSummary Summarize()
+    {
+        using SafetensorsStore weights = SafetensorsStore.Open(this);
+        return Summarize(weights);
+    }
+
+    /// <summary>As <see cref="Summarize()"/>, over weights already mapped.</summary>
+    public ModelSummary Summarize(SafetensorsStore weights)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        // FileInfo follows symbolic links, so a hub-cache snapshot (links into ../../blobs) reports
+        // the real sizes.
+        ModelFileSummary[] files = new DirectoryInfo(Directory).EnumerateFiles()
+            .Where(file => file.Exists)
+            .OrderBy(file => file.Name, StringComparer.Ordinal)
+            .Select(file => new ModelFileSummary(file.Name, file.Length))
+            .ToArray();
+        TensorDTypeSummary[] dtypes = weights.Tensors.Values
+            .GroupBy(entry => entry.DType)
+            .OrderBy(group => group.Key)
+            .Select(group => new TensorDTypeSummary(group.Key, group.Count(),
+                group.Sum(entry => entry.ElementCount), group.Sum(entry => entry.ByteLength)))
+            .ToArray();
+        return new ModelSummary(Directory, Config, DefaultMaxLength, files, files.Sum(file => file.Bytes),
+            weights.Tensors.Count, weights.ParameterCount, weights.TotalBytes, dtypes);
+    }
+
+    internal static RerankException ShardMissing(IReadOnlyList<string> shards, string directory) =>
+        new(RerankErrorKind.ModelNotFound,
+            $"{JoinNames(shards)} not found in {directory}; the download looks incomplete; re-download {(shards.Count == 1 ? "it" : "them")}.");
+
+    internal static RerankException ShardMissing(string shard, string directory) => ShardMissing([shard], directory);
+
+    private static (IReadOnlyList<string> Files, string? IndexPath) FindWeights(string directory)
+    {
+        // transformers prefers the single file when both forms are present; so do we.
+        if (ExistingFile(directory, WeightsFileName) is { } single)
+            return ([single], null);
+
+        if (ExistingFile(directory, WeightIndexFileName) is { } indexPath)
+        {
+            SafetensorsIndex index = SafetensorsIndex.Load(indexPath);
+            string[] missing = index.ShardNames.Where(shard => !File.Exists(Path.Combine(directory, shard))).ToArray();
+            if (missing.Length > 0)
+                throw ShardMissing(missing, directory);
+            return (index.ShardNames.Select(shard => Path.Combine(directory, shard)).ToArray(), indexPath);
+        }
+
+        if (PyTorchWeightFileNames.FirstOrDefault(name => File.Exists(Path.Combine(directory, name))) is { } pytorch)
+            throw new RerankException(RerankErrorKind.ModelNotFound,
+                $"Model weights in {directory} are only in PyTorch format ({pytorch}); RerankSharp requires safetensors (model.safetensors). "
+                + "Download model.safetensors from the Hugging Face hub, or convert once in Python: "
+                + $"AutoModelForSequenceClassification.from_pretrained(\"{directory}\").save_pretrained(\"{directory}\").");
+
+        throw new RerankException(RerankErrorKind.ModelNotFound,
+            $"Model weights not found: {directory} has no {WeightsFileName} or {WeightIndexFileName}. {WhatToPass}");
+    }
+
+    private static int ComputeDefaultMaxLength(ModelConfig config, TokenizerConfig? tokenizerConfig)
+    {
+        // Positions run from pad_token_id + 1 to pad_token_id + length and must index the table.
+        int positionsAvailable = config.MaxPositionEmbeddings - config.PadTokenId - 1;
+        int wanted = tokenizerConfig?.ModelMaxLength ?? config.MaxPositionEmbeddings - 2;
+        return Math.Max(1, Math.Min(wanted, positionsAvailable));
+    }
+
+    /// <summary>The path of <paramref name="name"/> in <paramref name="directory"/> if it exists (a link is followed).</summary>
+    private static string? ExistingFile(string directory, string name)
+    {
+        string path = Path.Combine(directory, name);
+        return File.Exists(path) ? path : null;
+    }
+
+    private static bool IsModelFileName(string name) =>
+        name is ConfigFileName or WeightsFileName or WeightIndexFileName or SentencePieceFileName
+            or TokenizerJsonFileName or TokenizerConfigFileName
+        || name.EndsWith(".safetensors", StringComparison.Ordinal);
+
+    private static string JoinNames(IReadOnlyList<string> names) => names.Count switch
+    {
+        1 => names[0],
+        2 => $"{names[0]} and {names[1]}",
+        _ => $"{string.Join(", ", names.Take(names.Count - 1))} and {names[^1]}",
+    };
+}
