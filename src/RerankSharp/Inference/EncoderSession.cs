@@ -39,8 +39,10 @@ internal sealed class EncoderSession : IDisposable
 
     public int NumLabels { get; }
 
-    /// <param name="model">Serialized ONNX model whose initializers are external data.</param>
-    /// <param name="weightsDirectory">Folder the external-data locations are relative to (the model folder).</param>
+    /// <summary>
+    /// Creates the session from a serialized graph whose initializers are external data located
+    /// relative to <paramref name="weightsDirectory"/> (the model folder).
+    /// </summary>
     public static EncoderSession Create(byte[] model, string weightsDirectory, int numLabels, SessionSettings settings, ILogger logger)
     {
         var options = new SessionOptions

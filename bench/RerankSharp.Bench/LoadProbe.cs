@@ -1,0 +1,36 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using RerankSharp.Scoring;
+
+namespace RerankSharp.Bench;
+
+/// <summary>Loads the model in this (fresh) process and reports load time and memory as JSON on stdout.</summary>
+internal static class LoadProbe
+{
+    public static async Task<int> RunAsync(BenchArguments a)
+    {
+        var ids = JsonSerializer.Deserialize<int[][]>(await File.ReadAllTextAsync(a.Get("ids", "")))!;
+        var clock = Stopwatch.StartNew();
+        using var encoder = CrossEncoder.Load(a.Get("model", ""), new CrossEncoderOptions { Threads = a.Int("threads", 2), BatchSize = ids.Length, MaxBatchTokens = ids.Sum(s => s.Length) });
+        var load = clock.Elapsed.TotalSeconds;
+        var rssAfterLoad = Memory.Read("VmRSS");
+        clock.Restart();
+        await encoder.ScoreTokenizedAsync(ids, rawScores: true);
+        var firstRun = clock.Elapsed.TotalSeconds;
+        var weights = encoder.Folder.WeightFiles.Sum(f => new FileInfo(f).Length) / 1048576.0;
+        string F(double v) => v.ToString("F1", CultureInfo.InvariantCulture);
+        Console.WriteLine(new JsonObject
+        {
+            ["load_s"] = F(load),
+            ["first_run_s"] = F(firstRun),
+            ["rss_after_load_mib"] = F(rssAfterLoad),
+            ["hwm_after_run_mib"] = F(Memory.Read("VmHWM")),
+            ["anon_after_run_mib"] = F(Memory.Read("RssAnon")),
+            ["file_after_run_mib"] = F(Memory.Read("RssFile")),
+            ["weights_mib"] = F(weights),
+        }.ToJsonString());
+        return 0;
+    }
+}

@@ -1,0 +1,81 @@
+// rerank-bench: the engine against the PyTorch reference on the same token ids, in one run.
+//
+//   dotnet run -c Release --project bench/RerankSharp.Bench -- engine --model /work/models/full \
+//       --docs 10 --tokens 512 --rounds 2 --runs 3 --threads 2
+//
+// Each case is stated as docs × tokens and reported in tokens/s. Ours and PyTorch alternate
+// round by round, so host drift hits both; the ratio of medians is the figure to quote.
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using RerankSharp.Bench;
+
+var arguments = BenchArguments.Parse(args);
+return arguments.Mode switch
+{
+    "engine" => await EngineBenchmark.RunAsync(arguments),
+    "load-probe" => await LoadProbe.RunAsync(arguments),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: rerank-bench engine --model DIR [--docs 10] [--tokens 512] [--rounds 2] [--runs 3] [--threads 2] [--torch tools/model/bench_reference.py] [--no-torch] [--reference-logits FILE]");
+    return 2;
+}
+
+namespace RerankSharp.Bench
+{
+    internal sealed record BenchArguments(string Mode, IReadOnlyDictionary<string, string> Options)
+    {
+        public static BenchArguments Parse(string[] args)
+        {
+            var options = new Dictionary<string, string>(StringComparer.Ordinal);
+            for (var i = 1; i < args.Length; i++)
+            {
+                if (!args[i].StartsWith("--", StringComparison.Ordinal)) throw new ArgumentException($"unexpected argument {args[i]}");
+                var key = args[i][2..];
+                options[key] = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal) ? args[++i] : "true";
+            }
+            return new BenchArguments(args.Length > 0 ? args[0] : "", options);
+        }
+
+        public string Get(string key, string fallback) => Options.TryGetValue(key, out var v) ? v : fallback;
+        public int Int(string key, int fallback) => Options.TryGetValue(key, out var v) ? int.Parse(v, CultureInfo.InvariantCulture) : fallback;
+        public bool Flag(string key) => Options.ContainsKey(key);
+    }
+
+    /// <summary>Process memory as the kernel counts it (/proc/self/status), in MiB.</summary>
+    internal static class Memory
+    {
+        public static double Read(string field)
+        {
+            foreach (var line in File.ReadLines("/proc/self/status"))
+                if (line.StartsWith(field + ":", StringComparison.Ordinal))
+                    return double.Parse(line[(field.Length + 1)..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) / 1024.0;
+            return double.NaN;
+        }
+    }
+
+    /// <summary>Pairs of exactly the requested length in the template &lt;s&gt; q &lt;//s&gt;&lt;/s&gt; d &lt;/s&gt;, random content ids, fixed seed.</summary>
+    internal static class Inputs
+    {
+        public static int[][] Make(int docs, int tokens, int vocabulary, int seed = 20261125)
+        {
+            var random = new Random(seed);
+            const int queryTokens = 12;
+            return Enumerable.Range(0, docs).Select(_ =>
+            {
+                var ids = new int[tokens];
+                ids[0] = 0;
+                for (var i = 1; i <= queryTokens; i++) ids[i] = random.Next(4, Math.Min(vocabulary, 16000));
+                ids[queryTokens + 1] = 2;
+                ids[queryTokens + 2] = 2;
+                for (var i = queryTokens + 3; i < tokens - 1; i++) ids[i] = random.Next(4, Math.Min(vocabulary, 16000));
+                ids[tokens - 1] = 2;
+                return ids;
+            }).ToArray();
+        }
+    }
+}

@@ -1,0 +1,35 @@
+using System.Text.Json.Nodes;
+
+namespace RerankSharp.Tests.Onnx;
+
+/// <summary>
+/// A golden_logits.json written by tools/model/golden_logits.py: padded batches of token ids and
+/// the float64 reference logits (tools/model/reference.py) for one fixture model.
+/// </summary>
+internal sealed record GoldenLogits(string Generator, string Date, IReadOnlyList<GoldenLogits.Case> Cases,
+    IReadOnlyDictionary<string, (string Case, int Row)[]> BatchInvariance)
+{
+    public sealed record Case(string Name, long[][] InputIds, long[][] AttentionMask, double[] Logits)
+    {
+        public int Rows => InputIds.Length;
+        public int Tokens => InputIds[0].Length;
+        public long[] FlatIds => InputIds.SelectMany(r => r).ToArray();
+        public long[] FlatMask => AttentionMask.SelectMany(r => r).ToArray();
+    }
+
+    public static GoldenLogits Load(string modelDirectory)
+    {
+        var root = JsonNode.Parse(File.ReadAllText(Path.Combine(modelDirectory, "golden_logits.json")))!;
+        static long[][] Matrix(JsonNode node) =>
+            node.AsArray().Select(r => r!.AsArray().Select(x => x!.GetValue<long>()).ToArray()).ToArray();
+        var cases = root["cases"]!.AsArray().Select(c => new Case(
+            c!["name"]!.GetValue<string>(),
+            Matrix(c["input_ids"]!),
+            Matrix(c["attention_mask"]!),
+            c["logits"]!.AsArray().Select(x => x is JsonArray row ? row[0]!.GetValue<double>() : x!.GetValue<double>()).ToArray())).ToList();
+        var invariance = root["batch_invariance"]!.AsObject().ToDictionary(
+            p => p.Key,
+            p => p.Value!.AsArray().Select(e => (e![0]!.GetValue<string>(), e[1]!.GetValue<int>())).ToArray());
+        return new GoldenLogits(root["generator"]!.GetValue<string>(), root["date"]!.GetValue<string>(), cases, invariance);
+    }
+}
