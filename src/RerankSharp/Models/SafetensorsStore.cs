@@ -92,7 +92,7 @@ public sealed class SafetensorsStore : IDisposable
                 string shardPath = Path.Combine(index.Directory, shard);
                 if (paths.Contains(shardPath, StringComparer.Ordinal))
                     continue;
-                if (!File.Exists(shardPath))
+                if (!LinkedFile.Exists(shardPath))
                     throw ModelFolder.ShardMissing(shard, index.Directory);
                 throw new ArgumentException($"{shard} is named in {index.Path} but is not among the files given.", nameof(files));
             }
