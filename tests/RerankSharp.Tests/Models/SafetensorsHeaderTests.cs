@@ -95,7 +95,7 @@ public sealed class SafetensorsHeaderTests
     [Fact]
     public void Parse_DtypeNotString_IsInvalid()
     {
-        Fails("""{"a": {"dtype": 4, "shape": [1], "data_offsets": [0, 4]}}""", 4, "tensor 'a' has dtype 4 (a number), which is not a dtype name");
+        Fails("""{"a": {"dtype": 4, "shape": [1], "data_offsets": [0, 4]}}""", 4, "tensor 'a' has dtype 4, which is not a dtype name");
     }
 
     [Fact]
