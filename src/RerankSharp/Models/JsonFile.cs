@@ -78,22 +78,15 @@ internal static class JsonFile
         return message.TrimEnd('.');
     }
 
-    /// <summary>A short rendering of a JSON value for messages ("\"1024\" (a string)").</summary>
+    /// <summary>
+    /// A short rendering of a JSON value for messages. Strings are marked as such, because
+    /// <c>"1024"</c> for a number is the mistake most worth seeing.
+    /// </summary>
     public static string Describe(JsonElement value)
     {
         string raw = value.GetRawText();
         if (raw.Length > 40)
             raw = raw[..37] + "...";
-        string kind = value.ValueKind switch
-        {
-            JsonValueKind.String => "a string",
-            JsonValueKind.Number => "a number",
-            JsonValueKind.Object => "an object",
-            JsonValueKind.Array => "an array",
-            JsonValueKind.True or JsonValueKind.False => "a boolean",
-            JsonValueKind.Null => "null",
-            _ => "a JSON value",
-        };
-        return value.ValueKind == JsonValueKind.Null ? "null" : $"{raw} ({kind})";
+        return value.ValueKind == JsonValueKind.String ? $"{raw} (a string)" : raw;
     }
 }

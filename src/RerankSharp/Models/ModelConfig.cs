@@ -71,7 +71,7 @@ public sealed record ModelConfig
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         path = System.IO.Path.GetFullPath(path);
-        if (!File.Exists(path))
+        if (!LinkedFile.Exists(path))
             throw new RerankException(RerankErrorKind.ModelNotFound,
                 $"Model config not found: {path} does not exist. {ModelFolder.WhatToPass}");
 

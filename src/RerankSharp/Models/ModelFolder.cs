@@ -89,7 +89,7 @@ public sealed class ModelFolder
             throw new RerankException(RerankErrorKind.ModelNotFound, $"Model folder not found: {full} does not exist. {WhatToPass}");
 
         string configPath = Path.Combine(full, ConfigFileName);
-        if (!File.Exists(configPath))
+        if (!LinkedFile.Exists(configPath))
         {
             // The hub cache keeps a model under models--org--name/snapshots/<revision>/; its root is
             // what people often pass by mistake.
@@ -129,12 +129,13 @@ public sealed class ModelFolder
     public ModelSummary Summarize(SafetensorsStore weights)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        // FileInfo follows symbolic links, so a hub-cache snapshot (links into ../../blobs) reports
-        // the real sizes.
+        // Sizes are those of link targets, so a hub-cache snapshot (links into ../../blobs) reports
+        // real sizes; a dangling link holds no file and is left out.
         ModelFileSummary[] files = new DirectoryInfo(Directory).EnumerateFiles()
-            .Where(file => file.Exists)
+            .Select(file => (file.Name, Target: LinkedFile.Find(file.FullName)))
+            .Where(file => file.Target is not null)
             .OrderBy(file => file.Name, StringComparer.Ordinal)
-            .Select(file => new ModelFileSummary(file.Name, file.Length))
+            .Select(file => new ModelFileSummary(file.Name, file.Target!.Length))
             .ToArray();
         TensorDTypeSummary[] dtypes = weights.Tensors.Values
             .GroupBy(entry => entry.DType)
@@ -161,13 +162,13 @@ public sealed class ModelFolder
         if (ExistingFile(directory, WeightIndexFileName) is { } indexPath)
         {
             SafetensorsIndex index = SafetensorsIndex.Load(indexPath);
-            string[] missing = index.ShardNames.Where(shard => !File.Exists(Path.Combine(directory, shard))).ToArray();
+            string[] missing = index.ShardNames.Where(shard => !LinkedFile.Exists(Path.Combine(directory, shard))).ToArray();
             if (missing.Length > 0)
                 throw ShardMissing(missing, directory);
             return (index.ShardNames.Select(shard => Path.Combine(directory, shard)).ToArray(), indexPath);
         }
 
-        if (PyTorchWeightFileNames.FirstOrDefault(name => File.Exists(Path.Combine(directory, name))) is { } pytorch)
+        if (PyTorchWeightFileNames.FirstOrDefault(name => LinkedFile.Exists(Path.Combine(directory, name))) is { } pytorch)
             throw new RerankException(RerankErrorKind.ModelNotFound,
                 $"Model weights in {directory} are only in PyTorch format ({pytorch}); RerankSharp requires safetensors (model.safetensors). "
                 + "Download model.safetensors from the Hugging Face hub, or convert once in Python: "
@@ -185,11 +186,11 @@ public sealed class ModelFolder
         return Math.Max(1, Math.Min(wanted, positionsAvailable));
     }
 
-    /// <summary>The path of <paramref name="name"/> in <paramref name="directory"/> if it exists (a link is followed).</summary>
+    /// <summary>The path of <paramref name="name"/> in <paramref name="directory"/> if it exists, through links.</summary>
     private static string? ExistingFile(string directory, string name)
     {
         string path = Path.Combine(directory, name);
-        return File.Exists(path) ? path : null;
+        return LinkedFile.Exists(path) ? path : null;
     }
 
     private static bool IsModelFileName(string name) =>

@@ -4,7 +4,7 @@ namespace RerankSharp.Models;
 /// <param name="Directory">The folder, as a full path.</param>
 /// <param name="Config">Its config.json: architecture and sizes.</param>
 /// <param name="DefaultMaxLength">The default input length (<see cref="ModelFolder.DefaultMaxLength"/>).</param>
-/// <param name="Files">Every file at the top of the folder, in ordinal order, with its size.</param>
+/// <param name="Files">Every file at the top of the folder (through links; dangling ones left out), in ordinal order, with its size.</param>
 /// <param name="FileBytes">The sum of <paramref name="Files"/>' sizes.</param>
 /// <param name="TensorCount">Tensors in the weights.</param>
 /// <param name="ParameterCount">Elements in the weights, buffers such as position_ids included.</param>

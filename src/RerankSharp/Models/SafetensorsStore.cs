@@ -33,7 +33,7 @@ public sealed class SafetensorsStore : IDisposable
             : indexPath ?? $"the {files.Length} files {string.Join(", ", Files.Select(Path.GetFileName))} in {Path.GetDirectoryName(Files[0])}";
     }
 
-    /// <summary>Every tensor by name, in file order and, within a file, in offset order.</summary>
+    /// <summary>Every tensor by name, across all files.</summary>
     public IReadOnlyDictionary<string, TensorEntry> Tensors { get; }
 
     /// <summary>The mapped files, full paths.</summary>
@@ -92,7 +92,7 @@ public sealed class SafetensorsStore : IDisposable
                 string shardPath = Path.Combine(index.Directory, shard);
                 if (paths.Contains(shardPath, StringComparer.Ordinal))
                     continue;
-                if (!File.Exists(shardPath))
+                if (!LinkedFile.Exists(shardPath))
                     throw ModelFolder.ShardMissing(shard, index.Directory);
                 throw new ArgumentException($"{shard} is named in {index.Path} but is not among the files given.", nameof(files));
             }

@@ -11,10 +11,11 @@ public sealed record TokenizerConfig
     private const string FixIt = "fix tokenizer_config.json or re-download the model from the Hugging Face hub";
 
     /// <summary>
-    /// Values at or above this are transformers' "no limit" sentinel, <c>VERY_LARGE_INTEGER = int(1e30)</c>,
-    /// written when a tokenizer was saved without a known maximum.
+    /// The largest limit taken at face value. Anything above is transformers' "no limit" sentinel,
+    /// <c>VERY_LARGE_INTEGER = int(1e30)</c>, written when a tokenizer was saved without a known
+    /// maximum; no real model takes inputs of two billion tokens.
     /// </summary>
-    private const double NoLimitSentinel = int.MaxValue;
+    private const double LargestLimit = int.MaxValue;
 
     /// <summary>
     /// <c>model_max_length</c>: the longest input the tokenizer truncates to by default, or null when
@@ -49,7 +50,7 @@ public sealed record TokenizerConfig
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         path = System.IO.Path.GetFullPath(path);
-        if (!File.Exists(path))
+        if (!LinkedFile.Exists(path))
             throw new RerankException(RerankErrorKind.ModelNotFound,
                 $"Tokenizer config not found: {path} does not exist. {ModelFolder.WhatToPass}");
 
@@ -78,7 +79,7 @@ public sealed record TokenizerConfig
         if (value.ValueKind != JsonValueKind.Number || !value.TryGetDouble(out double number)
             || number < 1 || Math.Floor(number) != number)
             throw json.Invalid($"\"model_max_length\" must be a positive integer, but is {JsonFile.Describe(value)}");
-        return number >= NoLimitSentinel ? null : (int)number;
+        return number > LargestLimit ? null : (int)number;
     }
 
     /// <summary>A token is a plain string, or an AddedToken dict <c>{"content": "&lt;s&gt;", "lstrip": …}</c>.</summary>

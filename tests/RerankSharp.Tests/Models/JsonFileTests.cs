@@ -1,0 +1,58 @@
+using System.Text.Json;
+using RerankSharp.Models;
+
+namespace RerankSharp.Tests.Models;
+
+public sealed class JsonFileTests : IDisposable
+{
+    private readonly TempDirectory _directory = new();
+
+    public void Dispose() => _directory.Dispose();
+
+    [Fact]
+    public void Read_ByteOrderMark_IsSkipped()
+    {
+        string path = _directory.Write("config.json", [0xEF, 0xBB, 0xBF, .. "{\"a\": 1}"u8]);
+
+        using JsonDocument document = JsonFile.Read(path, "do something");
+
+        Assert.Equal(1, document.RootElement.GetProperty("a").GetInt32());
+    }
+
+    [Fact]
+    public void Read_Error_CountsLinesAndPositionsFromOne()
+    {
+        string path = _directory.Write("config.json", "{\n\n   x");
+
+        RerankAssert.Throws(RerankErrorKind.InvalidModel, () => JsonFile.Read(path, "do something"),
+            $"{path} is not valid JSON (line 3, position 4: ", "; do something.");
+    }
+
+    [Fact]
+    public void Read_Error_DropsTheReadersOwnPositionTail()
+    {
+        string path = _directory.Write("config.json", "{\"a\": }");
+
+        RerankException error = RerankAssert.Throws(RerankErrorKind.InvalidModel, () => JsonFile.Read(path, "do something"));
+
+        Assert.DoesNotContain("LineNumber", error.Message);
+        Assert.DoesNotContain("Path: $", error.Message);
+    }
+
+    [Fact]
+    public void Read_MissingFile_IsModelNotFound()
+    {
+        string path = _directory.PathOf("absent.json");
+
+        RerankAssert.Throws(RerankErrorKind.ModelNotFound, () => JsonFile.Read(path, "do something"),
+            $"{path} not found; do something.");
+    }
+
+    [Fact]
+    public void Parse_InvalidUtf8_IsNamedAsSuch()
+    {
+        RerankAssert.Throws(RerankErrorKind.InvalidModel,
+            () => JsonFile.Parse(new byte[] { (byte)'"', 0xC3, (byte)'"' }, "the header", "do something"),
+            "the header is not valid JSON: it is not UTF-8 text; do something.");
+    }
+}
