@@ -1,10 +1,11 @@
 using System.CommandLine;
+using System.Globalization;
 using RerankSharp.Models;
 using Spectre.Console;
 
 namespace RerankSharp.Cli.Commands;
 
-/// <summary><c>rerank info</c>: what a model folder holds, without loading it into ONNX Runtime.</summary>
+/// <summary><c>rerank info</c>: what a model folder holds, read from its headers without loading it into ONNX Runtime.</summary>
 internal static class InfoCommand
 {
     public static Command Create()
@@ -13,24 +14,31 @@ internal static class InfoCommand
         command.SetAction((result, ct) => Cli.Run(result, () =>
         {
             var folder = ModelFolder.Open(HubCache.ResolveModelDirectory(result.GetValue(CommonOptions.Model)!));
-            var c = folder.Config;
-            using var weights = SafetensorsStore.Open(folder);
+            var summary = folder.Summarize();
+            var c = summary.Config;
             var grid = new Grid().AddColumn().AddColumn();
             void Row(string key, string value) => grid.AddRow($"[grey]{key}[/]", Markup.Escape(value));
-            Row("folder", folder.Directory);
-            Row("architecture", string.Join(", ", c.Architectures) + $" ({c.ModelType})");
-            Row("layers × hidden", $"{c.NumHiddenLayers} × {c.HiddenSize}, {c.NumAttentionHeads} heads, intermediate {c.IntermediateSize}");
-            Row("vocabulary", $"{c.VocabSize:N0}");
-            Row("max length", $"{folder.DefaultMaxLength:N0} tokens (positions {c.MaxPositionEmbeddings:N0})");
-            Row("labels", c.NumLabels.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            Row("parameters", $"{weights.Tensors.Values.Sum(t => t.Shape.Aggregate(1L, (a, b) => a * b)):N0}");
-            Row("dtypes", string.Join(", ", weights.Tensors.Values.GroupBy(t => t.DType).Select(g => $"{g.Key} × {g.Count()}")));
-            Row("tokenizer", string.Join(", ", new[] { folder.TokenizerJsonPath, folder.SentencePieceModelPath }.OfType<string>().Select(Path.GetFileName)));
-            foreach (var file in folder.WeightFiles)
-                Row("weights", $"{Path.GetFileName(file)} ({new FileInfo(file).Length / 1048576.0:N1} MiB)");
+            Row("folder", summary.Directory);
+            Row("architecture", $"{string.Join(", ", c.Architectures)} ({c.ModelType})");
+            Row("layers × hidden", $"{c.NumHiddenLayers} × {c.HiddenSize}, {c.NumAttentionHeads} heads of {c.HeadSize}, intermediate {c.IntermediateSize}");
+            Row("vocabulary", c.VocabSize.ToString("N0", CultureInfo.InvariantCulture));
+            Row("max length", $"{summary.DefaultMaxLength:N0} tokens (max_position_embeddings {c.MaxPositionEmbeddings:N0})");
+            Row("labels", c.NumLabels.ToString(CultureInfo.InvariantCulture));
+            Row("parameters", $"{summary.ParameterCount:N0} in {summary.TensorCount} tensors ({summary.TensorBytes / 1048576.0:N1} MiB)");
+            Row("dtypes", string.Join(", ", summary.DTypes.Select(d => $"{d.DType}: {d.TensorCount} tensors, {d.ParameterCount:N0} parameters")));
+            foreach (var file in summary.Files)
+                Row("file", $"{file.Name} ({Size(file.Bytes)})");
             AnsiConsole.Write(grid);
             return Task.FromResult(0);
         }));
         return command;
     }
+
+    private static string Size(long bytes) => bytes switch
+    {
+        >= 1L << 30 => $"{bytes / (double)(1L << 30):N2} GiB",
+        >= 1L << 20 => $"{bytes / (double)(1L << 20):N1} MiB",
+        >= 1L << 10 => $"{bytes / 1024.0:N1} KiB",
+        _ => $"{bytes} B",
+    };
 }

@@ -1,0 +1,36 @@
+using System.Text.Json.Nodes;
+using RerankSharp.Scoring;
+using RerankSharp.Tests;
+
+namespace RerankSharp.Cli.Tests;
+
+public class RankCommandTests
+{
+    private static readonly string Model = FixturePaths.Model("tiny-a");
+    private static readonly string[] Docs = ["北京是中国的政治中心和首都。", "首都机场位于北京,是中国重要交通枢纽。", "上海是中国的经济中心。"];
+
+    [Fact]
+    public void Json_output_is_sorted_best_first_with_original_indices_and_library_scores()
+    {
+        var result = RerankProcess.Run(null, "rank", "--model", Model, "--query", "中国的首都是哪里?",
+            "--doc", Docs[0], "--doc", Docs[1], "--doc", Docs[2], "--json");
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        var results = JsonNode.Parse(result.Stdout)!["results"]!.AsArray();
+        using var encoder = CrossEncoder.Load(Model);
+        var expected = encoder.Rank("中国的首都是哪里?", Docs);
+        Assert.Equal(expected.Select(r => r.Index), results.Select(r => r!["index"]!.GetValue<int>()));
+        Assert.Equal(expected.Select(r => r.Score), results.Select(r => r!["score"]!.GetValue<float>()));
+        Assert.Equal(expected.Select(r => r.Document), results.Select(r => r!["document"]!.GetValue<string>()));
+    }
+
+    [Fact]
+    public void Top_n_keeps_the_best_and_the_table_shows_them()
+    {
+        var result = RerankProcess.Run(null, "rank", "--model", Model, "--query", "q", "--doc", "a", "--doc", "b", "--doc", "c", "--top-n", "2");
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Contains("2 documents", result.Stdout);
+        Assert.Contains("score", result.Stdout);
+    }
+}

@@ -1,0 +1,47 @@
+using System.Text.Json.Nodes;
+using RerankSharp.Tests;
+using RerankSharp.Tokenization;
+
+namespace RerankSharp.Cli.Tests;
+
+public class TokenizeCommandTests
+{
+    private static readonly string Model = FixturePaths.Model("tiny-a");
+
+    private static int[] Ids(string line) => JsonNode.Parse(line)!["input_ids"]!.AsArray().Select(x => x!.GetValue<int>()).ToArray();
+
+    [Fact]
+    public void Gives_the_ids_the_model_sees_for_texts_and_pairs_with_their_truncation()
+    {
+        var input = string.Join('\n',
+            """{"text": "人工智能的发展趋势"}""",
+            """{"query": "中国的首都是哪里?", "document": "北京是中国的政治中心和首都。"}""",
+            """{"query": "a long query with many words in it", "document": "short", "max_length": 9}""",
+            """{"query": "q", "document": "a much longer document that has to be cut", "max_length": 8, "truncation": "only_second"}""");
+
+        var result = RerankProcess.Run(input, "tokenize", "--model", Model);
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        var tokenizer = XlmRobertaTokenizer.FromFiles(Path.Combine(Model, "sentencepiece.bpe.model"), Path.Combine(Model, "tokenizer.json"));
+        var lines = result.StdoutLines;
+        Assert.Equal(tokenizer.EncodeSingle("人工智能的发展趋势", 512), Ids(lines[0]));
+        Assert.Equal(tokenizer.EncodePair("中国的首都是哪里?", "北京是中国的政治中心和首都。", 512), Ids(lines[1]));
+        Assert.Equal(9, Ids(lines[2]).Length);
+        Assert.Equal(tokenizer.EncodePair("q", "a much longer document that has to be cut", 8, TruncationStrategy.OnlySecond), Ids(lines[3]));
+    }
+
+    [Fact]
+    public void A_line_that_cannot_be_truncated_as_asked_gets_an_error_line()
+    {
+        var input = """{"query": "a query far too long for the window", "document": "d", "max_length": 6, "truncation": "only_second"}""" + "\n" +
+                    """{"text": "fine"}""" + "\n" + """{"text": "x", "truncation": "middle_out"}""";
+
+        var result = RerankProcess.Run(input, "tokenize", "--model", Model);
+
+        Assert.Equal(4, result.ExitCode);
+        var lines = result.StdoutLines.Select(l => JsonNode.Parse(l)!.AsObject()).ToArray();
+        Assert.True(lines[0].ContainsKey("error"));
+        Assert.True(lines[1].ContainsKey("input_ids"));
+        Assert.Contains("truncation", lines[2]["error"]!.GetValue<string>());
+    }
+}
