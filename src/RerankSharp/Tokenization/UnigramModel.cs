@@ -25,6 +25,9 @@ internal sealed class UnigramModel
     private readonly int _unkId;
     private readonly double _unkScore;
     private readonly Dictionary<ulong, int> _children = new();
+
+    // The root's children by UTF-16 unit: every lattice position starts there, so it gets a flat table (0 = none).
+    private readonly int[] _rootChildren = new int[char.MaxValue + 1];
     private readonly List<int> _nodeToken = [-1];
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _idByPiece;
 
@@ -79,7 +82,15 @@ internal sealed class UnigramModel
                 int node = 0;
                 for (int end = pos; end < n; end++)
                 {
-                    if (!_children.TryGetValue(Key(node, word[end]), out node))
+                    if (end == pos)
+                    {
+                        node = _rootChildren[word[end]];
+                        if (node == 0)
+                        {
+                            break;
+                        }
+                    }
+                    else if (!_children.TryGetValue(Key(node, word[end]), out node))
                     {
                         break;
                     }
@@ -181,6 +192,10 @@ internal sealed class UnigramModel
                 child = _nodeToken.Count;
                 _nodeToken.Add(-1);
                 _children.Add(key, child);
+                if (node == 0)
+                {
+                    _rootChildren[c] = child;
+                }
             }
 
             node = child;

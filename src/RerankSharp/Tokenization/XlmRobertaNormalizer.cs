@@ -18,7 +18,26 @@ internal sealed class XlmRobertaNormalizer
 
     private readonly PrecompiledCharsmap? _charsmap;
 
-    public XlmRobertaNormalizer(PrecompiledCharsmap? charsmap) => _charsmap = charsmap;
+    // The charsmap's answer for each ASCII character (null: unchanged), so the common case skips
+    // grapheme segmentation and the trie walk. Read from the table, not assumed.
+    private readonly string?[] _ascii = new string?[128];
+
+    public XlmRobertaNormalizer(PrecompiledCharsmap? charsmap)
+    {
+        _charsmap = charsmap;
+        if (charsmap is null)
+        {
+            return;
+        }
+
+        for (int c = 0; c < 128; c++)
+        {
+            if (charsmap.TryTransform([(byte)c], out var replacement))
+            {
+                _ascii[c] = Encoding.UTF8.GetString(replacement);
+            }
+        }
+    }
 
     /// <summary>Appends the normalised form of <paramref name="text"/> to <paramref name="output"/>.</summary>
     public void Normalize(ReadOnlySpan<char> text, ref PooledBuffer<char> output)
@@ -30,19 +49,37 @@ internal sealed class XlmRobertaNormalizer
         }
         else
         {
-            ApplyPrecompiled(_charsmap, text, ref output);
+            ApplyPrecompiled(_charsmap, _ascii, text, ref output);
         }
 
         CollapseSpaceRuns(ref output, start);
     }
 
     /// <summary>HF <c>Precompiled</c>: per extended grapheme cluster, whole cluster if under 6 bytes, else per char.</summary>
-    internal static void ApplyPrecompiled(PrecompiledCharsmap charsmap, ReadOnlySpan<char> text, ref PooledBuffer<char> output)
+    private static void ApplyPrecompiled(PrecompiledCharsmap charsmap, string?[] ascii, ReadOnlySpan<char> text, ref PooledBuffer<char> output)
     {
         Span<byte> utf8 = stackalloc byte[4 * WholeClusterMaxBytes];
         int i = 0;
         while (i < text.Length)
         {
+            // UAX #29 always breaks between two ASCII characters except CR LF, so such a character is
+            // a cluster of its own and the precomputed answer applies.
+            char c = text[i];
+            if (c < 128 && (i + 1 == text.Length || (text[i + 1] < 128 && !(c == '\r' && text[i + 1] == '\n'))))
+            {
+                if (ascii[c] is string mapped)
+                {
+                    output.AddRange(mapped);
+                }
+                else
+                {
+                    output.Add(c);
+                }
+
+                i++;
+                continue;
+            }
+
             int length = StringInfo.GetNextTextElementLength(text[i..]);
             var cluster = text.Slice(i, length);
             i += length;
