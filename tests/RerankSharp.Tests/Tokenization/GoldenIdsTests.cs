@@ -95,7 +95,7 @@ public sealed class GoldenIdsTests(ITestOutputHelper output)
         string pieces;
         try
         {
-            pieces = JsonSerializer.Serialize(tokenizer.ToPieces(head));
+            pieces = JsonSerializer.Serialize(tokenizer.ToPieces(head), GoldenCase.Readable);
         }
         catch (RerankException)
         {

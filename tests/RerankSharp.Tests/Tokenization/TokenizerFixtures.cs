@@ -74,9 +74,12 @@ internal sealed record GoldenCase(
         return tokenizer.EncodePair(Query!, Document!, MaxLength ?? int.MaxValue, Strategy);
     }
 
+    /// <summary>JSON that shows non-ASCII text as itself, for readable mismatch reports.</summary>
+    public static readonly JsonSerializerOptions Readable = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public string Describe() => Kind == "single"
-        ? $"line {Line} [{Category}] text={JsonSerializer.Serialize(Text)}{Limits()}"
-        : $"line {Line} [{Category}] query={JsonSerializer.Serialize(Query)} document={JsonSerializer.Serialize(Shorten(Document!))}{Limits()}";
+        ? $"line {Line} [{Category}] text={JsonSerializer.Serialize(Text, Readable)}{Limits()}"
+        : $"line {Line} [{Category}] query={JsonSerializer.Serialize(Query, Readable)} document={JsonSerializer.Serialize(Shorten(Document!), Readable)}{Limits()}";
 
     private string Limits() => MaxLength is null ? "" : $" max_length={MaxLength} {Truncation ?? "longest_first"}";
 
