@@ -1,0 +1,33 @@
+namespace RerankSharp.Tokenization;
+
+/// <summary>
+/// A special token matched literally in the raw text before normalisation (HF <c>AddedToken</c>
+/// with <c>normalized: false</c>). <see cref="LStrip"/>/<see cref="RStrip"/> let the match swallow
+/// whitespace on that side, as XLM-R's <c>&lt;mask&gt;</c> does on its left.
+/// </summary>
+internal sealed record AddedToken(string Content, int Id, bool LStrip, bool RStrip);
+
+/// <summary>
+/// Everything the tokenizer is built from, in Hugging Face's (fairseq) id space. Both sources,
+/// <c>sentencepiece.bpe.model</c> and <c>tokenizer.json</c>, are read into this one shape, so the
+/// encoding path after loading is shared and both give the same ids by construction.
+/// </summary>
+/// <param name="Pieces">Vocabulary strings by id, including the special tokens (HF's Unigram vocab).</param>
+/// <param name="Scores">Log-probabilities by id, as double because HF's Unigram lattice runs in f64.</param>
+/// <param name="UnkId">Id of <c>&lt;unk&gt;</c>.</param>
+/// <param name="PrecompiledCharsmap">sentencepiece's normalisation table; empty means no Precompiled step.</param>
+/// <param name="AddedTokens">Literals split out of the raw text (the specials).</param>
+/// <param name="BosId">Id of <c>&lt;s&gt;</c> (the template's CLS).</param>
+/// <param name="EosId">Id of <c>&lt;/s&gt;</c> (the template's SEP).</param>
+/// <param name="PadId">Id of <c>&lt;pad&gt;</c>.</param>
+/// <param name="MaskId">Id of <c>&lt;mask&gt;</c>.</param>
+internal sealed record TokenizerDefinition(
+    string[] Pieces,
+    double[] Scores,
+    int UnkId,
+    byte[] PrecompiledCharsmap,
+    AddedToken[] AddedTokens,
+    int BosId,
+    int EosId,
+    int PadId,
+    int MaskId);

@@ -1,0 +1,322 @@
+using System.Text.Json;
+
+namespace RerankSharp.Tokenization;
+
+/// <summary>
+/// Reads a Hugging Face <c>tokenizer.json</c> of the XLM-RoBERTa kind into a <see cref="TokenizerDefinition"/>.
+/// Microsoft.ML.Tokenizers 2.0.1 has no loader for this format, so it is parsed here. Only the
+/// pipeline XLM-R uses is accepted — Unigram model, Precompiled + <c>Replace(" {2,}", " ")</c>
+/// normaliser, Metaspace pre-tokeniser, <c>&lt;s&gt; A &lt;/s&gt;(&lt;/s&gt; B &lt;/s&gt;)</c> template —
+/// and anything else fails at load naming the key, rather than tokenizing differently from the reference.
+/// </summary>
+internal static class TokenizerJsonReader
+{
+    public static TokenizerDefinition Read(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new RerankException(RerankErrorKind.ModelNotFound,
+                $"tokenizer.json '{path}' not found; pass the path of the model's tokenizer.json or of sentencepiece.bpe.model.");
+        }
+
+        try
+        {
+            using var stream = File.OpenRead(path);
+            using var doc = JsonDocument.Parse(stream, new JsonDocumentOptions { MaxDepth = 64 });
+            return FromJson(doc.RootElement, path);
+        }
+        catch (JsonException e)
+        {
+            throw new RerankException(RerankErrorKind.InvalidModel,
+                $"'{path}' is not valid JSON ({e.Message}); replace it with the model's tokenizer.json.", e);
+        }
+    }
+
+    internal static TokenizerDefinition FromJson(JsonElement root, string source)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            throw Invalid(source, "the top level is not an object");
+        }
+
+        var model = Required(root, "model", JsonValueKind.Object, source, "model");
+        string type = RequiredString(model, "type", source, "model.type");
+        if (type != "Unigram")
+        {
+            throw Unsupported(source, $"model.type is '{type}'; only Unigram (XLM-RoBERTa) tokenizers are supported");
+        }
+
+        if (model.TryGetProperty("byte_fallback", out var byteFallback) && byteFallback.ValueKind == JsonValueKind.True)
+        {
+            throw Unsupported(source, "model.byte_fallback is true, which XLM-RoBERTa tokenizers do not use");
+        }
+
+        var vocab = Required(model, "vocab", JsonValueKind.Array, source, "model.vocab");
+        int count = vocab.GetArrayLength();
+        var pieces = new string[count];
+        var scores = new double[count];
+        int i = 0;
+        foreach (var entry in vocab.EnumerateArray())
+        {
+            if (entry.ValueKind != JsonValueKind.Array || entry.GetArrayLength() != 2
+                || entry[0].ValueKind != JsonValueKind.String || entry[1].ValueKind != JsonValueKind.Number)
+            {
+                throw Invalid(source, $"model.vocab[{i}] is not a [piece, score] pair");
+            }
+
+            pieces[i] = entry[0].GetString()!;
+            scores[i] = entry[1].GetDouble();
+            i++;
+        }
+
+        if (!model.TryGetProperty("unk_id", out var unkElement) || unkElement.ValueKind != JsonValueKind.Number
+            || !unkElement.TryGetInt32(out int unkId) || unkId < 0 || unkId >= count)
+        {
+            throw Invalid(source, $"model.unk_id is missing or outside the {count}-entry vocabulary");
+        }
+
+        byte[] charsmap = ReadNormalizer(root, source);
+        ReadPreTokenizer(root, source);
+        var added = ReadAddedTokens(root, count, source);
+
+        int Special(string content)
+        {
+            foreach (var token in added)
+            {
+                if (token.Content == content)
+                {
+                    return token.Id;
+                }
+            }
+
+            throw Unsupported(source, $"added_tokens has no '{content}', which XLM-RoBERTa tokenizers define");
+        }
+
+        int bos = Special("<s>"), eos = Special("</s>"), pad = Special("<pad>"), mask = Special("<mask>");
+        ReadPostProcessor(root, bos, eos, pieces, source);
+        return new TokenizerDefinition(pieces, scores, unkId, charsmap, added, bos, eos, pad, mask);
+    }
+
+    private static byte[] ReadNormalizer(JsonElement root, string source)
+    {
+        if (!root.TryGetProperty("normalizer", out var normalizer) || normalizer.ValueKind == JsonValueKind.Null)
+        {
+            throw Unsupported(source, "normalizer is null; XLM-RoBERTa tokenizers normalise with a Precompiled charsmap");
+        }
+
+        var steps = new List<(JsonElement Step, string Path)>();
+        if (RequiredString(normalizer, "type", source, "normalizer.type") == "Sequence")
+        {
+            var list = Required(normalizer, "normalizers", JsonValueKind.Array, source, "normalizer.normalizers");
+            int k = 0;
+            foreach (var step in list.EnumerateArray())
+            {
+                steps.Add((step, $"normalizer.normalizers[{k++}]"));
+            }
+        }
+        else
+        {
+            steps.Add((normalizer, "normalizer"));
+        }
+
+        // The reference order is Precompiled, then Replace; the pipeline hard-wires that order.
+        byte[]? charsmap = null;
+        bool replace = false;
+        foreach (var (step, path) in steps)
+        {
+            string type = RequiredString(step, "type", source, path + ".type");
+            if (type == "Precompiled" && charsmap is null && !replace)
+            {
+                string base64 = RequiredString(step, "precompiled_charsmap", source, path + ".precompiled_charsmap");
+                try
+                {
+                    charsmap = Convert.FromBase64String(base64);
+                }
+                catch (FormatException)
+                {
+                    throw Invalid(source, path + ".precompiled_charsmap is not base64");
+                }
+            }
+            else if (type == "Replace" && !replace
+                && step.TryGetProperty("pattern", out var pattern) && pattern.ValueKind == JsonValueKind.Object
+                && pattern.TryGetProperty("Regex", out var regex) && regex.ValueKind == JsonValueKind.String && regex.GetString() == " {2,}"
+                && step.TryGetProperty("content", out var content) && content.ValueKind == JsonValueKind.String && content.GetString() == " ")
+            {
+                replace = true;
+            }
+            else
+            {
+                throw Unsupported(source, $"{path} ({type}) is not part of the XLM-RoBERTa normaliser (Precompiled, then Replace(\" {{2,}}\", \" \"))");
+            }
+        }
+
+        if (charsmap is null || !replace)
+        {
+            throw Unsupported(source, "normalizer lacks the Precompiled charsmap or the Replace(\" {2,}\", \" \") step of XLM-RoBERTa");
+        }
+
+        return charsmap;
+    }
+
+    private static void ReadPreTokenizer(JsonElement root, string source)
+    {
+        if (!root.TryGetProperty("pre_tokenizer", out var pre) || pre.ValueKind != JsonValueKind.Object)
+        {
+            throw Unsupported(source, "pre_tokenizer is missing; XLM-RoBERTa tokenizers use Metaspace");
+        }
+
+        string type = RequiredString(pre, "type", source, "pre_tokenizer.type");
+        if (type != "Metaspace")
+        {
+            throw Unsupported(source, $"pre_tokenizer.type is '{type}'; XLM-RoBERTa tokenizers use Metaspace");
+        }
+
+        if (RequiredString(pre, "replacement", source, "pre_tokenizer.replacement") != "\u2581")
+        {
+            throw Unsupported(source, "pre_tokenizer.replacement is not '\u2581'");
+        }
+
+        // tokenizers < 0.19 wrote add_prefix_space; later versions write prepend_scheme. Both mean "always" here.
+        bool prepend = pre.TryGetProperty("prepend_scheme", out var scheme)
+            ? scheme.ValueKind == JsonValueKind.String && scheme.GetString() == "always"
+            : pre.TryGetProperty("add_prefix_space", out var prefix) && prefix.ValueKind == JsonValueKind.True;
+        if (!prepend)
+        {
+            throw Unsupported(source, "pre_tokenizer does not prepend '\u2581' always (prepend_scheme \"always\" / add_prefix_space true)");
+        }
+
+        if (pre.TryGetProperty("split", out var split) && split.ValueKind == JsonValueKind.False)
+        {
+            throw Unsupported(source, "pre_tokenizer.split is false; XLM-RoBERTa tokenizers split on '\u2581'");
+        }
+    }
+
+    private static AddedToken[] ReadAddedTokens(JsonElement root, int vocabCount, string source)
+    {
+        var list = Required(root, "added_tokens", JsonValueKind.Array, source, "added_tokens");
+        var tokens = new List<AddedToken>();
+        int k = 0;
+        foreach (var entry in list.EnumerateArray())
+        {
+            string path = $"added_tokens[{k++}]";
+            if (entry.ValueKind != JsonValueKind.Object)
+            {
+                throw Invalid(source, path + " is not an object");
+            }
+
+            string content = RequiredString(entry, "content", source, path + ".content");
+            if (!entry.TryGetProperty("id", out var idElement) || !idElement.TryGetInt32(out int id) || id < 0 || id >= vocabCount)
+            {
+                throw Invalid(source, $"{path}.id is missing or outside the {vocabCount}-entry vocabulary");
+            }
+
+            if (content.Length == 0)
+            {
+                throw Invalid(source, path + ".content is empty");
+            }
+
+            // Tokens matched after normalisation or only as whole words take other code paths in
+            // HF tokenizers; XLM-R has none, so they are refused rather than half-supported.
+            if (Flag(entry, "normalized") || Flag(entry, "single_word"))
+            {
+                throw Unsupported(source, $"{path} ('{content}') is normalized or single_word, which XLM-RoBERTa special tokens are not");
+            }
+
+            tokens.Add(new AddedToken(content, id, Flag(entry, "lstrip"), Flag(entry, "rstrip")));
+        }
+
+        return [.. tokens];
+    }
+
+    private static void ReadPostProcessor(JsonElement root, int bos, int eos, string[] pieces, string source)
+    {
+        if (!root.TryGetProperty("post_processor", out var post) || post.ValueKind != JsonValueKind.Object)
+        {
+            throw Unsupported(source, "post_processor is missing; XLM-RoBERTa tokenizers add <s> and </s>");
+        }
+
+        string type = RequiredString(post, "type", source, "post_processor.type");
+        if (type == "RobertaProcessing")
+        {
+            // <s> A </s> and <s> A </s></s> B </s> by definition; only the two ids need checking.
+            if (!SpecialPair(post, "cls", "<s>", bos) || !SpecialPair(post, "sep", "</s>", eos))
+            {
+                throw Unsupported(source, "post_processor cls/sep are not [\"<s>\", bos] / [\"</s>\", eos]");
+            }
+
+            return;
+        }
+
+        if (type != "TemplateProcessing")
+        {
+            throw Unsupported(source, $"post_processor.type is '{type}'; XLM-RoBERTa tokenizers use TemplateProcessing or RobertaProcessing");
+        }
+
+        string single = TemplateText(Required(post, "single", JsonValueKind.Array, source, "post_processor.single"), source, "single");
+        string pair = TemplateText(Required(post, "pair", JsonValueKind.Array, source, "post_processor.pair"), source, "pair");
+        if (single != "<s> $A </s>" || pair != "<s> $A </s> </s> $B </s>")
+        {
+            throw Unsupported(source, $"post_processor template is '{single}' / '{pair}'; XLM-RoBERTa's is '<s> $A </s>' / '<s> $A </s> </s> $B </s>'");
+        }
+
+        var specials = Required(post, "special_tokens", JsonValueKind.Object, source, "post_processor.special_tokens");
+        foreach (var (name, id) in new[] { ("<s>", bos), ("</s>", eos) })
+        {
+            if (!specials.TryGetProperty(name, out var entry) || !entry.TryGetProperty("ids", out var ids)
+                || ids.ValueKind != JsonValueKind.Array || ids.GetArrayLength() != 1 || !ids[0].TryGetInt32(out int templateId)
+                || templateId != id || pieces[id] != name)
+            {
+                throw Unsupported(source, $"post_processor.special_tokens['{name}'] does not map to the single id {id}");
+            }
+        }
+    }
+
+    private static string TemplateText(JsonElement items, string source, string name)
+    {
+        var parts = new List<string>();
+        foreach (var item in items.EnumerateArray())
+        {
+            if (item.TryGetProperty("SpecialToken", out var special) && special.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String)
+            {
+                parts.Add(id.GetString()!);
+            }
+            else if (item.TryGetProperty("Sequence", out var sequence) && sequence.TryGetProperty("id", out var seq) && seq.ValueKind == JsonValueKind.String)
+            {
+                parts.Add("$" + seq.GetString());
+            }
+            else
+            {
+                throw Invalid(source, $"post_processor.{name} has an item that is neither SpecialToken nor Sequence");
+            }
+        }
+
+        return string.Join(' ', parts);
+    }
+
+    private static bool SpecialPair(JsonElement post, string key, string content, int id)
+        => post.TryGetProperty(key, out var pair) && pair.ValueKind == JsonValueKind.Array && pair.GetArrayLength() == 2
+           && pair[0].ValueKind == JsonValueKind.String && pair[0].GetString() == content
+           && pair[1].TryGetInt32(out int value) && value == id;
+
+    private static bool Flag(JsonElement entry, string name)
+        => entry.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.True;
+
+    private static JsonElement Required(JsonElement parent, string name, JsonValueKind kind, string source, string path)
+    {
+        if (!parent.TryGetProperty(name, out var value) || value.ValueKind != kind)
+        {
+            throw Invalid(source, $"{path} is missing or not a JSON {kind.ToString().ToLowerInvariant()}");
+        }
+
+        return value;
+    }
+
+    private static string RequiredString(JsonElement parent, string name, string source, string path)
+        => Required(parent, name, JsonValueKind.String, source, path).GetString()!;
+
+    private static RerankException Invalid(string source, string what)
+        => new(RerankErrorKind.InvalidModel, $"'{source}': {what}; replace it with the model's tokenizer.json.");
+
+    private static RerankException Unsupported(string source, string what)
+        => new(RerankErrorKind.UnsupportedModel, $"'{source}': {what}; only XLM-RoBERTa tokenizers are supported.");
+}

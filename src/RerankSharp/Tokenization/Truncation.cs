@@ -1,0 +1,75 @@
+namespace RerankSharp.Tokenization;
+
+/// <summary>How a pair that is longer than max_length is cut. Cuts are always on the right.</summary>
+public enum TruncationStrategy
+{
+    /// <summary>
+    /// Hugging Face's <c>longest_first</c>: shorten the longer sequence first; when both must be cut,
+    /// each keeps half of the budget and the longer one keeps the odd token.
+    /// </summary>
+    LongestFirst,
+
+    /// <summary>Hugging Face's <c>only_second</c>: only the document is cut; an error if that is not enough.</summary>
+    OnlySecond,
+}
+
+/// <summary>
+/// The truncation rule of HF tokenizers ≤ 0.22 (<c>utils/truncation.rs</c> <c>truncate_encodings</c>,
+/// called by <c>post_process</c> with max_length minus the template's special tokens), on lengths only.
+/// That is what transformers 4.x runs for <c>tokenizer(q, d, truncation=..., max_length=...)</c>, so
+/// the model's reference scores were computed on these cuts. tokenizers 0.23 stops encoding early at
+/// max_length, which moves the odd token of longest_first; it is deliberately not followed.
+/// </summary>
+internal static class Truncation
+{
+    /// <summary>Content length kept of a single sequence under a budget of <paramref name="budget"/> tokens.</summary>
+    public static int Single(int length, int budget) => Math.Min(length, budget);
+
+    /// <summary>Content lengths kept of a pair under a budget of <paramref name="budget"/> tokens.</summary>
+    /// <param name="first">Tokens of the query.</param>
+    /// <param name="second">Tokens of the document.</param>
+    /// <param name="budget">max_length minus the 4 special tokens of the pair template.</param>
+    /// <param name="strategy">The cut.</param>
+    /// <param name="maxLength">For the error message only.</param>
+    public static (int First, int Second) Pair(int first, int second, int budget, TruncationStrategy strategy, int maxLength)
+    {
+        // truncate_encodings empties both sequences when the budget is 0, whatever the strategy.
+        if (budget == 0)
+        {
+            return (0, 0);
+        }
+
+        long total = (long)first + second;
+        if (total <= budget)
+        {
+            return (first, second);
+        }
+
+        int toRemove = (int)(total - budget);
+        if (strategy == TruncationStrategy.OnlySecond)
+        {
+            // HF raises "Sequence to truncate too short" unless the document keeps at least one token.
+            if (second > toRemove)
+            {
+                return (first, second - toRemove);
+            }
+
+            throw new RerankException(RerankErrorKind.InvalidInput,
+                $"The query is {first} tokens and the document {second}; with only_second truncation to max_length {maxLength} "
+                + $"({budget} content tokens after the 4 special tokens) the document cannot absorb the cut; "
+                + "use longest_first or a larger --max-length.");
+        }
+
+        int shorter = Math.Min(first, second);
+        bool swapped = first > second;
+        int longer = shorter > budget ? shorter : Math.Max(shorter, budget - shorter);
+        if ((long)shorter + longer > budget)
+        {
+            // Both are cut to half the budget; the longer sequence (the document on equal lengths) keeps the odd token.
+            shorter = budget / 2;
+            longer = shorter + budget % 2;
+        }
+
+        return swapped ? (longer, shorter) : (shorter, longer);
+    }
+}

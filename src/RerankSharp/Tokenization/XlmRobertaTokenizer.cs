@@ -1,0 +1,246 @@
+namespace RerankSharp.Tokenization;
+
+/// <summary>
+/// The XLM-RoBERTa tokenizer of bge-reranker-v2-m3, giving the ids of Hugging Face's fast tokenizer
+/// (what FlagEmbedding's <c>AutoTokenizer</c> loads) in fairseq numbering: <c>&lt;s&gt;</c>=0,
+/// <c>&lt;pad&gt;</c>=1, <c>&lt;/s&gt;</c>=2, <c>&lt;unk&gt;</c>=3, <c>&lt;mask&gt;</c> last.
+/// </summary>
+/// <remarks>
+/// Stages, each its own type as in HF tokenizers: <see cref="AddedTokenSplitter"/> (literal specials in
+/// the raw text) → <see cref="XlmRobertaNormalizer"/> (Precompiled charsmap per grapheme cluster, then
+/// space runs) → <see cref="MetaspacePreTokenizer"/> → <see cref="UnigramModel"/> → <see cref="Truncation"/>
+/// → <see cref="XlmRobertaTemplate"/>. Immutable after loading and safe to call from many threads at once.
+/// </remarks>
+public sealed class XlmRobertaTokenizer
+{
+    private readonly AddedTokenSplitter _splitter;
+    private readonly XlmRobertaNormalizer _normalizer;
+    private readonly UnigramModel _model;
+    private readonly XlmRobertaTemplate _template;
+
+    private XlmRobertaTokenizer(TokenizerDefinition definition)
+    {
+        var charsmap = definition.PrecompiledCharsmap.Length > 0 ? PrecompiledCharsmap.Parse(definition.PrecompiledCharsmap) : null;
+        _splitter = new AddedTokenSplitter(definition.AddedTokens);
+        _normalizer = new XlmRobertaNormalizer(charsmap);
+        _model = new UnigramModel(definition.Pieces, definition.Scores, definition.UnkId);
+        _template = new XlmRobertaTemplate(definition.BosId, definition.EosId);
+        BosId = definition.BosId;
+        EosId = definition.EosId;
+        PadId = definition.PadId;
+        UnkId = definition.UnkId;
+        MaskId = definition.MaskId;
+    }
+
+    /// <summary>Loads <c>sentencepiece.bpe.model</c>, numbered as transformers' XLM-R converter numbers it.</summary>
+    public static XlmRobertaTokenizer FromSentencePieceModel(string path)
+        => new(SentencePieceModelReader.Read(path));
+
+    /// <summary>Loads a Hugging Face <c>tokenizer.json</c> of the XLM-RoBERTa kind.</summary>
+    public static XlmRobertaTokenizer FromTokenizerJson(string path)
+        => new(TokenizerJsonReader.Read(path));
+
+    /// <summary>
+    /// Loads from whichever file exists, preferring <c>tokenizer.json</c> because it is what the
+    /// reference fast tokenizer reads.
+    /// </summary>
+    public static XlmRobertaTokenizer FromFiles(string? sentencePieceModelPath, string? tokenizerJsonPath)
+    {
+        if (tokenizerJsonPath is not null && File.Exists(tokenizerJsonPath))
+        {
+            return FromTokenizerJson(tokenizerJsonPath);
+        }
+
+        if (sentencePieceModelPath is not null && File.Exists(sentencePieceModelPath))
+        {
+            return FromSentencePieceModel(sentencePieceModelPath);
+        }
+
+        string tried = string.Join(" or ", new[] { tokenizerJsonPath, sentencePieceModelPath }.Where(p => p is not null).Select(p => $"'{p}'"));
+        throw new RerankException(RerankErrorKind.ModelNotFound,
+            tried.Length == 0
+                ? "No tokenizer file was given; pass the model's tokenizer.json or sentencepiece.bpe.model."
+                : $"Neither tokenizer file exists ({tried}); pass a model folder that holds tokenizer.json or sentencepiece.bpe.model.");
+    }
+
+    /// <summary>Number of ids, <c>&lt;mask&gt;</c> included (250,002 for XLM-R).</summary>
+    public int VocabSize => _model.Count;
+
+    public int BosId { get; }
+
+    public int PadId { get; }
+
+    public int EosId { get; }
+
+    public int UnkId { get; }
+
+    public int MaskId { get; }
+
+    /// <summary>Ids of <paramref name="text"/> without special tokens and without truncation.</summary>
+    public int[] EncodeText(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var ids = new PooledBuffer<int>(text.Length / 2 + 4);
+        try
+        {
+            EncodeInto(text, ref ids);
+            return ids.ToArray();
+        }
+        finally
+        {
+            ids.Dispose();
+        }
+    }
+
+    /// <summary><c>&lt;s&gt; text &lt;/s&gt;</c>, the text cut on the right to fit <paramref name="maxLength"/>.</summary>
+    public int[] EncodeSingle(string text, int maxLength)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        CheckMaxLength(maxLength, XlmRobertaTemplate.SingleSpecialTokens, "a single text (<s> text </s>)");
+        var ids = new PooledBuffer<int>(text.Length / 2 + 4);
+        try
+        {
+            EncodeInto(text, ref ids);
+            int keep = Truncation.Single(ids.Count, maxLength - XlmRobertaTemplate.SingleSpecialTokens);
+            return _template.Single(ids.Span[..keep]);
+        }
+        finally
+        {
+            ids.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// <c>&lt;s&gt; query &lt;/s&gt;&lt;/s&gt; document &lt;/s&gt;</c>, truncated to <paramref name="maxLength"/> by
+    /// <paramref name="strategy"/> with the rule of HF tokenizers ≤ 0.22 (see <see cref="TruncationStrategy"/>).
+    /// </summary>
+    /// <exception cref="RerankException">
+    /// <see cref="RerankErrorKind.InvalidInput"/> when <paramref name="maxLength"/> is under 4, or when
+    /// <see cref="TruncationStrategy.OnlySecond"/> cannot fit the pair by cutting the document.
+    /// </exception>
+    public int[] EncodePair(string query, string document, int maxLength, TruncationStrategy strategy = TruncationStrategy.LongestFirst)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentNullException.ThrowIfNull(document);
+        if (strategy is not (TruncationStrategy.LongestFirst or TruncationStrategy.OnlySecond))
+        {
+            throw new RerankException(RerankErrorKind.InvalidInput, $"Unknown truncation strategy {strategy}; use longest_first or only_second.");
+        }
+
+        CheckMaxLength(maxLength, XlmRobertaTemplate.PairSpecialTokens, "a pair (<s> query </s></s> document </s>)");
+        var q = new PooledBuffer<int>(query.Length / 2 + 4);
+        var d = new PooledBuffer<int>(document.Length / 2 + 4);
+        try
+        {
+            EncodeInto(query, ref q);
+            EncodeInto(document, ref d);
+            var (keepQ, keepD) = Truncation.Pair(q.Count, d.Count, maxLength - XlmRobertaTemplate.PairSpecialTokens, strategy, maxLength);
+            return _template.Pair(q.Span[..keepQ], d.Span[..keepD]);
+        }
+        finally
+        {
+            q.Dispose();
+            d.Dispose();
+        }
+    }
+
+    /// <summary>The vocabulary strings of <paramref name="ids"/>, for debugging and <c>rerank tokenize</c>.</summary>
+    public string[] ToPieces(ReadOnlySpan<int> ids)
+    {
+        var pieces = new string[ids.Length];
+        for (int i = 0; i < ids.Length; i++)
+        {
+            if ((uint)ids[i] >= (uint)_model.Count)
+            {
+                throw new RerankException(RerankErrorKind.InvalidInput, $"Token id {ids[i]} is outside the vocabulary of {_model.Count}; pass ids this tokenizer produced.");
+            }
+
+            pieces[i] = _model.IdToPiece(ids[i]);
+        }
+
+        return pieces;
+    }
+
+    private void EncodeInto(string text, ref PooledBuffer<int> ids)
+    {
+        // Rust strings cannot hold lone surrogates; the reference only ever sees U+FFFD in their place.
+        text = ReplaceLoneSurrogates(text);
+        var segments = new PooledBuffer<TextSegment>(8);
+        var normalized = new PooledBuffer<char>(text.Length + 16);
+        var words = new PooledBuffer<(int Start, int Length)>(text.Length / 4 + 4);
+        try
+        {
+            _splitter.Split(text, ref segments);
+            foreach (var segment in segments.Span)
+            {
+                if (segment.IsAddedToken)
+                {
+                    ids.Add(segment.TokenId);
+                    continue;
+                }
+
+                normalized.Clear();
+                words.Clear();
+                _normalizer.Normalize(text.AsSpan(segment.Start, segment.Length), ref normalized);
+                MetaspacePreTokenizer.PreTokenize(ref normalized, 0, ref words);
+                foreach (var (start, length) in words.Span)
+                {
+                    _model.Encode(normalized.Span.Slice(start, length), ref ids);
+                }
+            }
+        }
+        finally
+        {
+            segments.Dispose();
+            normalized.Dispose();
+            words.Dispose();
+        }
+    }
+
+    private static string ReplaceLoneSurrogates(string text)
+    {
+        int bad = -1;
+        for (int i = 0; i < text.Length; i++)
+        {
+            char c = text[i];
+            if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(c))
+            {
+                bad = i;
+                break;
+            }
+        }
+
+        if (bad < 0)
+        {
+            return text;
+        }
+
+        var chars = text.ToCharArray();
+        for (int i = bad; i < chars.Length; i++)
+        {
+            if (char.IsHighSurrogate(chars[i]) && i + 1 < chars.Length && char.IsLowSurrogate(chars[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(chars[i]))
+            {
+                chars[i] = '\uFFFD';
+            }
+        }
+
+        return new string(chars);
+    }
+
+    private static void CheckMaxLength(int maxLength, int specialTokens, string what)
+    {
+        if (maxLength < specialTokens)
+        {
+            throw new RerankException(RerankErrorKind.InvalidInput,
+                $"max_length {maxLength} is smaller than the {specialTokens} special tokens of {what}; use a max_length of at least {specialTokens}.");
+        }
+    }
+}

@@ -1,0 +1,161 @@
+using System.Text.Json.Nodes;
+using Google.Protobuf;
+using RerankSharp.Tokenization;
+using RerankSharp.Tokenization.Proto;
+
+namespace RerankSharp.Tests.Tokenization;
+
+public sealed class TokenizerLoadingTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("rerank-tokenizer-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void FromFilesPrefersTokenizerJson()
+    {
+        string json = Write("tokenizer.json", MutatedJson(j => j["added_tokens"]![4]!["lstrip"] = false));
+        var tokenizer = XlmRobertaTokenizer.FromFiles(TokenizerFixtures.ModelPath, json);
+        // With lstrip off, the space before <mask> becomes a "▁" of its own: the JSON was read, not the model.
+        Assert.Equal(["▁a", "▁", "<mask>"], tokenizer.ToPieces(tokenizer.EncodeText("a <mask>")));
+    }
+
+    [Fact]
+    public void FromFilesFallsBackToTheSentencePieceModel()
+    {
+        var tokenizer = XlmRobertaTokenizer.FromFiles(TokenizerFixtures.ModelPath, Path.Combine(_dir, "missing.json"));
+        Assert.Equal(16002, tokenizer.VocabSize);
+    }
+
+    [Fact]
+    public void MissingFilesAreModelNotFound()
+    {
+        string missing = Path.Combine(_dir, "nothing");
+        Assert.Equal(RerankErrorKind.ModelNotFound, Assert.Throws<RerankException>(() => XlmRobertaTokenizer.FromSentencePieceModel(missing)).Kind);
+        Assert.Equal(RerankErrorKind.ModelNotFound, Assert.Throws<RerankException>(() => XlmRobertaTokenizer.FromTokenizerJson(missing)).Kind);
+        Assert.Equal(RerankErrorKind.ModelNotFound, Assert.Throws<RerankException>(() => XlmRobertaTokenizer.FromFiles(missing, missing)).Kind);
+        Assert.Equal(RerankErrorKind.ModelNotFound, Assert.Throws<RerankException>(() => XlmRobertaTokenizer.FromFiles(null, null)).Kind);
+    }
+
+    [Fact]
+    public void CorruptSentencePieceModelIsInvalidModel()
+    {
+        // tokenizer.json is not protobuf; an empty file parses as a model with no pieces.
+        AssertFails(RerankErrorKind.InvalidModel, () => XlmRobertaTokenizer.FromSentencePieceModel(TokenizerFixtures.JsonPath));
+        AssertFails(RerankErrorKind.InvalidModel, () => XlmRobertaTokenizer.FromSentencePieceModel(Write("empty.model", "")));
+    }
+
+    [Fact]
+    public void SentencePieceModelOfAnotherKindIsUnsupported()
+    {
+        using var stream = File.OpenRead(TokenizerFixtures.ModelPath);
+        var proto = ModelProto.Parser.ParseFrom(stream);
+        proto.TrainerSpec.ModelType = TrainerSpec.Types.ModelType.Bpe;
+        string bpe = Path.Combine(_dir, "bpe.model");
+        File.WriteAllBytes(bpe, proto.ToByteArray());
+        AssertFails(RerankErrorKind.UnsupportedModel, () => XlmRobertaTokenizer.FromSentencePieceModel(bpe), "Unigram");
+
+        proto.TrainerSpec.ModelType = TrainerSpec.Types.ModelType.Unigram;
+        proto.TrainerSpec.PadId = 3;
+        File.WriteAllBytes(bpe, proto.ToByteArray());
+        AssertFails(RerankErrorKind.UnsupportedModel, () => XlmRobertaTokenizer.FromSentencePieceModel(bpe), "0/1/2/-1");
+    }
+
+    [Fact]
+    public void OlderTokenizerJsonFormsGiveTheSameIds()
+    {
+        // tokenizers < 0.19 wrote add_prefix_space, and older converters RobertaProcessing.
+        string json = Write("old.json", MutatedJson(j =>
+        {
+            j["pre_tokenizer"] = new JsonObject { ["type"] = "Metaspace", ["replacement"] = "▁", ["add_prefix_space"] = true };
+            j["post_processor"] = new JsonObject
+            {
+                ["type"] = "RobertaProcessing",
+                ["sep"] = new JsonArray("</s>", 2),
+                ["cls"] = new JsonArray("<s>", 0),
+                ["trim_offsets"] = true,
+                ["add_prefix_space"] = true,
+            };
+        }));
+        var old = XlmRobertaTokenizer.FromTokenizerJson(json);
+        Assert.Equal(TokenizerFixtures.FromJson.EncodePair("what is panda?", "a bear ", 512), old.EncodePair("what is panda?", "a bear ", 512));
+    }
+
+    public static TheoryData<string, string, RerankErrorKind, string> BadJson => new()
+    {
+        { "model.type", "\"BPE\"", RerankErrorKind.UnsupportedModel, "model.type is 'BPE'" },
+        { "model.vocab", "null", RerankErrorKind.InvalidModel, "model.vocab" },
+        { "model.vocab", """[["a", "x"]]""", RerankErrorKind.InvalidModel, "model.vocab[0]" },
+        { "model.unk_id", "999999", RerankErrorKind.InvalidModel, "model.unk_id" },
+        { "model.byte_fallback", "true", RerankErrorKind.UnsupportedModel, "byte_fallback" },
+        { "normalizer", "null", RerankErrorKind.UnsupportedModel, "normalizer" },
+        { "normalizer.normalizers.1", """{"type":"Strip","left":false,"right":true}""", RerankErrorKind.UnsupportedModel, "Strip" },
+        { "normalizer.normalizers.0.precompiled_charsmap", "\"not base64!\"", RerankErrorKind.InvalidModel, "base64" },
+        { "normalizer.normalizers.0.precompiled_charsmap", "\"AAAA\"", RerankErrorKind.InvalidModel, "precompiled_charsmap" },
+        { "pre_tokenizer", """{"type":"Whitespace"}""", RerankErrorKind.UnsupportedModel, "Metaspace" },
+        { "pre_tokenizer.prepend_scheme", "\"first\"", RerankErrorKind.UnsupportedModel, "prepend" },
+        { "post_processor", """{"type":"BertProcessing"}""", RerankErrorKind.UnsupportedModel, "BertProcessing" },
+        { "post_processor.pair", """[{"SpecialToken":{"id":"<s>","type_id":0}},{"Sequence":{"id":"A","type_id":0}},{"SpecialToken":{"id":"</s>","type_id":0}},{"Sequence":{"id":"B","type_id":1}},{"SpecialToken":{"id":"</s>","type_id":1}}]""", RerankErrorKind.UnsupportedModel, "template" },
+        { "added_tokens", "[]", RerankErrorKind.UnsupportedModel, "'<s>'" },
+        { "added_tokens.4.normalized", "true", RerankErrorKind.UnsupportedModel, "normalized" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadJson))]
+    public void BadTokenizerJsonFailsNamingTheKey(string path, string value, RerankErrorKind kind, string mentioned)
+    {
+        string json = Write("bad.json", MutatedJson(j => Set(j, path, JsonNode.Parse(value))));
+        AssertFails(kind, () => XlmRobertaTokenizer.FromTokenizerJson(json), mentioned);
+    }
+
+    [Fact]
+    public void TokenizerJsonThatIsNotJsonIsInvalidModel()
+    {
+        AssertFails(RerankErrorKind.InvalidModel, () => XlmRobertaTokenizer.FromTokenizerJson(Write("broken.json", "{\"model\": ")));
+        AssertFails(RerankErrorKind.InvalidModel, () => XlmRobertaTokenizer.FromTokenizerJson(Write("array.json", "[]")));
+    }
+
+    private static void AssertFails(RerankErrorKind kind, Action load, string? mentioned = null)
+    {
+        var e = Assert.Throws<RerankException>(load);
+        Assert.Equal(kind, e.Kind);
+        Assert.DoesNotContain('\n', e.Message);
+        if (mentioned is not null)
+        {
+            Assert.Contains(mentioned, e.Message);
+        }
+    }
+
+    private static string MutatedJson(Action<JsonNode> mutate)
+    {
+        var root = JsonNode.Parse(File.ReadAllText(TokenizerFixtures.JsonPath))!;
+        mutate(root);
+        return root.ToJsonString();
+    }
+
+    private static void Set(JsonNode root, string path, JsonNode? value)
+    {
+        var parts = path.Split('.');
+        JsonNode node = root;
+        foreach (var part in parts[..^1])
+        {
+            node = int.TryParse(part, out int index) ? node[index]! : node[part]!;
+        }
+
+        if (int.TryParse(parts[^1], out int last))
+        {
+            node[last] = value;
+        }
+        else
+        {
+            node[parts[^1]] = value;
+        }
+    }
+
+    private string Write(string name, string content)
+    {
+        string path = Path.Combine(_dir, name);
+        File.WriteAllText(path, content);
+        return path;
+    }
+}
