@@ -9,12 +9,12 @@ internal static class JsonLines
 {
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    public static TextReader OpenInput(string path)
+    public static Stream OpenInput(string path)
     {
-        if (path == "-") return new StreamReader(Console.OpenStandardInput(), StrictUtf8, detectEncodingFromByteOrderMarks: false, bufferSize: 1 << 16);
+        if (path == "-") return new BufferedStream(Console.OpenStandardInput(), 1 << 16);
         if (!File.Exists(path))
             throw new RerankException(RerankErrorKind.InvalidInput, $"Input file {path} does not exist; pass a JSON Lines file or - for standard input.");
-        return new StreamReader(path, StrictUtf8, detectEncodingFromByteOrderMarks: false, new FileStreamOptions { BufferSize = 1 << 16 });
+        return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
     }
 
     public static TextWriter OpenOutput(string? path)
@@ -23,27 +23,36 @@ internal static class JsonLines
         return new StreamWriter(path, append: false, new UTF8Encoding(false), 1 << 16);
     }
 
-    /// <summary>Yields (line number, text) for each non-blank line; invalid UTF-8 stops with the line number.</summary>
-    public static IEnumerable<(int Line, string Text)> ReadLines(TextReader reader, string source)
+    /// <summary>
+    /// Yields (line number, text) for each non-blank line. Lines are decoded one by one, so invalid
+    /// UTF-8 is reported with the number of the line that holds it.
+    /// </summary>
+    public static IEnumerable<(int Line, string Text)> ReadLines(Stream input, string source)
     {
+        var buffer = new MemoryStream();
         var number = 0;
         while (true)
         {
-            string? line;
+            buffer.SetLength(0);
+            int b;
+            while ((b = input.ReadByte()) >= 0 && b != '\n') buffer.WriteByte((byte)b);
+            if (b < 0 && buffer.Length == 0) yield break;
+            number++;
+            var bytes = buffer.GetBuffer().AsSpan(0, (int)buffer.Length);
+            if (bytes.Length > 0 && bytes[^1] == '\r') bytes = bytes[..^1];
+            if (number == 1 && bytes.StartsWith("\uFEFF"u8)) bytes = bytes[3..];
+            string line;
             try
             {
-                line = reader.ReadLine();
+                line = StrictUtf8.GetString(bytes);
             }
             catch (DecoderFallbackException)
             {
                 throw new RerankException(RerankErrorKind.InvalidInput,
-                    $"{source}: line {number + 1} is not valid UTF-8; convert the file first (e.g. iconv -f LATIN1 -t UTF-8).");
+                    $"{source}: line {number} is not valid UTF-8; convert the file first (e.g. iconv -f LATIN1 -t UTF-8).");
             }
-            if (line is null) yield break;
-            number++;
-            if (number == 1 && line.StartsWith('\uFEFF')) line = line[1..];
-            if (string.IsNullOrWhiteSpace(line)) continue;
-            yield return (number, line);
+            if (!string.IsNullOrWhiteSpace(line)) yield return (number, line);
+            if (b < 0) yield break;
         }
     }
 

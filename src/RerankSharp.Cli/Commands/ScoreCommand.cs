@@ -76,7 +76,7 @@ internal static class ScoreCommand
         if (failed > 0)
         {
             Console.Error.WriteLine($"error: {failed} of {lines} lines could not be scored and got an \"error\" line instead (first: {firstError})");
-            return 1;
+            return 4;
         }
         return 0;
     }

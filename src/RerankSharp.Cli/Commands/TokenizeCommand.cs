@@ -58,7 +58,7 @@ internal static class TokenizeCommand
         if (failed > 0)
         {
             Console.Error.WriteLine($"error: {failed} of {lines} lines could not be tokenized and got an \"error\" line instead (first: {firstError})");
-            return 1;
+            return 4;
         }
         return 0;
     }

@@ -17,9 +17,9 @@ internal sealed record GoldenLogits(string Generator, string Date, IReadOnlyList
         public long[] FlatMask => AttentionMask.SelectMany(r => r).ToArray();
     }
 
-    public static GoldenLogits Load(string modelDirectory)
+    public static GoldenLogits Load(string modelDirectory, string fileName = "golden_logits.json")
     {
-        var root = JsonNode.Parse(File.ReadAllText(Path.Combine(modelDirectory, "golden_logits.json")))!;
+        var root = JsonNode.Parse(File.ReadAllText(Path.Combine(modelDirectory, fileName)))!;
         static long[][] Matrix(JsonNode node) =>
             node.AsArray().Select(r => r!.AsArray().Select(x => x!.GetValue<long>()).ToArray()).ToArray();
         var cases = root["cases"]!.AsArray().Select(c => new Case(
@@ -27,7 +27,7 @@ internal sealed record GoldenLogits(string Generator, string Date, IReadOnlyList
             Matrix(c["input_ids"]!),
             Matrix(c["attention_mask"]!),
             c["logits"]!.AsArray().Select(x => x is JsonArray row ? row[0]!.GetValue<double>() : x!.GetValue<double>()).ToArray())).ToList();
-        var invariance = root["batch_invariance"]!.AsObject().ToDictionary(
+        var invariance = (root["batch_invariance"]?.AsObject() ?? []).ToDictionary(
             p => p.Key,
             p => p.Value!.AsArray().Select(e => (e![0]!.GetValue<string>(), e[1]!.GetValue<int>())).ToArray());
         return new GoldenLogits(root["generator"]!.GetValue<string>(), root["date"]!.GetValue<string>(), cases, invariance);

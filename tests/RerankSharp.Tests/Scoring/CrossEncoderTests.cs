@@ -1,0 +1,218 @@
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Logging;
+using RerankSharp.Onnx;
+using RerankSharp.Scoring;
+using RerankSharp.Tests.Onnx;
+using RerankSharp.Tokenization;
+using Xunit.Abstractions;
+
+namespace RerankSharp.Tests.Scoring;
+
+public class CrossEncoderTests(ITestOutputHelper output)
+{
+    private static readonly (string Query, string Document)[] Pairs = JsonNode.Parse(File.ReadAllText(Path.Combine(FixturePaths.Fixtures, "text_pairs.json")))!
+        .AsArray().Select(p => (p!["query"]!.GetValue<string>(), p["document"]!.GetValue<string>())).ToArray();
+
+    [Theory]
+    [InlineData("tiny-a")]   // F32, both tokenizer files
+    [InlineData("tiny-b")]   // F16, tokenizer.json only
+    [InlineData("tiny-c")]   // BF16 in two shards, sentencepiece.bpe.model only
+    public async Task Text_pairs_score_like_the_reference_tokenizer_and_forward(string model)
+    {
+        // The golden logits come from HF tokenizers' ids fed to the float64 reference
+        // (tools/model/make_text_golden.sh), so this checks text → score end to end.
+        var golden = GoldenLogits.Load(FixturePaths.Model(model), "golden_text_logits.json");
+        using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model(model));
+
+        var logits = await encoder.PredictAsync(Pairs, new RerankOptions { RawScores = true });
+
+        var worst = 0.0;
+        for (var i = 0; i < Pairs.Length; i++)
+        {
+            var c = golden.Cases[i];
+            Assert.Equal(c.InputIds[0].Select(id => (int)id), encoder.Tokenizer.EncodePair(Pairs[i].Query, Pairs[i].Document, encoder.MaxLength));
+            var relative = Math.Abs(logits[i] - c.Logits[0]) / Math.Max(1, Math.Abs(c.Logits[0]));
+            worst = Math.Max(worst, relative);
+            Assert.True(relative < 1e-4, $"pair {i}: got {logits[i]}, reference {c.Logits[0]}");
+        }
+        output.WriteLine($"{model}: {Pairs.Length} text pairs, max relative |Δ| {worst:E2}");
+    }
+
+    [Fact]
+    public async Task Scores_are_the_sigmoid_of_the_raw_logits_in_input_order()
+    {
+        using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model("tiny-a"));
+
+        var scores = await encoder.PredictAsync(Pairs);
+        var logits = await encoder.PredictAsync(Pairs, new RerankOptions { RawScores = true });
+
+        for (var i = 0; i < Pairs.Length; i++)
+            Assert.Equal(1 / (1 + Math.Exp(-logits[i])), scores[i], 6);
+        Assert.All(scores, s => Assert.InRange(s, 0f, 1f));
+    }
+
+    [Fact]
+    public async Task A_pairs_score_does_not_depend_on_batch_size_or_its_neighbours()
+    {
+        var model = FixturePaths.Model("tiny-a");
+        using var one = await CrossEncoder.LoadAsync(model, new CrossEncoderOptions { BatchSize = 1 });
+        using var many = await CrossEncoder.LoadAsync(model, new CrossEncoderOptions { BatchSize = 16 });
+        using var budget = await CrossEncoder.LoadAsync(model, new CrossEncoderOptions { BatchSize = 16, MaxBatchTokens = 64 });
+        var reversed = Pairs.Reverse().ToArray();
+
+        var alone = await one.PredictAsync(Pairs, new RerankOptions { RawScores = true });
+        var batched = await many.PredictAsync(Pairs, new RerankOptions { RawScores = true });
+        var budgeted = await budget.PredictAsync(Pairs, new RerankOptions { RawScores = true });
+        var shuffled = (await many.PredictAsync(reversed, new RerankOptions { RawScores = true })).Reverse().ToArray();
+
+        for (var i = 0; i < Pairs.Length; i++)
+        {
+            Assert.Equal(alone[i], batched[i], 4e-5f);
+            Assert.Equal(alone[i], budgeted[i], 4e-5f);
+            Assert.Equal(batched[i], shuffled[i], 4e-5f);
+        }
+        Assert.Equal(Pairs.Length, one.BatchesRun);
+        Assert.True(many.BatchesRun < Pairs.Length);
+    }
+
+    [Fact]
+    public async Task Concurrent_callers_each_get_their_own_scores()
+    {
+        using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model("tiny-a"), new CrossEncoderOptions { BatchSize = 8 });
+        var expected = await encoder.PredictAsync(Pairs);
+
+        var results = await Task.WhenAll(Enumerable.Range(0, 12).Select(k => Task.Run(() =>
+            encoder.PredictAsync(Pairs.Skip(k % Pairs.Length).Concat(Pairs.Take(k % Pairs.Length)).ToArray()))));
+
+        for (var k = 0; k < 12; k++)
+        {
+            var rotated = expected.Skip(k % Pairs.Length).Concat(expected.Take(k % Pairs.Length)).ToArray();
+            for (var i = 0; i < Pairs.Length; i++) Assert.Equal(rotated[i], results[k][i], 4e-5f);
+        }
+    }
+
+    [Fact]
+    public async Task Rank_sorts_best_first_keeps_indices_and_cuts_to_top_n()
+    {
+        using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model("tiny-a"));
+        var documents = Pairs.Take(6).Select(p => p.Document).ToList();
+
+        var all = await encoder.RerankAsync("中国的首都是哪里?", documents);
+        var top = await encoder.RerankAsync("中国的首都是哪里?", documents, new RerankOptions { TopN = 2 });
+
+        Assert.Equal(Enumerable.Range(0, 6), all.Select(r => r.Index).Order());
+        Assert.True(all.Zip(all.Skip(1)).All(p => p.First.Score >= p.Second.Score));
+        Assert.All(all, r => Assert.Equal(documents[r.Index], r.Document));
+        Assert.Equal(all.Take(2), top);
+    }
+
+    [Fact]
+    public void Equal_scores_keep_input_order()
+    {
+        var ranked = CrossEncoder.RankScores([0.5f, 0.9f, 0.5f, 0.5f], ["a", "b", "c", "d"]);
+        Assert.Equal([1, 0, 2, 3], ranked.Select(r => r.Index));
+    }
+
+    [Fact]
+    public async Task Empty_input_gives_empty_output_without_running_the_model()
+    {
+        using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model("tiny-a"));
+        Assert.Empty(await encoder.PredictAsync([]));
+        Assert.Empty(await encoder.RerankAsync("q", []));
+        Assert.Equal(0, encoder.BatchesRun);
+    }
+
+    [Fact]
+    public async Task Long_pairs_are_truncated_to_max_length_by_the_chosen_strategy()
+    {
+        using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model("tiny-a"), new CrossEncoderOptions { MaxLength = 32 });
+        var longDocument = string.Join(" ", Enumerable.Repeat("北京是中国的政治中心和首都。", 40));
+
+        var longFirst = await encoder.PredictAsync([("中国的首都是哪里?", longDocument)]);
+        var onlySecond = await encoder.PredictAsync([("中国的首都是哪里?", longDocument)], new RerankOptions { Truncation = TruncationStrategy.OnlySecond });
+
+        Assert.Equal(32, encoder.Tokenizer.EncodePair("中国的首都是哪里?", longDocument, 32).Length);
+        Assert.Single(longFirst);
+        Assert.Single(onlySecond);
+        var error = await Assert.ThrowsAsync<RerankException>(() =>
+            encoder.PredictAsync([(longDocument, "d")], new RerankOptions { Truncation = TruncationStrategy.OnlySecond }));
+        Assert.Equal(RerankErrorKind.InvalidInput, error.Kind);
+    }
+
+    [Fact]
+    public async Task A_max_length_beyond_the_model_is_clamped_with_a_warning()
+    {
+        var logger = new ListLogger();
+        using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model("tiny-a"), new CrossEncoderOptions { MaxLength = 100_000, Logger = logger });
+
+        Assert.Equal(512, encoder.MaxLength);
+        Assert.Contains(logger.Messages, m => m.Contains("100000") && m.Contains("512"));
+    }
+
+    [Fact]
+    public async Task Both_graph_forms_give_the_same_scores()
+    {
+        using var fused = await CrossEncoder.LoadAsync(FixturePaths.Model("tiny-b"), new CrossEncoderOptions { GraphForm = GraphForm.Fused });
+        using var plain = await CrossEncoder.LoadAsync(FixturePaths.Model("tiny-b"), new CrossEncoderOptions { GraphForm = GraphForm.Plain });
+
+        var a = await fused.PredictAsync(Pairs, new RerankOptions { RawScores = true });
+        var b = await plain.PredictAsync(Pairs, new RerankOptions { RawScores = true });
+
+        for (var i = 0; i < a.Length; i++) Assert.Equal(a[i], b[i], 5e-5f);
+    }
+
+    [Fact]
+    public async Task The_built_graph_can_be_saved_for_inspection()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"rerank-graph-{Guid.NewGuid():N}.onnx");
+        try
+        {
+            using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model("tiny-a"), new CrossEncoderOptions { SaveOnnxPath = path });
+            var model = RerankSharp.Onnx.Proto.ModelProto.Parser.ParseFrom(File.ReadAllBytes(path));
+            Assert.Contains(model.Graph.Initializer, t => t.Name == "classifier.out_proj.weight");
+        }
+        finally { File.Delete(path); }
+    }
+
+    [Theory]
+    [InlineData(0, 16384, null, "Batch size")]
+    [InlineData(16, 0, null, "Max batch tokens")]
+    [InlineData(16, 16384, 3, "Max length")]
+    public async Task Bad_options_are_refused_with_what_to_use(int batchSize, int maxBatchTokens, int? maxLength, string expected)
+    {
+        var error = await Assert.ThrowsAsync<RerankException>(() => CrossEncoder.LoadAsync(FixturePaths.Model("tiny-a"),
+            new CrossEncoderOptions { BatchSize = batchSize, MaxBatchTokens = maxBatchTokens, MaxLength = maxLength }));
+        Assert.Equal(RerankErrorKind.InvalidInput, error.Kind);
+        Assert.Contains(expected, error.Message);
+    }
+
+    [Fact]
+    public async Task A_model_with_several_labels_is_refused_at_load()
+    {
+        var dir = Directory.CreateTempSubdirectory("rerank-labels-").FullName;
+        try
+        {
+            foreach (var file in Directory.GetFiles(FixturePaths.Model("tiny-a")))
+                File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
+            var config = Path.Combine(dir, "config.json");
+            File.WriteAllText(config, File.ReadAllText(config)
+                .Replace("\"0\": \"LABEL_0\"", "\"0\": \"LABEL_0\", \"1\": \"LABEL_1\"")
+                .Replace("\"LABEL_0\": 0", "\"LABEL_0\": 0, \"LABEL_1\": 1"));
+
+            var error = await Assert.ThrowsAsync<RerankException>(() => CrossEncoder.LoadAsync(dir));
+
+            Assert.Equal(RerankErrorKind.UnsupportedModel, error.Kind);
+            Assert.Contains("2 labels", error.Message);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    private sealed class ListLogger : ILogger
+    {
+        public List<string> Messages { get; } = [];
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(LogLevel logLevel) => true;
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+            Messages.Add(formatter(state, exception));
+    }
+}
