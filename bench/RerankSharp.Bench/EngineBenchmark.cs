@@ -43,7 +43,7 @@ internal static class EngineBenchmark
             Console.Error.WriteLine($"round {round + 1}: ours median {Median(ours):F2} s");
             if (a.Flag("no-torch")) continue;
             torchLast = RunTorch(torchScript, model, idsPath, threads, docs, runs, tuned: true);
-            torchTuned.AddRange(torchLast["runs_s"]!.AsArray().Select(x => x!.GetValue<double>()));
+            torchTuned.AddRange(torchLast["run_seconds"]!.AsArray().Select(x => x!.GetValue<double>()));
             Console.Error.WriteLine($"round {round + 1}: torch (tuned malloc) median {Median(torchTuned):F2} s");
         }
         JsonNode? torchDefault = a.Flag("no-torch") || a.Flag("no-default-malloc") ? null : RunTorch(torchScript, model, idsPath, threads, docs, 1, tuned: false);
@@ -53,7 +53,7 @@ internal static class EngineBenchmark
             Row("RerankSharp fp32 (ORT, fused graph)", ours, totalTokens),
         };
         if (torchTuned.Count > 0) rows.Add(Row("PyTorch fp32 eager, tuned malloc", torchTuned, totalTokens));
-        if (torchDefault is not null) rows.Add(Row("PyTorch fp32 eager, default malloc", torchDefault["runs_s"]!.AsArray().Select(x => x!.GetValue<double>()).ToList(), totalTokens));
+        if (torchDefault is not null) rows.Add(Row("PyTorch fp32 eager, default malloc", torchDefault["run_seconds"]!.AsArray().Select(x => x!.GetValue<double>()).ToList(), totalTokens));
 
         Console.WriteLine($"### {docs} docs × {tokens} tokens, {threads} threads, {rounds} rounds × {runs} runs\n");
         Console.WriteLine("| contender | median s | min s | tokens/s | × PyTorch (tuned) |");
@@ -67,12 +67,13 @@ internal static class EngineBenchmark
         {
             var torchLogits = torchLast["logits"]!.AsArray().Select(x => x!.GetValue<double>()).ToArray();
             var diff = ourLogits.Zip(torchLogits, (o, t) => Math.Abs(o - t)).Max();
-            Console.WriteLine($"Max |Δ logit| ours vs PyTorch fp32: {diff:E2} (logits {torchLogits.Min():F3} … {torchLogits.Max():F3}); PyTorch GEMM check {torchLast["gemm_gflops"]} GFLOP/s; peak RSS PyTorch {torchLast["peak_rss_mib"]} MiB.");
+            Console.WriteLine($"Max |Δ logit| ours vs PyTorch fp32: {diff:E2} (logits {torchLogits.Min():F3} … {torchLogits.Max():F3}); PyTorch GEMM check {torchLast["gemm_check"]?["median_gflops"]} GFLOP/s; peak RSS PyTorch {torchLast["peak_rss_mib"]} MiB.");
         }
         if (a.Options.TryGetValue("reference-logits", out var referencePath))
         {
-            var reference = JsonNode.Parse(await File.ReadAllTextAsync(referencePath))!["cases"]![0]!["logits"]!.AsArray()
-                .Select(x => x is JsonArray row ? row[0]!.GetValue<double>() : x!.GetValue<double>()).ToArray();
+            // golden_logits.py --ids writes one case per sequence, in input order.
+            var reference = JsonNode.Parse(await File.ReadAllTextAsync(referencePath))!["cases"]!.AsArray()
+                .SelectMany(c => c!["logits"]!.AsArray().Select(x => x!.GetValue<double>())).ToArray();
             var worst = ourLogits.Zip(reference, (o, r) => Math.Abs(o - r) / Math.Max(1, Math.Abs(r))).Max();
             Console.WriteLine($"Max relative |Δ logit| ours vs float64 reference: {worst:E2}.");
         }
@@ -109,6 +110,6 @@ internal static class EngineBenchmark
         var stdout = process.StandardOutput.ReadToEnd();
         process.WaitForExit();
         if (process.ExitCode != 0) throw new InvalidOperationException($"{file} {arguments} exited {process.ExitCode}");
-        return JsonNode.Parse(stdout.Trim().Split('\n').Last())!;
+        return JsonNode.Parse(stdout)!;
     }
 }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -7,6 +8,48 @@ namespace RerankSharp.Cli;
 /// <summary>JSON Lines input and output for <c>score</c> and <c>tokenize</c>: strict UTF-8, line numbers in every error.</summary>
 internal static class JsonLines
 {
+    /// <summary>
+    /// A command that reads JSON Lines from <c>--input</c> (file or - for standard input) and writes
+    /// JSON Lines to <c>--output</c> (default standard output); <paramref name="run"/> gets the input
+    /// source and its name for messages.
+    /// </summary>
+    public static Command Command(string name, string description,
+        Func<ParseResult, Stream, string, TextWriter, CancellationToken, Task<int>> run)
+    {
+        var input = new Option<string>("--input", "-i") { Description = "JSON Lines file, or - for standard input.", DefaultValueFactory = _ => "-" };
+        var output = new Option<string?>("--output", "-o") { Description = "Where to write JSON Lines (default: standard output)." };
+        var command = new Command(name, description) { input, output };
+        command.SetAction((result, ct) => Cli.Run(result, async () =>
+        {
+            var inputPath = result.GetValue(input)!;
+            var outputPath = result.GetValue(output);
+            await using var reader = OpenInput(inputPath);
+            // A file is written beside its final name and moved into place when the run is through,
+            // so a failed run never leaves a half-written (or emptied) output behind.
+            var partial = outputPath is null or "-" ? null : $"{outputPath}.partial-{Environment.ProcessId}";
+            var completed = false;
+            try
+            {
+                int exitCode;
+                await using (var writer = partial is null
+                    ? new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16)
+                    : new StreamWriter(partial, append: false, new UTF8Encoding(false), 1 << 16))
+                {
+                    exitCode = await run(result, reader, inputPath == "-" ? "standard input" : inputPath, writer, ct);
+                    await writer.FlushAsync(ct);
+                }
+                if (partial is not null) File.Move(partial, outputPath!, overwrite: true);
+                completed = true;
+                return exitCode;
+            }
+            finally
+            {
+                if (!completed && partial is not null && File.Exists(partial)) File.Delete(partial);
+            }
+        }));
+        return command;
+    }
+
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     public static Stream OpenInput(string path)
@@ -15,12 +58,6 @@ internal static class JsonLines
         if (!File.Exists(path))
             throw new RerankException(RerankErrorKind.InvalidInput, $"Input file {path} does not exist; pass a JSON Lines file or - for standard input.");
         return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
-    }
-
-    public static TextWriter OpenOutput(string? path)
-    {
-        if (path is null or "-") return new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16) { AutoFlush = false };
-        return new StreamWriter(path, append: false, new UTF8Encoding(false), 1 << 16);
     }
 
     /// <summary>
@@ -80,4 +117,28 @@ internal static class JsonLines
 
     // Scores must round-trip exactly; non-ASCII text stays readable.
     private static readonly JsonSerializerOptions Options = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+}
+
+/// <summary>
+/// Lines that got an <c>{"error": ...}</c> line instead of a result: the rest of the input is still
+/// processed, and the run ends with one summary line and exit code 4.
+/// </summary>
+internal sealed class LineErrors(string verb)
+{
+    private int _failed;
+    private string? _first;
+
+    public JsonObject Record(int line, RerankException error)
+    {
+        _failed++;
+        _first ??= $"line {line}: {error.Message}";
+        return new JsonObject { ["error"] = error.Message };
+    }
+
+    public int Finish(int lines)
+    {
+        if (_failed == 0) return 0;
+        Console.Error.WriteLine($"error: {_failed} of {lines} lines could not be {verb} and got an \"error\" line instead (first: {_first})");
+        return 4;
+    }
 }

@@ -76,6 +76,26 @@ public class ScoreCommandTests
     }
 
     [Fact]
+    public void A_run_that_fails_leaves_an_existing_output_file_untouched_and_no_partial_file()
+    {
+        var dir = Directory.CreateTempSubdirectory("rerank-score-");
+        try
+        {
+            var inputPath = Path.Combine(dir.FullName, "in.jsonl");
+            var outputPath = Path.Combine(dir.FullName, "out.jsonl");
+            File.WriteAllText(inputPath, "{\"query\": \"q\", \"documents\": [\"a\"]}\n");
+            File.WriteAllText(outputPath, "previous results\n");
+
+            var result = RerankProcess.Run(null, "score", "--model", "/nonexistent/model", "--input", inputPath, "--output", outputPath);
+
+            Assert.Equal(2, result.ExitCode);
+            Assert.Equal("previous results\n", File.ReadAllText(outputPath));
+            Assert.Equal(["in.jsonl", "out.jsonl"], dir.GetFiles().Select(f => f.Name).Order());
+        }
+        finally { dir.Delete(recursive: true); }
+    }
+
+    [Fact]
     public void Non_utf8_input_fails_with_one_line_naming_the_line_and_no_stack_trace()
     {
         var dir = Directory.CreateTempSubdirectory("rerank-latin1-");

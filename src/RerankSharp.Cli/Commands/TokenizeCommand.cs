@@ -11,56 +11,34 @@ namespace RerankSharp.Cli.Commands;
 /// </summary>
 internal static class TokenizeCommand
 {
-    public static Command Create()
-    {
-        var input = new Option<string>("--input", "-i") { Description = "JSON Lines file, or - for standard input.", DefaultValueFactory = _ => "-" };
-        var output = new Option<string?>("--output", "-o") { Description = "Where to write JSON Lines (default: standard output)." };
-        var command = new Command("tokenize", "Tokenize JSON Lines: {\"text\"} or {\"query\", \"document\"} → {\"input_ids\": [...]}.")
-        {
-            input,
-            output,
-        };
-        command.SetAction((result, ct) => Cli.Run(result, () => RunAsync(result, result.GetValue(input)!, result.GetValue(output), ct)));
-        return command;
-    }
+    public static Command Create() =>
+        JsonLines.Command("tokenize", "Tokenize JSON Lines: {\"text\"} or {\"query\", \"document\"} → {\"input_ids\": [...]}.", RunAsync);
 
-    private static async Task<int> RunAsync(ParseResult result, string inputPath, string? outputPath, CancellationToken ct)
+    private static async Task<int> RunAsync(ParseResult result, Stream input, string source, TextWriter writer, CancellationToken ct)
     {
-        var source = inputPath == "-" ? "standard input" : inputPath;
-        using var reader = JsonLines.OpenInput(inputPath);
         var folder = ModelFolder.Open(HubCache.ResolveModelDirectory(result.GetValue(CommonOptions.Model)!));
         var tokenizer = XlmRobertaTokenizer.FromFiles(folder.SentencePieceModelPath, folder.TokenizerJsonPath);
         var defaultMaxLength = result.GetValue(CommonOptions.MaxLength) ?? folder.DefaultMaxLength;
-        await using var writer = JsonLines.OpenOutput(outputPath);
-        int lines = 0, failed = 0;
-        string? firstError = null;
-        foreach (var (line, text) in JsonLines.ReadLines(reader, source))
+        var errors = new LineErrors("tokenized");
+        var lines = 0;
+        foreach (var (line, text) in JsonLines.ReadLines(input, source))
         {
             ct.ThrowIfCancellationRequested();
             lines++;
-            var obj = new JsonObject();
+            JsonObject obj;
             try
             {
-                var ids = Encode(tokenizer, JsonLines.ParseObject(text, line, source), defaultMaxLength, line, source);
                 var array = new JsonArray();
-                foreach (var id in ids) array.Add(id);
-                obj["input_ids"] = array;
+                foreach (var id in Encode(tokenizer, JsonLines.ParseObject(text, line, source), defaultMaxLength, line, source)) array.Add(id);
+                obj = new JsonObject { ["input_ids"] = array };
             }
             catch (RerankException e) when (e.Kind == RerankErrorKind.InvalidInput)
             {
-                failed++;
-                firstError ??= $"line {line}: {e.Message}";
-                obj["error"] = e.Message;
+                obj = errors.Record(line, e);
             }
             await writer.WriteLineAsync(JsonLines.Serialize(obj));
         }
-        await writer.FlushAsync(ct);
-        if (failed > 0)
-        {
-            Console.Error.WriteLine($"error: {failed} of {lines} lines could not be tokenized and got an \"error\" line instead (first: {firstError})");
-            return 4;
-        }
-        return 0;
+        return errors.Finish(lines);
     }
 
     private static int[] Encode(XlmRobertaTokenizer tokenizer, JsonObject obj, int defaultMaxLength, int line, string source)

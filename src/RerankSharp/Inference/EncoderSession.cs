@@ -14,7 +14,7 @@ public enum Device
 }
 
 /// <summary>How the ONNX Runtime session is set up.</summary>
-internal sealed record SessionSettings(Device Device, int IntraOpThreads, GraphOptimizationLevel OptimizationLevel, string? OptimizedModelPath);
+internal sealed record SessionSettings(Device Device, int IntraOpThreads, GraphOptimizationLevel OptimizationLevel, bool PrepackWeights = true, string? OptimizedModelPath = null);
 
 /// <summary>
 /// One ONNX Runtime session over an encoder graph with inputs <c>input_ids</c>, <c>attention_mask</c>
@@ -60,6 +60,9 @@ internal sealed class EncoderSession : IDisposable
             options.AddSessionConfigEntry("session.model_external_initializers_file_folder_path", weightsDirectory);
             // Spinning after each Run buys ≤ 5% here (research/ort.md §6) and takes CPU from tokenization.
             options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+            // Prepacking re-lays the weights for the GEMM kernels: ~4 s more at load for the full
+            // model, 1.6× faster at 1×128 tokens, no gain at 10×512 (docs/benchmarks.md).
+            if (!settings.PrepackWeights) options.AddSessionConfigEntry("session.disable_prepacking", "1");
             if (settings.OptimizedModelPath is not null) options.OptimizedModelFilePath = settings.OptimizedModelPath;
 
             var provider = "CPUExecutionProvider";

@@ -13,7 +13,7 @@ namespace RerankSharp.Onnx;
 /// <summary>How the encoder blocks are expressed.</summary>
 public enum GraphForm
 {
-    /// <summary>ONNX Runtime contrib operators (Attention, SkipLayerNormalization, BiasGelu): fewer nodes, a real key-padding mask, faster at long inputs.</summary>
+    /// <summary>ONNX Runtime contrib operators (FusedMatMul, MultiHeadAttention, SkipLayerNormalization, BiasGelu): weights used in their stored layout, a real key-padding mask, faster at long inputs.</summary>
     Fused,
     /// <summary>Plain opset-20 operators only; the cross-check for <see cref="Fused"/> and the form other runtimes read.</summary>
     Plain,
@@ -100,7 +100,7 @@ internal sealed class XlmRobertaGraph
 
         var hidden = Embeddings(inputIds);                                   // [B, T, H]
         var mask = form == GraphForm.Fused
-            ? _g.Node("Cast", "roberta.encoder.mask_index", [attentionMask], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Int32)]) // [B, T] int32
+            ? _g.Node("Cast", "roberta.encoder.key_padding_mask", [attentionMask], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Int32)]) // [B, T] int32
             : AdditiveMask(attentionMask);                                   // [B, 1, 1, T]
         for (var layer = 0; layer < _config.NumHiddenLayers; layer++)
             hidden = form == GraphForm.Fused
@@ -183,28 +183,34 @@ internal sealed class XlmRobertaGraph
         return LayerNorm($"{p}.output.LayerNorm", output);
     }
 
-    private string FusedLayer(string p, string hidden, string maskIndex)
+    // The weights stay in PyTorch's [out, in] layout: FusedMatMul with transB reads them as they
+    // are, so ORT has nothing to transpose or concatenate at session start (a Transpose folded over
+    // 1.2 GB of weights took ~8 s of the load) and prepacks straight from the file's layout.
+    private string FusedLayer(string p, string hidden, string keyPaddingMask)
     {
-        // com.microsoft.Attention wants Q, K and V packed as one [H, 3H] weight; ORT folds the
-        // transposes and the concat into a constant at session start.
-        var qkvWeight = _g.Node("Concat", $"{p}.attention.self/qkv_weight",
-            [WeightT($"{p}.attention.self.query.weight"), WeightT($"{p}.attention.self.key.weight"), WeightT($"{p}.attention.self.value.weight")],
-            attributes: [OnnxGraphBuilder.Int("axis", 1)]);                                                   // [H, 3H]
+        var q = ProjectT($"{p}.attention.self.query", hidden);                                                 // [B, T, H]
+        var k = ProjectT($"{p}.attention.self.key", hidden);                                                   // [B, T, H]
+        var v = ProjectT($"{p}.attention.self.value", hidden);                                                 // [B, T, H]
         var qkvBias = _g.Node("Concat", $"{p}.attention.self/qkv_bias",
             [Weight($"{p}.attention.self.query.bias"), Weight($"{p}.attention.self.key.bias"), Weight($"{p}.attention.self.value.bias")],
             attributes: [OnnxGraphBuilder.Int("axis", 0)]);                                                   // [3H]
-        var context = _g.Node("Attention", $"{p}.attention.self", [hidden, qkvWeight, qkvBias, maskIndex],
+        var context = _g.Node("MultiHeadAttention", $"{p}.attention.self", [q, k, v, qkvBias, keyPaddingMask],
             attributes: [OnnxGraphBuilder.Int("num_heads", _config.NumAttentionHeads)], domain: OnnxGraphBuilder.ContribDomain); // [B, T, H]
 
-        var attended = _g.Node("MatMul", $"{p}.attention.output.dense", [context, WeightT($"{p}.attention.output.dense.weight")]);
+        var attended = ProjectT($"{p}.attention.output.dense", context);
         attended = SkipLayerNorm($"{p}.attention.output", attended, hidden, $"{p}.attention.output.dense.bias");  // [B, T, H]
 
-        var intermediate = _g.Node("MatMul", $"{p}.intermediate.dense", [attended, WeightT($"{p}.intermediate.dense.weight")]); // [B, T, I]
+        var intermediate = ProjectT($"{p}.intermediate.dense", attended);                                      // [B, T, I]
         intermediate = _g.Node("BiasGelu", $"{p}.intermediate.intermediate_act_fn", [intermediate, Weight($"{p}.intermediate.dense.bias")],
             domain: OnnxGraphBuilder.ContribDomain);
-        var output = _g.Node("MatMul", $"{p}.output.dense", [intermediate, WeightT($"{p}.output.dense.weight")]); // [B, T, H]
+        var output = ProjectT($"{p}.output.dense", intermediate);                                              // [B, T, H]
         return SkipLayerNorm($"{p}.output", output, attended, $"{p}.output.dense.bias");
     }
+
+    // x · Wᵀ without the bias (which the following fused op adds), W as stored: [out, in].
+    private string ProjectT(string module, string input) =>
+        _g.Node("FusedMatMul", module, [input, Weight($"{module}.weight")],
+            attributes: [OnnxGraphBuilder.Int("transB", 1), OnnxGraphBuilder.Float("alpha", 1f)], domain: OnnxGraphBuilder.ContribDomain);
 
     // XLMRobertaClassificationHead: the <s> token's state → dense → tanh → out_proj.
     private void ClassificationHead(string hidden, string output)

@@ -85,7 +85,7 @@ public sealed class CrossEncoder : IReranker
         if (options.SaveOnnxPath is not null) File.WriteAllBytes(options.SaveOnnxPath, graph);
 
         var settings = new SessionSettings(options.Device, options.Threads ?? Environment.ProcessorCount,
-            GraphOptimizationLevel.ORT_ENABLE_ALL, OptimizedModelPath: null);
+            GraphOptimizationLevel.ORT_ENABLE_ALL, options.PrepackWeights);
         var session = EncoderSession.Create(graph, folder.Directory, folder.Config.NumLabels, settings, logger);
         return new CrossEncoder(folder, tokenizer, session, maxLength, options, logger, clock.Elapsed);
     }

@@ -29,6 +29,13 @@ public sealed record CrossEncoderOptions
     /// <summary>ONNX Runtime intra-op threads; null = one per logical processor.</summary>
     public int? Threads { get; init; }
 
+    /// <summary>
+    /// Let ONNX Runtime re-lay the weights for its GEMM kernels at load (default): about 4 s more to
+    /// load bge-reranker-v2-m3 on 2 cores, and 1.6× faster on short inputs. Off: the session is
+    /// ready in a fraction of a second.
+    /// </summary>
+    public bool PrepackWeights { get; init; } = true;
+
     /// <summary>Contrib-operator graph (default) or the plain-ONNX cross-check.</summary>
     public GraphForm GraphForm { get; init; } = GraphForm.Fused;
 
