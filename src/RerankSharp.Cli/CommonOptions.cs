@@ -55,6 +55,12 @@ internal static class CommonOptions
         Recursive = true,
     };
 
+    public static readonly Option<string?> SaveOnnx = new("--save-onnx")
+    {
+        Description = "Also write the ONNX graph built for the model to this path (weights stay in model.safetensors as external data), for Netron or onnx tools.",
+        Recursive = true,
+    };
+
     public static readonly Option<bool> Verbose = new("--verbose", "-v")
     {
         Description = "Show informational messages and stack traces of errors.",
@@ -63,7 +69,7 @@ internal static class CommonOptions
 
     public static void AddTo(RootCommand root)
     {
-        foreach (var option in new Option[] { Model, MaxLength, BatchSize, Threads, Device, Raw, Verbose })
+        foreach (var option in new Option[] { Model, MaxLength, BatchSize, Threads, Device, Raw, SaveOnnx, Verbose })
             root.Options.Add(option);
     }
 
@@ -76,6 +82,7 @@ internal static class CommonOptions
         MaxLength = result.GetValue(MaxLength),
         BatchSize = result.GetValue(BatchSize),
         Threads = result.GetValue(Threads),
+        SaveOnnxPath = result.GetValue(SaveOnnx),
         Logger = Logger(result),
     };
 

@@ -33,4 +33,18 @@ public class RankCommandTests
         Assert.Contains("2 documents", result.Stdout);
         Assert.Contains("score", result.Stdout);
     }
+
+    [Fact]
+    public void Save_onnx_writes_the_built_graph_beside_the_results()
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"rerank-cli-{Guid.NewGuid():N}.onnx");
+        try
+        {
+            var result = RerankProcess.Run(null, "rank", "--model", Model, "--query", "q", "--doc", "a", "--json", "--save-onnx", path);
+
+            Assert.True(result.ExitCode == 0, result.Stderr);
+            Assert.True(new FileInfo(path).Length > 1000);
+        }
+        finally { File.Delete(path); }
+    }
 }
