@@ -32,10 +32,21 @@ public class ErrorReportingTests
     }
 
     [Fact]
-    public void Hub_id_not_in_the_cache_says_how_to_get_it()
+    public void Hub_id_not_in_the_cache_while_offline_says_how_to_get_it()
+    {
+        var result = RerankProcess.Run("", new Dictionary<string, string> { ["HF_HUB_OFFLINE"] = "1" }, "score", "--model", "BAAI/bge-reranker-v2-m3");
+        AssertOneLine(result, 2, "is not in the Hugging Face cache");
+        Assert.Contains("HF_HUB_OFFLINE", result.Stderr);
+        Assert.Contains("rerank download BAAI/bge-reranker-v2-m3", result.Stderr);
+    }
+
+    [Fact]
+    public void Hub_id_not_in_the_cache_without_network_names_the_local_folder_and_HF_ENDPOINT()
     {
         var result = RerankProcess.Run("", "score", "--model", "BAAI/bge-reranker-v2-m3");
-        AssertOneLine(result, 2, "is not in the Hugging Face cache");
+        AssertOneLine(result, 2, $"Cannot reach the hub at {RerankProcess.ClosedEndpoint} to download BAAI/bge-reranker-v2-m3");
+        Assert.Contains("--model DIR", result.Stderr);
+        Assert.Contains("HF_ENDPOINT", result.Stderr);
     }
 
     [Fact]

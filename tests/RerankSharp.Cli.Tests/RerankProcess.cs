@@ -11,6 +11,9 @@ internal static class RerankProcess
         public string[] StdoutLines => Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
     }
 
+    /// <summary>An address where nothing listens (port 9, discard), so a download fails at once.</summary>
+    public const string ClosedEndpoint = "http://127.0.0.1:9";
+
     public static Result Run(string? stdin, params string[] args) => Run(stdin, null, args);
 
     public static Result Run(string? stdin, IDictionary<string, string>? environment, params string[] args)
@@ -29,6 +32,9 @@ internal static class RerankProcess
         // Keep the user's own RERANK_* settings and hub cache out of the tests.
         foreach (var key in info.Environment.Keys.Where(k => k.StartsWith("RERANK_", StringComparison.Ordinal)).ToList()) info.Environment.Remove(key);
         info.Environment["HF_HUB_CACHE"] = Path.Combine(Path.GetTempPath(), "rerank-tests-empty-hub-cache");
+        // No test may reach the real hub: a hub id not in the cache meets a closed local port.
+        foreach (var key in new[] { "HF_TOKEN", "HF_TOKEN_PATH", "HF_HOME", "HF_HUB_OFFLINE" }) info.Environment.Remove(key);
+        info.Environment["HF_ENDPOINT"] = ClosedEndpoint;
         if (environment is not null)
             foreach (var (key, value) in environment) info.Environment[key] = value;
 

@@ -57,6 +57,13 @@ public sealed class ModelFolder
     /// <summary>model.safetensors, or the shards named by <see cref="WeightIndexPath"/> in ordinal order.</summary>
     public IReadOnlyList<string> WeightFiles { get; }
 
+    /// <summary>
+    /// The folder that holds the weight files once links are followed: the model folder itself, or
+    /// for a hub-cache snapshot (whose files link to <c>../../blobs/</c>) the blobs folder. ONNX
+    /// Runtime reads external data only from inside the folder it is given, after resolving links.
+    /// </summary>
+    public string WeightsDirectory => CommonDirectory(WeightFiles.Select(f => LinkedFile.Find(f)?.FullName ?? f));
+
     /// <summary>model.safetensors.index.json when the weights are sharded; null for a single file.</summary>
     public string? WeightIndexPath { get; }
 
@@ -177,6 +184,23 @@ public sealed class ModelFolder
         throw new RerankException(RerankErrorKind.ModelNotFound,
             $"Model weights not found: {directory} has no {WeightsFileName} or {WeightIndexFileName}. {WhatToPass}");
     }
+
+    private static string CommonDirectory(IEnumerable<string> files)
+    {
+        string? common = null;
+        foreach (string file in files)
+        {
+            string directory = Path.GetDirectoryName(Path.GetFullPath(file))!;
+            if (common is null) { common = directory; continue; }
+            while (!IsWithin(directory, common))
+                common = Path.GetDirectoryName(common) ?? Path.GetPathRoot(common)!;
+        }
+        return common ?? throw new RerankException(RerankErrorKind.Internal, "A model folder without weight files was opened. This is a bug.");
+    }
+
+    private static bool IsWithin(string path, string directory) =>
+        path == directory || path.StartsWith(
+            directory.EndsWith(Path.DirectorySeparatorChar) ? directory : directory + Path.DirectorySeparatorChar, StringComparison.Ordinal);
 
     private static int ComputeDefaultMaxLength(ModelConfig config, TokenizerConfig? tokenizerConfig)
     {

@@ -84,7 +84,8 @@ internal sealed class XlmRobertaGraph
     /// <summary>
     /// Builds the graph. Inputs <c>input_ids</c> and <c>attention_mask</c> (int64 [B, T]); output
     /// <c>logits</c> (float [B, num_labels]). Weights are external data pointing into the
-    /// safetensors files, located relative to <paramref name="modelDirectory"/>.
+    /// safetensors files (after following links), located relative to <paramref name="modelDirectory"/>,
+    /// which must hold them: <see cref="ModelFolder.WeightsDirectory"/>.
     /// </summary>
     public static ModelProto Build(ModelConfig config, SafetensorsStore weights, string modelDirectory, GraphForm form)
     {
@@ -276,7 +277,9 @@ internal sealed class XlmRobertaGraph
             _ => throw new RerankException(RerankErrorKind.UnsupportedModel,
                 $"Tensor '{name}' in {entry.FilePath} has dtype {entry.DType}; only F32, F16 and BF16 weights are supported."),
         };
-        var location = Path.GetRelativePath(_modelDirectory, entry.FilePath);
+        // Relative to the file a link leads to: ONNX Runtime resolves links and refuses external
+        // data outside the folder it was given (a hub-cache snapshot links into ../../blobs).
+        var location = Path.GetRelativePath(_modelDirectory, LinkedFile.Find(entry.FilePath)?.FullName ?? entry.FilePath);
         var stored = _g.AddExternalInitializer(name, type, entry.Shape, location, entry.FileOffset, entry.ByteLength);
         var value = type == DataType.Float
             ? stored

@@ -55,19 +55,29 @@ public sealed class CrossEncoder : IReranker
     /// <summary>Number of inference batches run so far.</summary>
     public long BatchesRun => _queue.BatchesRun;
 
-    /// <summary>Loads a model from a folder (as published on the Hugging Face hub) or a hub id found in the local cache.</summary>
-    public static Task<CrossEncoder> LoadAsync(string pathOrHubId, CrossEncoderOptions? options = null, CancellationToken cancellationToken = default) =>
-        Task.Run(() => Load(pathOrHubId, options), cancellationToken);
+    /// <summary>
+    /// Loads a model from a folder (as published on the Hugging Face hub) or a hub id, taken from
+    /// the Hugging Face cache or downloaded into it (<see cref="HubDownload"/>; not when HF_HUB_OFFLINE=1).
+    /// </summary>
+    public static async Task<CrossEncoder> LoadAsync(string pathOrHubId, CrossEncoderOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options?.Validate();   // before a download, not after
+        var directory = await HubDownload.ResolveModelDirectoryAsync(pathOrHubId, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return await Task.Run(() => LoadFolder(directory, options), cancellationToken).ConfigureAwait(false);
+    }
 
     /// <inheritdoc cref="LoadAsync"/>
-    public static CrossEncoder Load(string pathOrHubId, CrossEncoderOptions? options = null)
+    public static CrossEncoder Load(string pathOrHubId, CrossEncoderOptions? options = null) =>
+        LoadFolder(HubDownload.ResolveModelDirectoryAsync(pathOrHubId).GetAwaiter().GetResult(), options);
+
+    private static CrossEncoder LoadFolder(string directory, CrossEncoderOptions? options)
     {
         options ??= new CrossEncoderOptions();
         options.Validate();
         var logger = options.Logger ?? NullLogger.Instance;
         var clock = Stopwatch.StartNew();
 
-        var folder = ModelFolder.Open(HubCache.ResolveModelDirectory(pathOrHubId));
+        var folder = ModelFolder.Open(directory);
         CheckArchitecture(folder);
         var tokenizer = XlmRobertaTokenizer.FromFiles(folder.SentencePieceModelPath, folder.TokenizerJsonPath);
         if (tokenizer.VocabSize > folder.Config.VocabSize)
@@ -79,14 +89,14 @@ public sealed class CrossEncoder : IReranker
         using (var weights = SafetensorsStore.Open(folder))
         {
             weights.Validate(XlmRobertaGraph.ExpectedTensors(folder.Config));
-            var model = XlmRobertaGraph.Build(folder.Config, weights, folder.Directory, options.GraphForm);
+            var model = XlmRobertaGraph.Build(folder.Config, weights, folder.WeightsDirectory, options.GraphForm);
             graph = model.ToByteArray();
         }
         if (options.SaveOnnxPath is not null) File.WriteAllBytes(options.SaveOnnxPath, graph);
 
         var settings = new SessionSettings(options.Device, options.Threads ?? Environment.ProcessorCount,
             GraphOptimizationLevel.ORT_ENABLE_ALL, options.PrepackWeights);
-        var session = EncoderSession.Create(graph, folder.Directory, folder.Config.NumLabels, settings, logger);
+        var session = EncoderSession.Create(graph, folder.WeightsDirectory, folder.Config.NumLabels, settings, logger);
         return new CrossEncoder(folder, tokenizer, session, maxLength, options, logger, clock.Elapsed);
     }
 
