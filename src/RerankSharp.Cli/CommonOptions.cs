@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using RerankSharp.Inference;
+using RerankSharp.Models;
 using RerankSharp.Scoring;
 
 namespace RerankSharp.Cli;
@@ -15,7 +16,7 @@ internal static class CommonOptions
 
     public static readonly Option<string> Model = new("--model", "-m")
     {
-        Description = "Model folder (config.json, model.safetensors, tokenizer files) or Hugging Face hub id in the local cache. Env: RERANK_MODEL.",
+        Description = "Model folder (config.json, model.safetensors, tokenizer files) or Hugging Face hub id, taken from the hub cache or downloaded into it (not with HF_HUB_OFFLINE=1). Env: RERANK_MODEL.",
         DefaultValueFactory = _ => Env("RERANK_MODEL") ?? DefaultModel,
         Recursive = true,
     };
@@ -71,6 +72,16 @@ internal static class CommonOptions
     {
         foreach (var option in new Option[] { Model, MaxLength, BatchSize, Threads, Device, Raw, SaveOnnx, Verbose })
             root.Options.Add(option);
+    }
+
+    /// <summary>
+    /// The folder of <c>--model</c>: a folder as it is; a hub id from the Hugging Face cache, or
+    /// downloaded into it with progress on standard error (HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE apply).
+    /// </summary>
+    public static async Task<string> ResolveModelAsync(ParseResult result, CancellationToken ct)
+    {
+        await using var progress = new DownloadProgressView();
+        return await HubDownload.ResolveModelDirectoryAsync(result.GetValue(Model)!, progress: progress, cancellationToken: ct);
     }
 
     public static ILogger Logger(ParseResult result) =>

@@ -11,9 +11,9 @@ internal static class InfoCommand
     public static Command Create()
     {
         var command = new Command("info", "Show what the model folder holds: architecture, sizes, parameters, files, dtypes.");
-        command.SetAction((result, ct) => Cli.Run(result, () =>
+        command.SetAction((result, ct) => Cli.Run(result, async () =>
         {
-            var folder = ModelFolder.Open(HubCache.ResolveModelDirectory(result.GetValue(CommonOptions.Model)!));
+            var folder = ModelFolder.Open(await CommonOptions.ResolveModelAsync(result, ct));
             var summary = folder.Summarize();
             var c = summary.Config;
             var grid = new Grid().AddColumn().AddColumn();
@@ -29,7 +29,7 @@ internal static class InfoCommand
             foreach (var file in summary.Files)
                 Row("file", $"{file.Name} ({Size(file.Bytes)})");
             AnsiConsole.Write(grid);
-            return Task.FromResult(0);
+            return 0;
         }));
         return command;
     }

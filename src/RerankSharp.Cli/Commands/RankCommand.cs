@@ -18,7 +18,7 @@ internal static class RankCommand
         var command = new Command("rank", "Rank documents against one query.") { query, docs, topN, json };
         command.SetAction((result, ct) => Cli.Run(result, async () =>
         {
-            using var encoder = await CrossEncoder.LoadAsync(result.GetValue(CommonOptions.Model)!, CommonOptions.EncoderOptions(result), ct);
+            using var encoder = await CrossEncoder.LoadAsync(await CommonOptions.ResolveModelAsync(result, ct), CommonOptions.EncoderOptions(result), ct);
             var documents = result.GetValue(docs)!;
             var clock = Stopwatch.StartNew();
             var ranked = await encoder.RerankAsync(result.GetValue(query)!, documents,

@@ -19,7 +19,7 @@ internal static class ScoreCommand
 
     private static async Task<int> RunAsync(ParseResult result, Stream input, string source, TextWriter writer, CancellationToken ct)
     {
-        using var encoder = await CrossEncoder.LoadAsync(result.GetValue(CommonOptions.Model)!, CommonOptions.EncoderOptions(result), ct);
+        using var encoder = await CrossEncoder.LoadAsync(await CommonOptions.ResolveModelAsync(result, ct), CommonOptions.EncoderOptions(result), ct);
         var raw = result.GetValue(CommonOptions.Raw);
         var progress = new ProgressLine(Console.IsErrorRedirected);
         var clock = Stopwatch.StartNew();

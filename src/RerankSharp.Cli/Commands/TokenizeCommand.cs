@@ -16,7 +16,7 @@ internal static class TokenizeCommand
 
     private static async Task<int> RunAsync(ParseResult result, Stream input, string source, TextWriter writer, CancellationToken ct)
     {
-        var folder = ModelFolder.Open(HubCache.ResolveModelDirectory(result.GetValue(CommonOptions.Model)!));
+        var folder = ModelFolder.Open(await CommonOptions.ResolveModelAsync(result, ct));
         var tokenizer = XlmRobertaTokenizer.FromFiles(folder.SentencePieceModelPath, folder.TokenizerJsonPath);
         var defaultMaxLength = result.GetValue(CommonOptions.MaxLength) ?? folder.DefaultMaxLength;
         var errors = new LineErrors("tokenized");
