@@ -9,4 +9,5 @@ root.Subcommands.Add(RankCommand.Create());
 root.Subcommands.Add(TokenizeCommand.Create());
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(DownloadCommand.Create());
+root.Subcommands.Add(DemoCommand.Create());
 return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,90 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using RerankSharp.Cli.Commands;
+using RerankSharp.Scoring;
+using RerankSharp.Tests;
+
+namespace RerankSharp.Cli.Tests;
+
+public partial class DemoCommandTests
+{
+    private static readonly string Model = FixturePaths.Model("tiny-a");
+
+    [GeneratedRegex(@"^\s*(\d+)\s+(-?\d+\.\d{4})\s+([█▏▎▍▌▋▊▉░]{20})\s+(.*?)\s*$")]
+    private static partial Regex Row();
+
+    private sealed record Shown(int Rank, float Score, string Bar, string Passage);
+
+    /// <summary>The ranked rows of each demo, in the order printed.</summary>
+    private static List<List<Shown>> Blocks(string stdout)
+    {
+        var blocks = new List<List<Shown>>();
+        foreach (var line in stdout.Split('\n'))
+        {
+            if (line.StartsWith("query: ", StringComparison.Ordinal)) blocks.Add([]);
+            if (Row().Match(line) is { Success: true } m)
+                blocks[^1].Add(new Shown(int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture),
+                    float.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture), m.Groups[3].Value, m.Groups[4].Value));
+        }
+        return blocks;
+    }
+
+    [Fact]
+    public void Both_reference_demos_print_every_passage_best_first_with_its_score_bar_and_time()
+    {
+        var result = RerankProcess.Run(null, "demo", "--model", Model);
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Equal("", result.Stderr);
+        Assert.Contains("query: 人工智能的发展趋势", result.Stdout);
+        Assert.Contains("query: 中国的首都是哪里?", result.Stdout);
+        Assert.Matches(@"3 passages scored in \d+ ms", result.Stdout);
+        Assert.Matches(@"5 passages scored in \d+ ms", result.Stdout);
+        Assert.Contains("Keyword trap: \"首都机场位于北京,是中国重要交通枢纽。\"", result.Stdout);
+        Assert.Matches(@"This model ranks the (answer|trap) #\d", result.Stdout);
+
+        var blocks = Blocks(result.Stdout);
+        Assert.Equal(2, blocks.Count);
+        using var encoder = CrossEncoder.Load(Model);
+        foreach (var (block, query, passages) in new[] { (blocks[0], DemoCommand.BasicQuery, DemoCommand.BasicPassages), (blocks[1], DemoCommand.RagQuery, DemoCommand.RagPassages) })
+        {
+            Assert.Equal(Enumerable.Range(1, passages.Length), block.Select(r => r.Rank));
+            Assert.Equal(passages.Order(StringComparer.Ordinal), block.Select(r => r.Passage).Order(StringComparer.Ordinal));
+            var expected = encoder.Predict(passages.Select(p => (query, p)).ToArray());
+            foreach (var row in block)
+            {
+                var score = expected[Array.IndexOf(passages, row.Passage)];
+                Assert.Equal(score, row.Score, 4);
+                Assert.Equal(DemoCommand.Bar(score), row.Bar);
+            }
+            Assert.Equal(block.Select(r => r.Score).OrderDescending(), block.Select(r => r.Score));
+        }
+    }
+
+    [Fact]
+    public void Own_query_and_passages_replace_the_demos()
+    {
+        var result = RerankProcess.Run(null, "demo", "--model", Model, "--query", "what is panda?", "--doc", "hi", "--doc", "The giant panda is a bear species endemic to China.");
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        var block = Assert.Single(Blocks(result.Stdout));
+        Assert.Equal(["The giant panda is a bear species endemic to China.", "hi"], block.Select(r => r.Passage).Order(StringComparer.Ordinal));
+        Assert.DoesNotContain("Keyword trap", result.Stdout);
+    }
+
+    [Fact]
+    public void Passages_without_a_query_is_an_input_error()
+    {
+        var result = RerankProcess.Run(null, "demo", "--model", Model, "--doc", "hi");
+
+        Assert.Equal(4, result.ExitCode);
+        Assert.Equal("error: --doc needs --query: pass the query the passages are to be ranked for.", result.Stderr.Trim());
+    }
+
+    [Theory]
+    [InlineData(0f, "░░░░░░░░░░░░░░░░░░░░")]
+    [InlineData(1f, "████████████████████")]
+    [InlineData(0.5f, "██████████░░░░░░░░░░")]
+    [InlineData(0.53f, "██████████▋░░░░░░░░░")]   // 10.6 cells: 10 full and a five-eighths block
+    public void Bars_fill_in_eighths_of_a_cell(float fraction, string bar) => Assert.Equal(bar, DemoCommand.Bar(fraction));
+}
