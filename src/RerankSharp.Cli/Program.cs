@@ -10,4 +10,5 @@ root.Subcommands.Add(TokenizeCommand.Create());
 root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(DownloadCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
+root.Subcommands.Add(BenchCommand.Create());
 return await root.Parse(args).InvokeAsync();
