@@ -19,24 +19,46 @@ internal static class JsonLines
         var input = new Option<string>("--input", "-i") { Description = "JSON Lines file, or - for standard input.", DefaultValueFactory = _ => "-" };
         var output = new Option<string?>("--output", "-o") { Description = "Where to write JSON Lines (default: standard output)." };
         var command = new Command(name, description) { input, output };
-        command.SetAction((result, ct) => Cli.Run(result, async () =>
+        command.SetAction((result, token) => Cli.Run(result, token, async ct =>
         {
             var inputPath = result.GetValue(input)!;
             var outputPath = result.GetValue(output);
             await using var reader = OpenInput(inputPath);
             // A file is written beside its final name and moved into place when the run is through,
-            // so a failed run never leaves a half-written (or emptied) output behind.
+            // so a failed run never leaves a half-written (or emptied) output behind. Ctrl-C is not a
+            // failure but a stop: the lines written so far are whole (each is written in one piece
+            // and flushed before the move), so they are kept.
             var partial = outputPath is null or "-" ? null : $"{outputPath}.partial-{Environment.ProcessId}";
             var completed = false;
             try
             {
                 int exitCode;
+                var stopped = false;
                 await using (var writer = partial is null
                     ? new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16)
                     : new StreamWriter(partial, append: false, new UTF8Encoding(false), 1 << 16))
                 {
-                    exitCode = await run(result, reader, inputPath == "-" ? "standard input" : inputPath, writer, ct);
-                    await writer.FlushAsync(ct);
+                    try
+                    {
+                        exitCode = await run(result, reader, inputPath == "-" ? "standard input" : inputPath, writer, ct);
+                    }
+                    catch (OperationCanceledException) when (ct.IsCancellationRequested)
+                    {
+                        exitCode = 130;
+                        stopped = true;
+                    }
+                    await writer.FlushAsync(CancellationToken.None);
+                }
+                if (stopped)
+                {
+                    if (partial is null)
+                        throw new StoppedRunException("standard output holds the complete lines written before the stop.");
+                    var kept = CountLines(partial);
+                    if (kept == 0)
+                        throw new StoppedRunException($"no line was finished; {outputPath} was left as it was.");
+                    File.Move(partial, outputPath!, overwrite: true);
+                    completed = true;
+                    throw new StoppedRunException($"{outputPath} holds the {kept} complete lines written before the stop.");
                 }
                 if (partial is not null) File.Move(partial, outputPath!, overwrite: true);
                 completed = true;
@@ -48,6 +70,35 @@ internal static class JsonLines
             }
         }));
         return command;
+    }
+
+    /// <summary>Lines that hold more than white space, counted from the start; a seekable stream is put back where it was.</summary>
+    public static long CountLines(Stream stream)
+    {
+        var start = stream.Position;
+        long lines = 0;
+        var blank = true;
+        var buffer = new byte[1 << 16];
+        int read;
+        while ((read = stream.Read(buffer, 0, buffer.Length)) > 0)
+            foreach (var b in buffer.AsSpan(0, read))
+            {
+                if (b == '\n')
+                {
+                    if (!blank) lines++;
+                    blank = true;
+                }
+                else if (b is not ((byte)' ' or (byte)'\t' or (byte)'\r')) blank = false;
+            }
+        if (!blank) lines++;
+        stream.Position = start;
+        return lines;
+    }
+
+    private static long CountLines(string path)
+    {
+        using var file = File.OpenRead(path);
+        return CountLines(file);
     }
 
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);

@@ -18,6 +18,22 @@ internal static class RerankProcess
 
     public static Result Run(string? stdin, IDictionary<string, string>? environment, params string[] args)
     {
+        using var process = Process.Start(StartInfo(environment, args))!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (stdin is not null) process.StandardInput.Write(stdin);
+        process.StandardInput.Close();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(3)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"rerank {string.Join(' ', args)} did not finish in 3 minutes");
+        }
+        return new Result(process.ExitCode, stdout.Result, stderr.Result);
+    }
+
+    /// <summary>How <see cref="Run(string?, IDictionary{string, string}?, string[])"/> starts <c>rerank</c>, for a test that must act while it runs.</summary>
+    public static ProcessStartInfo StartInfo(IDictionary<string, string>? environment, params string[] args)
+    {
         var info = new ProcessStartInfo("dotnet")
         {
             RedirectStandardInput = true,
@@ -37,17 +53,6 @@ internal static class RerankProcess
         info.Environment["HF_ENDPOINT"] = ClosedEndpoint;
         if (environment is not null)
             foreach (var (key, value) in environment) info.Environment[key] = value;
-
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (stdin is not null) process.StandardInput.Write(stdin);
-        process.StandardInput.Close();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(3)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"rerank {string.Join(' ', args)} did not finish in 3 minutes");
-        }
-        return new Result(process.ExitCode, stdout.Result, stderr.Result);
+        return info;
     }
 }

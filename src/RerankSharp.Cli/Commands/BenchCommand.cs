@@ -33,7 +33,7 @@ internal static class BenchCommand
         };
         var command = new Command("bench", $"Measure latency, throughput and peak memory over input lengths × document counts (default {DefaultGrid}).")
         { grid, warmup, repeats, json, plot };
-        command.SetAction((result, ct) => Cli.Run(result, async () =>
+        command.SetAction((result, token) => Cli.Run(result, token, async ct =>
         {
             var cells = ParseGrid(result.GetValue(grid)!);
             var warmups = result.GetValue(warmup);

@@ -49,7 +49,7 @@ internal static class DemoCommand
         var command = new Command("demo",
             "Run the two reference demos (basic scoring; RAG retrieval with a keyword trap): passages best first with score bars and timing.")
         { query, docs };
-        command.SetAction((result, ct) => Cli.Run(result, async () =>
+        command.SetAction((result, token) => Cli.Run(result, token, async ct =>
         {
             var ownQuery = result.GetValue(query);
             var ownDocs = result.GetValue(docs) ?? [];

@@ -31,7 +31,7 @@ internal static class DownloadCommand
             "Download a model from the Hugging Face Hub (or HF_ENDPOINT) into the Hugging Face cache, resuming where a previous run stopped. "
             + "HF_TOKEN for private or gated models; HF_HOME / HF_HUB_CACHE choose the cache.")
         { id, revision, include };
-        command.SetAction((result, ct) => Cli.Run(result, async () =>
+        command.SetAction((result, token) => Cli.Run(result, token, async ct =>
         {
             var repoId = result.GetValue(id) ?? result.GetValue(CommonOptions.Model)!;
             if (!HubCache.LooksLikeHubId(repoId))

@@ -11,7 +11,7 @@ internal static class InfoCommand
     public static Command Create()
     {
         var command = new Command("info", "Show what the model folder holds: architecture, sizes, parameters, files, dtypes.");
-        command.SetAction((result, ct) => Cli.Run(result, async () =>
+        command.SetAction((result, token) => Cli.Run(result, token, async ct =>
         {
             var folder = ModelFolder.Open(await CommonOptions.ResolveModelAsync(result, ct));
             var summary = folder.Summarize();

@@ -16,7 +16,7 @@ internal static class RankCommand
         var topN = new Option<int?>("--top-n") { Description = "Show only the best N." };
         var json = new Option<bool>("--json") { Description = "Print JSON instead of a table." };
         var command = new Command("rank", "Rank documents against one query.") { query, docs, topN, json };
-        command.SetAction((result, ct) => Cli.Run(result, async () =>
+        command.SetAction((result, token) => Cli.Run(result, token, async ct =>
         {
             using var encoder = await CrossEncoder.LoadAsync(await CommonOptions.ResolveModelAsync(result, ct), CommonOptions.EncoderOptions(result), ct);
             var documents = result.GetValue(docs)!;

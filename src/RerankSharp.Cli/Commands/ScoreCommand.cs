@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json.Nodes;
 using RerankSharp.Scoring;
 
@@ -14,14 +15,28 @@ internal static class ScoreCommand
 {
     private const int LinesInFlight = 64;
 
-    public static Command Create() =>
-        JsonLines.Command("score", "Score query/document pairs from JSON Lines: {\"query\": ..., \"documents\": [...]} → {\"scores\": [...]}.", RunAsync);
+    private static readonly Option<double> ProgressInterval = new("--progress-interval")
+    {
+        Description = "When standard error is not a terminal, print a progress line every this many seconds (0: never). Env: RERANK_PROGRESS_INTERVAL.",
+        DefaultValueFactory = _ => double.TryParse(Environment.GetEnvironmentVariable("RERANK_PROGRESS_INTERVAL"), NumberStyles.Float, CultureInfo.InvariantCulture, out var s) ? s : 10,
+    };
+
+    public static Command Create()
+    {
+        var command = JsonLines.Command("score",
+            "Score query/document pairs from JSON Lines: {\"query\": ..., \"documents\": [...]} → {\"scores\": [...]}. Progress on standard error; Ctrl-C keeps the complete lines written so far.",
+            RunAsync);
+        command.Options.Add(ProgressInterval);
+        return command;
+    }
 
     private static async Task<int> RunAsync(ParseResult result, Stream input, string source, TextWriter writer, CancellationToken ct)
     {
         using var encoder = await CrossEncoder.LoadAsync(await CommonOptions.ResolveModelAsync(result, ct), CommonOptions.EncoderOptions(result), ct);
         var raw = result.GetValue(CommonOptions.Raw);
-        var progress = new ProgressLine(Console.IsErrorRedirected);
+        // A file can be counted first, for a percentage and a time left; standard input cannot.
+        long? total = input.CanSeek ? JsonLines.CountLines(input) : null;
+        var progress = new ProgressLine(!Console.IsErrorRedirected, TimeSpan.FromSeconds(result.GetValue(ProgressInterval)));
         var clock = Stopwatch.StartNew();
         var inFlight = new Queue<(int Line, Task<float[]> Scores)>();
         var errors = new LineErrors("scored");
@@ -46,16 +61,25 @@ internal static class ScoreCommand
             }
             await writer.WriteLineAsync(JsonLines.Serialize(obj));
             lines++;
-            progress.Report($"{lines} lines, {pairs} pairs, {pairs / Math.Max(clock.Elapsed.TotalSeconds, 1e-9):F1} pairs/s");
+            progress.Report(lines, total, "lines", $"{pairs.ToString("N0", CultureInfo.InvariantCulture)} pairs · {pairs / Math.Max(clock.Elapsed.TotalSeconds, 1e-9):F1} pairs/s");
         }
 
-        foreach (var (line, text) in JsonLines.ReadLines(input, source))
+        try
         {
-            inFlight.Enqueue((line, Submit(encoder, text, line, source, raw, ct)));
-            if (inFlight.Count >= LinesInFlight) await WriteOldest();
+            foreach (var (line, text) in JsonLines.ReadLines(input, source))
+            {
+                ct.ThrowIfCancellationRequested();
+                inFlight.Enqueue((line, Submit(encoder, text, line, source, raw, ct)));
+                if (inFlight.Count >= LinesInFlight) await WriteOldest();
+            }
+            while (inFlight.Count > 0) await WriteOldest();
         }
-        while (inFlight.Count > 0) await WriteOldest();
-        progress.Done($"scored {pairs} pairs from {lines} lines in {clock.Elapsed.TotalSeconds:F1} s");
+        catch
+        {
+            progress.Clear();
+            throw;
+        }
+        progress.Done($"scored {pairs} pairs from {lines} lines in {clock.Elapsed.TotalSeconds:F1} s ({pairs / Math.Max(clock.Elapsed.TotalSeconds, 1e-9):F1} pairs/s)");
         return errors.Finish(lines);
     }
 
