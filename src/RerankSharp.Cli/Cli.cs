@@ -64,6 +64,12 @@ internal static class Cli
             Console.Error.WriteLine(e is StoppedRunException ? $"error: cancelled; {e.Message}" : "error: cancelled");
             return 130;
         }
+        catch (OutOfMemoryException e)
+        {
+            Console.Error.WriteLine("error: out of memory. Make batches smaller (--batch-size, --max-batch-tokens) or pairs shorter (--max-length), or free memory on this machine.");
+            if (verbose) Console.Error.WriteLine(e);
+            return 1;
+        }
         catch (IOException e)
         {
             Console.Error.WriteLine($"error: {e.Message}");

@@ -35,6 +35,13 @@ internal static class CommonOptions
         Recursive = true,
     };
 
+    public static readonly Option<int> MaxBatchTokens = new("--max-batch-tokens")
+    {
+        Description = "Most padded tokens (pairs × longest pair) per inference batch; lower it if a batch runs out of memory. Env: RERANK_MAX_BATCH_TOKENS.",
+        DefaultValueFactory = _ => EnvInt("RERANK_MAX_BATCH_TOKENS") ?? new CrossEncoderOptions().MaxBatchTokens,
+        Recursive = true,
+    };
+
     public static readonly Option<int?> Threads = new("--threads")
     {
         Description = "ONNX Runtime threads (default: one per logical processor). Env: RERANK_THREADS.",
@@ -70,7 +77,7 @@ internal static class CommonOptions
 
     public static void AddTo(RootCommand root)
     {
-        foreach (var option in new Option[] { Model, MaxLength, BatchSize, Threads, Device, Raw, SaveOnnx, Verbose })
+        foreach (var option in new Option[] { Model, MaxLength, BatchSize, MaxBatchTokens, Threads, Device, Raw, SaveOnnx, Verbose })
             root.Options.Add(option);
     }
 
@@ -92,6 +99,7 @@ internal static class CommonOptions
         Device = result.GetValue(Device),
         MaxLength = result.GetValue(MaxLength),
         BatchSize = result.GetValue(BatchSize),
+        MaxBatchTokens = result.GetValue(MaxBatchTokens),
         Threads = result.GetValue(Threads),
         SaveOnnxPath = result.GetValue(SaveOnnx),
         Logger = Logger(result),

@@ -2,12 +2,17 @@ using Microsoft.Extensions.Logging;
 
 namespace RerankSharp.Cli;
 
-/// <summary>Library warnings and errors as plain lines on standard error, so standard output carries only results.</summary>
+/// <summary>
+/// Library messages as plain lines on standard error, so standard output carries only results.
+/// Unless verbose, only warnings: every library error also reaches the command as an exception,
+/// which prints it as the one <c>error:</c> line, so logging it too would say it twice.
+/// </summary>
 internal sealed class StderrLogger(LogLevel minimum) : ILogger
 {
     public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
-    public bool IsEnabled(LogLevel logLevel) => logLevel >= minimum && logLevel != LogLevel.None;
+    public bool IsEnabled(LogLevel logLevel) =>
+        logLevel >= minimum && logLevel != LogLevel.None && (minimum <= LogLevel.Debug || logLevel <= LogLevel.Warning);
 
     public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
     {

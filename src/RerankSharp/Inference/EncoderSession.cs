@@ -51,7 +51,9 @@ internal sealed class EncoderSession : IDisposable
             ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
             IntraOpNumThreads = settings.IntraOpThreads,
             InterOpNumThreads = 1,
-            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
+            // Failures reach the caller as exceptions carrying ORT's message; ORT's own log line
+            // (coloured, on stderr) would only repeat it.
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL,
         };
         try
         {
@@ -114,7 +116,7 @@ internal sealed class EncoderSession : IDisposable
         using var mask = OrtValue.CreateTensorValueFromMemory(attentionMask, shape);
         // A fresh RunOptions per call: its Terminate flag is this call's alone, so cancelling one
         // batch (an 8k-token run can take many seconds) never stops another.
-        using var runOptions = new RunOptions();
+        using var runOptions = new RunOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL };
         using var registration = cancellationToken.Register(static state => ((RunOptions)state!).Terminate = true, runOptions);
         try
         {
@@ -130,9 +132,38 @@ internal sealed class EncoderSession : IDisposable
         }
         catch (OnnxRuntimeException e)
         {
-            throw new RerankException(RerankErrorKind.Backend, $"ONNX Runtime failed on a {batch}×{tokens} batch: {e.Message}", e);
+            throw RunFailure(e.Message, batch, tokens, e);
         }
     }
+
+    /// <summary>
+    /// A failed run as the user can act on it: an allocation failure (the CPU arena, malloc, or
+    /// CUDA's "out of memory") means the batch was too large for this machine, and says which knobs
+    /// make batches smaller; anything else is reported as ONNX Runtime said it.
+    /// </summary>
+    internal static RerankException RunFailure(string message, int batch, int tokens, Exception inner)
+    {
+        var firstLine = message.Split('\n')[0].Trim();
+        if (IsOutOfMemory(message))
+        {
+            var size = System.Text.RegularExpressions.Regex.Match(message, @"buffer of size (\d+)") is { Success: true } m
+                ? $"; it could not allocate {long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) / 1048576.0:F0} MiB more"
+                : "";
+            return new RerankException(RerankErrorKind.Backend,
+                $"Out of memory running a batch of {batch} pairs × {tokens} tokens{size}. Make batches smaller: lower --batch-size "
+                + "or --max-batch-tokens (CrossEncoderOptions.BatchSize / MaxBatchTokens), or --max-length for shorter pairs.", inner);
+        }
+        return new RerankException(RerankErrorKind.Backend, $"ONNX Runtime failed on a {batch}×{tokens} batch: {firstLine}", inner);
+    }
+
+    // ORT's BFC arena: "Failed to allocate memory for requested buffer of size N"; a failed
+    // malloc surfaces as std::bad_alloc ("bad allocation"); CUDA: "out of memory", CUBLAS_STATUS_ALLOC_FAILED.
+    private static bool IsOutOfMemory(string message) =>
+        message.Contains("Failed to allocate memory", StringComparison.OrdinalIgnoreCase)
+        || message.Contains("bad_alloc", StringComparison.OrdinalIgnoreCase)
+        || message.Contains("bad allocation", StringComparison.OrdinalIgnoreCase)
+        || message.Contains("out of memory", StringComparison.OrdinalIgnoreCase)
+        || message.Contains("ALLOC_FAILED", StringComparison.Ordinal);
 
     public void Dispose() => _session.Dispose();
 }
