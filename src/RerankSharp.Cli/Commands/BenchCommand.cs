@@ -118,12 +118,13 @@ internal static class BenchCommand
             table.AddRow(
                 row.Tokens.ToString("N0", CultureInfo.InvariantCulture),
                 row.Docs.ToString(CultureInfo.InvariantCulture),
-                $"{row.MedianSeconds:F3} s",
+                BenchRow.FormatSeconds(row.MedianSeconds),
                 row.PairsPerSecond.ToString("F1", CultureInfo.InvariantCulture),
                 row.TokensPerSecond.ToString("N0", CultureInfo.InvariantCulture),
                 $"{row.PeakRssMiB:N0} MiB");
-        table.Caption($"{Markup.Escape(encoder.Folder.Directory)} · {Markup.Escape(setup)}");
-        AnsiConsole.Write(table);
+        var console = StdoutConsole.Create();
+        console.MarkupLine($"[grey]{Markup.Escape(encoder.Folder.Directory)}: {Markup.Escape(setup)}[/]");
+        console.Write(table);
     }
 
     private static void PrintJson(CrossEncoder encoder, int threads, CrossEncoderOptions options, int warmups, int runs, bool peakResets, IReadOnlyList<BenchRow> rows)

@@ -59,7 +59,7 @@ internal static class DemoCommand
                 throw new RerankException(RerankErrorKind.InvalidInput, "--query needs at least one --doc passage to rank.");
 
             var raw = result.GetValue(CommonOptions.Raw);
-            var console = ResultConsole();
+            var console = StdoutConsole.Create();
             var directory = await CommonOptions.ResolveModelAsync(result, ct);
             using var encoder = await CrossEncoder.LoadAsync(directory, CommonOptions.EncoderOptions(result), ct);
             console.MarkupLine($"[grey]model {Markup.Escape(encoder.Folder.Directory)} · loaded in {encoder.LoadTime.TotalSeconds:F1} s · {Markup.Escape(encoder.ExecutionProvider)}[/]");
@@ -75,17 +75,6 @@ internal static class DemoCommand
             return 0;
         }));
         return command;
-    }
-
-    /// <summary>
-    /// Standard output as a Spectre console. Piped into a file it has no terminal width; then lines
-    /// are not wrapped at 80 columns, so each passage stays on its line.
-    /// </summary>
-    private static IAnsiConsole ResultConsole()
-    {
-        var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Out) });
-        if (Console.IsOutputRedirected) console.Profile.Width = 240;
-        return console;
     }
 
     private static async Task<IReadOnlyList<RerankResult>> RunAsync(IAnsiConsole console, CrossEncoder encoder, string title,

@@ -43,8 +43,15 @@ internal static class DownloadCommand
                 Include = result.GetValue(include) is { Length: > 0 } patterns ? patterns : null,
             };
             HubSnapshot snapshot;
-            await using (var progress = new DownloadProgressView())
+            try
+            {
+                await using var progress = new DownloadProgressView();
                 snapshot = await HubDownload.DownloadAsync(repoId, options, progress, ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                throw new StoppedRunException("what arrived is kept in the cache (blobs/*.incomplete); run the same command to resume.");
+            }
             Console.Error.WriteLine(snapshot.BytesDownloaded > 0
                 ? $"{repoId} @ {snapshot.Commit[..Math.Min(12, snapshot.Commit.Length)]}: {snapshot.Files.Count} files, {Bytes.Format(snapshot.BytesDownloaded)} downloaded"
                 : $"{repoId} @ {snapshot.Commit[..Math.Min(12, snapshot.Commit.Length)]}: {snapshot.Files.Count} files, all already in the cache");

@@ -114,6 +114,8 @@ internal sealed class HubBlobTransfer(HubClient client, HubDownloadOptions optio
     private static string Describe(Exception e) => e switch
     {
         OperationCanceledException => "no data arrived for too long",
+        HttpIOException { HttpRequestError: HttpRequestError.ResponseEnded } => "the connection closed before the end of the file",
+        HubTransferCutException => e.Message,
         _ => (e.InnerException?.Message ?? e.Message).TrimEnd('.'),
     };
 
