@@ -137,6 +137,33 @@ public sealed class HubDownloadTests : IDisposable
     }
 
     [Fact]
+    public async Task A_blob_another_process_is_downloading_is_waited_for_under_huggingface_hub_s_lock_file()
+    {
+        var repo = _hub.AddFixtureModel(Id);
+        var sha = FakeHub.Sha256(repo.Files["model.safetensors"]);
+        var lockPath = Path.Combine(_cache.Path, ".locks", "models--test-org--tiny-reranker", sha + ".lock");
+        Directory.CreateDirectory(Path.GetDirectoryName(lockPath)!);
+        var waiting = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Task<HubSnapshot> download;
+
+        using (new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None))   // as filelock holds it
+        {
+            download = HubDownload.DownloadAsync(Id, Options, new SynchronousProgress<HubDownloadProgress>(p =>
+            {
+                if (p.State == HubFileState.Waiting) waiting.TrySetResult();
+            }));
+            await waiting.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            await Task.Delay(300);
+            Assert.False(download.IsCompleted);
+            Assert.DoesNotContain(_hub.Requests, r => r.Path == $"/cdn/{sha}");
+        }
+        // The holder went away without the blob; the waiter fetches it itself.
+        var snapshot = await download.WaitAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(repo.Files["model.safetensors"], File.ReadAllBytes(Path.Combine(snapshot.Directory, "model.safetensors")));
+    }
+
+    [Fact]
     public async Task A_corrupt_blob_is_caught_by_its_checksum_and_not_kept()
     {
         var repo = _hub.AddFixtureModel(Id);
