@@ -15,10 +15,15 @@ internal static class EngineBenchmark
         int docs = a.Int("docs", 10), tokens = a.Int("tokens", 512), rounds = a.Int("rounds", 2), runs = a.Int("runs", 3), threads = a.Int("threads", 2);
         var torchScript = a.Get("torch", "tools/model/bench_reference.py");
         var folder = ModelFolder.Open(model);
-        var inputs = Inputs.Make(docs, tokens, folder.Config.VocabSize);
-        var idsPath = Path.Combine(Path.GetTempPath(), $"rerank-bench-ids-{docs}x{tokens}.json");
-        await File.WriteAllTextAsync(idsPath, JsonSerializer.Serialize(inputs));
-        long totalTokens = (long)docs * tokens;
+        // --ids FILE (a JSON list of id lists) replaces the generated inputs, e.g. for a batch of mixed lengths.
+        var inputs = a.Options.TryGetValue("ids", out var given)
+            ? JsonSerializer.Deserialize<int[][]>(await File.ReadAllTextAsync(given))!
+            : Inputs.Make(docs, tokens, folder.Config.VocabSize);
+        docs = inputs.Length;
+        tokens = inputs.Max(s => s.Length);
+        var idsPath = given ?? Path.Combine(Path.GetTempPath(), $"rerank-bench-ids-{docs}x{tokens}.json");
+        if (given is null) await File.WriteAllTextAsync(idsPath, JsonSerializer.Serialize(inputs));
+        long totalTokens = inputs.Sum(s => (long)s.Length);
         Console.Error.WriteLine($"case: {docs} docs × {tokens} tokens = {totalTokens} tokens; model {model}; {threads} threads");
 
         // Load time and memory in a fresh process, so nothing of ours is resident before it.
