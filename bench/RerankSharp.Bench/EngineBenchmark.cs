@@ -30,7 +30,8 @@ internal static class EngineBenchmark
         var probe = RunSelf($"load-probe --model {model} --ids {idsPath} --threads {threads}");
         Console.Error.WriteLine($"load probe: {probe.ToJsonString()}");
 
-        using var encoder = CrossEncoder.Load(model, new CrossEncoderOptions { Threads = threads, BatchSize = docs, MaxBatchTokens = docs * tokens });
+        var precision = Enum.Parse<RerankSharp.Onnx.Precision>(a.Get("precision", "fp32"), ignoreCase: true);
+        using var encoder = CrossEncoder.Load(model, new CrossEncoderOptions { Threads = threads, BatchSize = docs, MaxBatchTokens = docs * tokens, Precision = precision });
         for (var w = 0; w < 2; w++) await encoder.ScoreTokenizedAsync(inputs, rawScores: true);  // arena first-touch (ort.md finding 9)
 
         var ours = new List<double>();
@@ -55,7 +56,7 @@ internal static class EngineBenchmark
 
         var rows = new List<string[]>
         {
-            Row("RerankSharp fp32 (ORT, fused graph)", ours, totalTokens),
+            Row($"RerankSharp {precision.ToString().ToLowerInvariant()} (ORT, fused graph)", ours, totalTokens),
         };
         if (torchTuned.Count > 0) rows.Add(Row("PyTorch fp32 eager, tuned malloc", torchTuned, totalTokens));
         if (torchDefault is not null) rows.Add(Row("PyTorch fp32 eager, default malloc", torchDefault["run_seconds"]!.AsArray().Select(x => x!.GetValue<double>()).ToList(), totalTokens));
