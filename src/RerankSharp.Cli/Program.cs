@@ -8,4 +8,5 @@ root.Subcommands.Add(ScoreCommand.Create());
 root.Subcommands.Add(RankCommand.Create());
 root.Subcommands.Add(TokenizeCommand.Create());
 root.Subcommands.Add(InfoCommand.Create());
+root.Subcommands.Add(ServeCommand.Create());
 return await root.Parse(args).InvokeAsync();

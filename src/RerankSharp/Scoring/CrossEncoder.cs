@@ -33,6 +33,8 @@ public sealed class CrossEncoder : IReranker
         MaxLength = maxLength;
         LoadTime = loadTime;
         _truncation = options.Truncation;
+        BatchSize = options.BatchSize;
+        MaxBatchTokens = options.MaxBatchTokens;
         _queue = new BatchQueue((batch, ct) => _session.Run(batch.InputIds, batch.AttentionMask, batch.Rows, batch.Tokens, ct),
             options.BatchSize, options.MaxBatchTokens, options.MaxQueuedTokens, tokenizer.PadId, logger,
             report => BatchCompleted?.Invoke(this, report));
@@ -46,6 +48,12 @@ public sealed class CrossEncoder : IReranker
 
     /// <summary>Tokens per pair (special tokens included) after which pairs are truncated.</summary>
     public int MaxLength { get; }
+
+    /// <summary>Most pairs in one inference batch.</summary>
+    public int BatchSize { get; }
+
+    /// <summary>Most padded tokens in one inference batch.</summary>
+    public int MaxBatchTokens { get; }
 
     /// <summary>The ONNX Runtime execution provider in use.</summary>
     public string ExecutionProvider => _session.ExecutionProvider;
