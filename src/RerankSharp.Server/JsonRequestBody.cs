@@ -16,13 +16,22 @@ internal static class JsonRequestBody
     {
         var request = context.Request;
         CheckContentType(request.ContentType);
-        if (request.ContentLength > options.MaxBodyBytes)
-            throw HttpError.TooLarge($"The request body is {request.ContentLength} bytes, over the limit of {options.MaxBodyBytes}; send fewer or shorter documents, or raise --max-body-bytes.");
-        // Kestrel enforces the same limit while reading, for bodies without a Content-Length (chunked).
+        // The limit is enforced by counting below; Kestrel's own cap is raised to the drain limit so that an
+        // oversized body can be read to its end and the client sees the 413 instead of a reset connection.
         if (context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeFeature)
-            sizeFeature.MaxRequestBodySize = options.MaxBodyBytes;
+            sizeFeature.MaxRequestBodySize = DrainLimit(options);
+        if (request.ContentLength > options.MaxBodyBytes)
+        {
+            await DrainAsync(context, options);
+            throw HttpError.TooLarge($"The request body is {request.ContentLength} bytes, over the limit of {options.MaxBodyBytes}; send fewer or shorter documents, or raise --max-body-bytes.");
+        }
 
         var body = await ReadLimitedAsync(request.Body, options.MaxBodyBytes, context.RequestAborted);
+        if (body.Array is null)
+        {
+            await DrainAsync(context, options);
+            throw HttpError.TooLarge($"The request body is over the limit of {options.MaxBodyBytes} bytes; send fewer or shorter documents, or raise --max-body-bytes.");
+        }
         try
         {
             if (body.Count == 0) throw HttpError.Invalid("The request body is empty; send a JSON object.");
@@ -65,6 +74,37 @@ internal static class JsonRequestBody
             $"Content-Type '{contentType}' is not accepted; send the body as JSON in UTF-8 with 'Content-Type: application/json'.");
     }
 
+    /// <summary>Bodies up to this size are read to their end before a 413, so the client gets to read the answer.</summary>
+    private static long DrainLimit(RerankServerOptions options) => Math.Max(4 * options.MaxBodyBytes, 64L * 1024 * 1024);
+
+    // HTTP/1.1 clients that do not wait for 100-continue write the whole body before reading the response; closing
+    // on them mid-body resets the connection and they report a broken pipe instead of the 413. So a bounded amount
+    // is read and discarded first; beyond the drain limit or 10 s, the connection is closed after all.
+    private static async Task DrainAsync(HttpContext context, RerankServerOptions options)
+    {
+        if (context.Request.ContentLength > DrainLimit(options))
+        {
+            context.Response.Headers.Connection = "close";
+            return;
+        }
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        timeout.CancelAfter(TimeSpan.FromSeconds(10));
+        var buffer = ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
+        {
+            while (await context.Request.Body.ReadAsync(buffer, timeout.Token) > 0) { }
+        }
+        catch (Exception e) when (e is OperationCanceledException or BadHttpRequestException or IOException)
+        {
+            context.Response.Headers.Connection = "close";
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    /// <summary>The whole body in a pooled array, or a default segment (null array) once it passes <paramref name="limit"/>.</summary>
     private static async Task<ArraySegment<byte>> ReadLimitedAsync(Stream stream, long limit, CancellationToken cancellationToken)
     {
         var buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
@@ -84,7 +124,10 @@ internal static class JsonRequestBody
                 if (read == 0) return new ArraySegment<byte>(buffer, 0, length);
                 length += read;
                 if (length > limit)
-                    throw HttpError.TooLarge($"The request body is over the limit of {limit} bytes; send fewer or shorter documents, or raise --max-body-bytes.");
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    return default;
+                }
             }
         }
         catch
