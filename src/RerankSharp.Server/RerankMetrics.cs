@@ -10,6 +10,8 @@ namespace RerankSharp.Server;
 internal sealed class RerankMetrics : IDisposable
 {
     private readonly CrossEncoder _encoder;
+    private readonly InFlightRequests _inFlight;
+    private readonly Gauge _requestsInFlight;
     private readonly Counter _requests;
     private readonly Histogram _requestSeconds;
     private readonly Histogram _requestDocuments;
@@ -28,9 +30,10 @@ internal sealed class RerankMetrics : IDisposable
     private readonly Counter _paddedTokens;
     private double _tokensPerSecond;
 
-    public RerankMetrics(CrossEncoder encoder)
+    public RerankMetrics(CrossEncoder encoder, InFlightRequests inFlight)
     {
         _encoder = encoder;
+        _inFlight = inFlight;
         Registry = Metrics.NewCustomRegistry();
         var factory = Metrics.WithCustomRegistry(Registry);
         _requests = factory.CreateCounter("rerank_http_requests_total", "HTTP requests by route and status.", "route", "status");
@@ -48,6 +51,7 @@ internal sealed class RerankMetrics : IDisposable
         _batchSeconds = factory.CreateHistogram("rerank_batch_duration_seconds", "Time of one inference batch.",
             new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.0005, 2, 18) });
         _batchesMerged = factory.CreateCounter("rerank_batches_merged_total", "Inference batches that held pairs of more than one request.");
+        _requestsInFlight = factory.CreateGauge("rerank_requests_in_flight", "Scoring requests being handled now (429 beyond --max-concurrent-requests).");
         _queueSequences = factory.CreateGauge("rerank_queue_depth", "Pairs waiting in the batching queue.");
         _queueTokens = factory.CreateGauge("rerank_queued_tokens", "Tokens waiting in the batching queue.");
         _queueMaxTokens = factory.CreateGauge("rerank_queued_tokens_limit", "Queued tokens beyond which requests get 429.");
@@ -100,6 +104,7 @@ internal sealed class RerankMetrics : IDisposable
     private void ReadQueue()
     {
         var statistics = _encoder.QueueStatistics;
+        _requestsInFlight.Set(_inFlight.Count);
         _queueSequences.Set(statistics.QueuedSequences);
         _queueTokens.Set(statistics.QueuedTokens);
         _queueMaxTokens.Set(statistics.MaxQueuedTokens);

@@ -83,7 +83,7 @@ public class TeiUtilityRouteTests(ServerFixture fixture) : IClassFixture<ServerF
         Assert.True(await Server.MetricAsync("""rerank_http_requests_total{route="/rerank",status="400"}""") >= 1);
         Assert.True(await Server.MetricAsync("rerank_tokens_total") > 0);
         Assert.True(await Server.MetricAsync("rerank_batches_total") >= 1);
-        foreach (var name in new[] { "rerank_http_request_duration_seconds_bucket", "rerank_batch_size_bucket", "rerank_batch_requests_bucket", "rerank_queue_depth",
+        foreach (var name in new[] { "rerank_http_request_duration_seconds_bucket", "rerank_batch_size_bucket", "rerank_batch_requests_bucket", "rerank_queue_depth", "rerank_requests_in_flight",
                      "rerank_queued_tokens", "rerank_queued_tokens_limit", "rerank_request_documents_bucket", "rerank_pairs_total", "rerank_batch_duration_seconds_bucket" })
             Assert.Contains(name, text);
     }
