@@ -15,17 +15,23 @@ internal static class EngineBenchmark
         int docs = a.Int("docs", 10), tokens = a.Int("tokens", 512), rounds = a.Int("rounds", 2), runs = a.Int("runs", 3), threads = a.Int("threads", 2);
         var torchScript = a.Get("torch", "tools/model/bench_reference.py");
         var folder = ModelFolder.Open(model);
-        var inputs = Inputs.Make(docs, tokens, folder.Config.VocabSize);
-        var idsPath = Path.Combine(Path.GetTempPath(), $"rerank-bench-ids-{docs}x{tokens}.json");
-        await File.WriteAllTextAsync(idsPath, JsonSerializer.Serialize(inputs));
-        long totalTokens = (long)docs * tokens;
+        // --ids FILE (a JSON list of id lists) replaces the generated inputs, e.g. for a batch of mixed lengths.
+        var inputs = a.Options.TryGetValue("ids", out var given)
+            ? JsonSerializer.Deserialize<int[][]>(await File.ReadAllTextAsync(given))!
+            : Inputs.Make(docs, tokens, folder.Config.VocabSize);
+        docs = inputs.Length;
+        tokens = inputs.Max(s => s.Length);
+        var idsPath = given ?? Path.Combine(Path.GetTempPath(), $"rerank-bench-ids-{docs}x{tokens}.json");
+        if (given is null) await File.WriteAllTextAsync(idsPath, JsonSerializer.Serialize(inputs));
+        long totalTokens = inputs.Sum(s => (long)s.Length);
         Console.Error.WriteLine($"case: {docs} docs × {tokens} tokens = {totalTokens} tokens; model {model}; {threads} threads");
 
         // Load time and memory in a fresh process, so nothing of ours is resident before it.
         var probe = RunSelf($"load-probe --model {model} --ids {idsPath} --threads {threads}");
         Console.Error.WriteLine($"load probe: {probe.ToJsonString()}");
 
-        using var encoder = CrossEncoder.Load(model, new CrossEncoderOptions { Threads = threads, BatchSize = docs, MaxBatchTokens = docs * tokens });
+        var precision = Enum.Parse<RerankSharp.Onnx.Precision>(a.Get("precision", "fp32"), ignoreCase: true);
+        using var encoder = CrossEncoder.Load(model, new CrossEncoderOptions { Threads = threads, BatchSize = docs, MaxBatchTokens = docs * tokens, Precision = precision });
         for (var w = 0; w < 2; w++) await encoder.ScoreTokenizedAsync(inputs, rawScores: true);  // arena first-touch (ort.md finding 9)
 
         var ours = new List<double>();
@@ -50,7 +56,7 @@ internal static class EngineBenchmark
 
         var rows = new List<string[]>
         {
-            Row("RerankSharp fp32 (ORT, fused graph)", ours, totalTokens),
+            Row($"RerankSharp {precision.ToString().ToLowerInvariant()} (ORT, fused graph)", ours, totalTokens),
         };
         if (torchTuned.Count > 0) rows.Add(Row("PyTorch fp32 eager, tuned malloc", torchTuned, totalTokens));
         if (torchDefault is not null) rows.Add(Row("PyTorch fp32 eager, default malloc", torchDefault["run_seconds"]!.AsArray().Select(x => x!.GetValue<double>()).ToList(), totalTokens));

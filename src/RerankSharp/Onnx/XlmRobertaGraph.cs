@@ -28,13 +28,22 @@ internal sealed class XlmRobertaGraph
     private readonly string _modelDirectory;
     private readonly OnnxGraphBuilder _g = new("XLMRobertaForSequenceClassification");
     private readonly Dictionary<string, string> _float32 = new(StringComparer.Ordinal);
+    private readonly Int8WeightCache? _int8;
 
-    private XlmRobertaGraph(ModelConfig config, SafetensorsStore weights, string modelDirectory)
+    private XlmRobertaGraph(ModelConfig config, SafetensorsStore weights, string modelDirectory, Int8WeightCache? int8)
     {
         _config = config;
         _weights = weights;
         _modelDirectory = modelDirectory;
+        _int8 = int8;
     }
+
+    /// <summary>The weight matrices of the encoder blocks (what int8 quantizes); embeddings and the head stay fp32.</summary>
+    public static IReadOnlyList<string> EncoderMatrices(ModelConfig c) =>
+        Enumerable.Range(0, c.NumHiddenLayers).SelectMany(layer => new[]
+        {
+            "attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense", "intermediate.dense", "output.dense",
+        }.Select(module => $"roberta.encoder.layer.{layer}.{module}.weight")).ToList();
 
     /// <summary>Every tensor the architecture reads, with its shape for this config (the checkpoint may hold more).</summary>
     public static IEnumerable<(string Name, long[] Shape)> ExpectedTensors(ModelConfig c)
@@ -86,13 +95,21 @@ internal sealed class XlmRobertaGraph
     /// <c>logits</c> (float [B, num_labels]). Weights are external data pointing into the
     /// safetensors files, located relative to <paramref name="modelDirectory"/>.
     /// </summary>
-    public static ModelProto Build(ModelConfig config, SafetensorsStore weights, string modelDirectory, GraphForm form)
+    public static ModelProto Build(ModelConfig config, SafetensorsStore weights, string modelDirectory, GraphForm form,
+        Precision precision = Precision.Fp32)
     {
-        var graph = new XlmRobertaGraph(config, weights, modelDirectory);
-        return graph.BuildModel(form);
+        Int8WeightCache? int8 = null;
+        if (precision == Precision.Int8)
+        {
+            if (form != GraphForm.Fused)
+                throw new RerankException(RerankErrorKind.InvalidInput, "int8 runs only on the fused graph form (its DynamicQuantizeMatMul is an ONNX Runtime operator); use the fused form or fp32.");
+            int8 = Int8WeightCache.LoadOrCreate(modelDirectory, weights, EncoderMatrices(config));
+        }
+        var graph = new XlmRobertaGraph(config, weights, modelDirectory, int8);
+        return graph.BuildModel(form, precision);
     }
 
-    private ModelProto BuildModel(GraphForm form)
+    private ModelProto BuildModel(GraphForm form, Precision precision)
     {
         var inputIds = _g.AddInput("input_ids", DataType.Int64, "B", "T");
         var attentionMask = _g.AddInput("attention_mask", DataType.Int64, "B", "T");
@@ -109,7 +126,7 @@ internal sealed class XlmRobertaGraph
         ClassificationHead(hidden, "logits");
 
         return _g.ToModel(typeof(XlmRobertaGraph).Assembly.GetName().Version?.ToString() ?? "0",
-            new Dictionary<string, string> { ["architecture"] = Architecture, ["graph_form"] = form.ToString() });
+            new Dictionary<string, string> { ["architecture"] = Architecture, ["graph_form"] = form.ToString(), ["precision"] = precision.ToString() });
     }
 
     // XLMRobertaEmbeddings: word + position + token type 0, then LayerNorm. Position ids are
@@ -207,10 +224,18 @@ internal sealed class XlmRobertaGraph
         return SkipLayerNorm($"{p}.output", output, attended, $"{p}.output.dense.bias");
     }
 
-    // x · Wᵀ without the bias (which the following fused op adds), W as stored: [out, in].
-    private string ProjectT(string module, string input) =>
-        _g.Node("FusedMatMul", module, [input, Weight($"{module}.weight")],
-            attributes: [OnnxGraphBuilder.Int("transB", 1), OnnxGraphBuilder.Float("alpha", 1f)], domain: OnnxGraphBuilder.ContribDomain);
+    // x · Wᵀ without the bias (which the following fused op adds), W as stored: [out, in]. In int8,
+    // DynamicQuantizeMatMul quantizes x per tensor at run time against the cached int8 Wᵀ [in, out].
+    private string ProjectT(string module, string input)
+    {
+        if (_int8 is null)
+            return _g.Node("FusedMatMul", module, [input, Weight($"{module}.weight")],
+                attributes: [OnnxGraphBuilder.Int("transB", 1), OnnxGraphBuilder.Float("alpha", 1f)], domain: OnnxGraphBuilder.ContribDomain);
+        var (weight, scale) = _int8[$"{module}.weight"];
+        var b = _g.AddExternalInitializer($"{module}.weight.int8", DataType.Int8, weight.Shape, _int8.RelativePath, weight.Offset, weight.Length);
+        var bScale = _g.AddExternalInitializer($"{module}.weight.scale", DataType.Float, scale.Shape, _int8.RelativePath, scale.Offset, scale.Length);
+        return _g.Node("DynamicQuantizeMatMul", module, [input, b, bScale], domain: OnnxGraphBuilder.ContribDomain);
+    }
 
     // XLMRobertaClassificationHead: the <s> token's state → dense → tanh → out_proj.
     private void ClassificationHead(string hidden, string output)

@@ -97,7 +97,7 @@ public sealed class CrossEncoder : IReranker
         using (var weights = SafetensorsStore.Open(folder))
         {
             weights.Validate(XlmRobertaGraph.ExpectedTensors(folder.Config));
-            var model = XlmRobertaGraph.Build(folder.Config, weights, folder.Directory, options.GraphForm);
+            var model = XlmRobertaGraph.Build(folder.Config, weights, folder.Directory, options.GraphForm, options.Precision);
             graph = model.ToByteArray();
         }
         if (options.SaveOnnxPath is not null) File.WriteAllBytes(options.SaveOnnxPath, graph);
