@@ -11,4 +11,5 @@ root.Subcommands.Add(InfoCommand.Create());
 root.Subcommands.Add(DownloadCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(ServeCommand.Create());
 return await root.Parse(args).InvokeAsync();

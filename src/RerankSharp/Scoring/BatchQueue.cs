@@ -1,9 +1,16 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 
 namespace RerankSharp.Scoring;
 
 /// <summary>A padded batch ready for the encoder: row-major ids and mask, <c>Rows × Tokens</c>.</summary>
 internal sealed record PaddedBatch(long[] InputIds, long[] AttentionMask, int Rows, int Tokens);
+
+/// <summary>One caller's logits and how its time was spent.</summary>
+/// <param name="Logits">One logit per sequence, input order.</param>
+/// <param name="QueueTime">From enqueueing until the first batch holding one of its sequences started.</param>
+/// <param name="InferenceTime">From that start until its last logit was ready.</param>
+internal sealed record QueuedLogits(float[] Logits, TimeSpan QueueTime, TimeSpan InferenceTime);
 
 /// <summary>
 /// The queue in front of the encoder (DESIGN.md §1): callers enqueue token sequences and await
@@ -18,6 +25,7 @@ internal sealed class BatchQueue : IDisposable
     private readonly long _maxQueuedTokens;
     private readonly int _padId;
     private readonly ILogger _logger;
+    private readonly Action<BatchReport>? _onBatch;
     private readonly LinkedList<Item> _pending = new();   // arrival order
     private readonly object _lock = new();
     private readonly Thread _worker;
@@ -25,8 +33,9 @@ internal sealed class BatchQueue : IDisposable
     private bool _stopping;
 
     public BatchQueue(Func<PaddedBatch, CancellationToken, float[]> run, int batchSize, int maxBatchTokens,
-        long maxQueuedTokens, int padId, ILogger logger)
+        long maxQueuedTokens, int padId, ILogger logger, Action<BatchReport>? onBatch = null)
     {
+        _onBatch = onBatch;
         _run = run;
         _batchSize = batchSize;
         _maxBatchTokens = maxBatchTokens;
@@ -40,11 +49,42 @@ internal sealed class BatchQueue : IDisposable
     /// <summary>Batches run so far (for tests and metrics).</summary>
     public long BatchesRun => Interlocked.Read(ref _batchesRun);
     private long _batchesRun;
+    private long _sequencesRun;
+    private long _tokensRun;
+    private long _paddedTokensRun;
+
+    /// <summary>What is waiting now and what has run so far; a consistent snapshot of the waiting part.</summary>
+    public QueueStatistics Statistics
+    {
+        get
+        {
+            int sequences;
+            long tokens;
+            lock (_lock)
+            {
+                sequences = _pending.Count;
+                tokens = _queuedTokens;
+            }
+            return new QueueStatistics(sequences, tokens, _maxQueuedTokens, Interlocked.Read(ref _batchesRun),
+                Interlocked.Read(ref _sequencesRun), Interlocked.Read(ref _tokensRun), Interlocked.Read(ref _paddedTokensRun));
+        }
+    }
 
     /// <summary>Queues the sequences and returns one logit per sequence, in input order.</summary>
     public Task<float[]> EnqueueAsync(IReadOnlyList<int[]> sequences, CancellationToken cancellationToken)
     {
-        if (sequences.Count == 0) return Task.FromResult(Array.Empty<float>());
+        // Not async itself, so that refusals (overloaded, disposed) are thrown to the caller at once.
+        var queued = EnqueueTimedAsync(sequences, cancellationToken);
+        return LogitsOf(queued);
+
+        static async Task<float[]> LogitsOf(Task<QueuedLogits> queued) => (await queued.ConfigureAwait(false)).Logits;
+    }
+
+    /// <inheritdoc cref="EnqueueAsync"/>
+    /// <remarks>Also says how long the sequences waited and how long their inference took.</remarks>
+    public Task<QueuedLogits> EnqueueTimedAsync(IReadOnlyList<int[]> sequences, CancellationToken cancellationToken)
+    {
+        if (sequences.Count == 0) return Task.FromResult(new QueuedLogits([], TimeSpan.Zero, TimeSpan.Zero));
         cancellationToken.ThrowIfCancellationRequested();
         var request = new Request(sequences.Count, cancellationToken);
         long tokens = 0;
@@ -137,6 +177,7 @@ internal sealed class BatchQueue : IDisposable
     private void RunBatch(List<Item> batch)
     {
         var requests = batch.Select(i => i.Request).Distinct().ToList();
+        var started = Stopwatch.GetTimestamp();
         // The batch is worth finishing while any of its callers still waits; when all have
         // cancelled, the running inference is terminated.
         using var allCancelled = new CancellationTokenSource();
@@ -148,8 +189,16 @@ internal sealed class BatchQueue : IDisposable
         try
         {
             if (requests.All(r => r.Completion.Task.IsCompleted)) return;
-            var logits = _run(Pad(batch), allCancelled.Token);
+            foreach (var r in requests) r.MarkStarted(started);
+            var padded = Pad(batch);
+            var logits = _run(padded, allCancelled.Token);
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            var tokens = batch.Sum(i => (long)i.Sequence.Length);
             Interlocked.Increment(ref _batchesRun);
+            Interlocked.Add(ref _sequencesRun, batch.Count);
+            Interlocked.Add(ref _tokensRun, tokens);
+            Interlocked.Add(ref _paddedTokensRun, (long)padded.Rows * padded.Tokens);
+            Report(new BatchReport(padded.Rows, padded.Tokens, requests.Count, tokens, elapsed));
             for (var i = 0; i < batch.Count; i++)
                 batch[i].Request.SetResult(batch[i].Index, logits[i]);
         }
@@ -168,6 +217,20 @@ internal sealed class BatchQueue : IDisposable
         finally
         {
             foreach (var registration in registrations) registration.Dispose();
+        }
+    }
+
+    // A metrics sink that throws must not take the worker (and every caller) down with it.
+    private void Report(BatchReport report)
+    {
+        if (_onBatch is null) return;
+        try
+        {
+            _onBatch(report);
+        }
+        catch (Exception e)
+        {
+            _logger.LogWarning(e, "A batch observer failed; the batch itself succeeded.");
         }
     }
 
@@ -212,12 +275,17 @@ internal sealed class BatchQueue : IDisposable
     private sealed class Request(int count, CancellationToken cancellationToken)
     {
         private readonly float[] _logits = new float[count];
+        private readonly long _enqueued = Stopwatch.GetTimestamp();
+        private long _started;
         private int _remaining = count;
 
         public CancellationToken CancellationToken { get; } = cancellationToken;
         public LinkedListNode<Item>?[] Nodes { get; } = new LinkedListNode<Item>?[count];
-        public TaskCompletionSource<float[]> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<QueuedLogits> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public CancellationTokenRegistration Registration { get; set; }
+
+        /// <summary>Called by the worker for every batch that holds this request; the first one counts.</summary>
+        public void MarkStarted(long timestamp) => Interlocked.CompareExchange(ref _started, timestamp, 0);
 
         public void SetResult(int index, float logit)
         {
@@ -225,7 +293,8 @@ internal sealed class BatchQueue : IDisposable
             if (Interlocked.Decrement(ref _remaining) == 0)
             {
                 Registration.Dispose();
-                Completion.TrySetResult(_logits);
+                var started = Interlocked.Read(ref _started);
+                Completion.TrySetResult(new QueuedLogits(_logits, Stopwatch.GetElapsedTime(_enqueued, started), Stopwatch.GetElapsedTime(started)));
             }
         }
     }

@@ -33,8 +33,11 @@ public sealed class CrossEncoder : IReranker
         MaxLength = maxLength;
         LoadTime = loadTime;
         _truncation = options.Truncation;
+        BatchSize = options.BatchSize;
+        MaxBatchTokens = options.MaxBatchTokens;
         _queue = new BatchQueue((batch, ct) => _session.Run(batch.InputIds, batch.AttentionMask, batch.Rows, batch.Tokens, ct),
-            options.BatchSize, options.MaxBatchTokens, options.MaxQueuedTokens, tokenizer.PadId, logger);
+            options.BatchSize, options.MaxBatchTokens, options.MaxQueuedTokens, tokenizer.PadId, logger,
+            report => BatchCompleted?.Invoke(this, report));
     }
 
     /// <summary>The model folder this reranker was loaded from.</summary>
@@ -46,6 +49,12 @@ public sealed class CrossEncoder : IReranker
     /// <summary>Tokens per pair (special tokens included) after which pairs are truncated.</summary>
     public int MaxLength { get; }
 
+    /// <summary>Most pairs in one inference batch.</summary>
+    public int BatchSize { get; }
+
+    /// <summary>Most padded tokens in one inference batch.</summary>
+    public int MaxBatchTokens { get; }
+
     /// <summary>The ONNX Runtime execution provider in use.</summary>
     public string ExecutionProvider => _session.ExecutionProvider;
 
@@ -54,6 +63,15 @@ public sealed class CrossEncoder : IReranker
 
     /// <summary>Number of inference batches run so far.</summary>
     public long BatchesRun => _queue.BatchesRun;
+
+    /// <summary>What waits in the batching queue now and what has run since load.</summary>
+    public QueueStatistics QueueStatistics => _queue.Statistics;
+
+    /// <summary>
+    /// Raised on the worker thread after each inference batch, for metrics. Handlers must be quick and must not
+    /// block; an exception from one is logged and otherwise ignored.
+    /// </summary>
+    public event EventHandler<BatchReport>? BatchCompleted;
 
     /// <summary>
     /// Loads a model from a folder (as published on the Hugging Face hub) or a hub id, taken from
@@ -134,16 +152,52 @@ public sealed class CrossEncoder : IReranker
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(pairs);
+        var (sequences, _) = EncodePairs(pairs.Count, i => pairs[i], options);
+        return await ScoreTokenizedAsync(sequences, options?.RawScores ?? false, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Scores <paramref name="documents"/> against <paramref name="query"/> in input order, with the tokens, cuts and
+    /// timings of the call: what a server needs for usage, per-document truncation flags and timing headers.
+    /// </summary>
+    public async Task<DocumentScores> ScoreDocumentsAsync(string query, IReadOnlyList<string> documents, RerankOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        ArgumentNullException.ThrowIfNull(documents);
+        var clock = Stopwatch.StartNew();
+        var (sequences, truncated) = EncodePairs(documents.Count, i => (query, documents[i]), options);
+        var tokenization = clock.Elapsed;
+        var queued = await _queue.EnqueueTimedAsync(sequences, cancellationToken).ConfigureAwait(false);
+        var scores = queued.Logits;
+        if (!(options?.RawScores ?? false))
+            for (var i = 0; i < scores.Length; i++) scores[i] = Sigmoid(scores[i]);
+        return new DocumentScores(scores, sequences.Select(s => s.Length).ToArray(), truncated, tokenization, queued.QueueTime, queued.InferenceTime);
+    }
+
+    // The one place text pairs become model input, so Predict and ScoreDocuments cut and refuse alike.
+    private (int[][] Sequences, bool[] Truncated) EncodePairs(int count, Func<int, (string Query, string Document)> pair, RerankOptions? options)
+    {
         var truncation = options?.Truncation ?? _truncation;
-        var sequences = new int[pairs.Count][];
-        for (var i = 0; i < pairs.Count; i++)
+        var direction = options?.TruncationDirection ?? TruncationDirection.Right;
+        var maxDocumentTokens = options?.MaxDocumentTokens;
+        if (maxDocumentTokens is < 1)
+            throw new RerankException(RerankErrorKind.InvalidInput, $"The document token cap {maxDocumentTokens} must be at least 1.");
+        var sequences = new int[count][];
+        var truncated = new bool[count];
+        for (var i = 0; i < count; i++)
         {
-            var (query, document) = pairs[i];
+            var (query, document) = pair(i);
             if (query is null || document is null)
                 throw new RerankException(RerankErrorKind.InvalidInput, $"Pair {i} has a null query or document; pass empty strings instead.");
-            sequences[i] = Tokenizer.EncodePair(query, document, MaxLength, truncation);
+            var encoded = Tokenizer.EncodePair(query, document, MaxLength, truncation, direction, maxDocumentTokens);
+            if (encoded.UntruncatedLength > MaxLength && options is { Truncate: false })
+                throw new RerankException(RerankErrorKind.InvalidInput,
+                    $"Document {i} makes a pair of {encoded.UntruncatedLength} tokens with the query, over the max length of {MaxLength}; shorten it or allow truncation.");
+            sequences[i] = encoded.Ids;
+            truncated[i] = encoded.Truncated;
         }
-        return await ScoreTokenizedAsync(sequences, options?.RawScores ?? false, cancellationToken).ConfigureAwait(false);
+        return (sequences, truncated);
     }
 
     /// <summary>

@@ -13,6 +13,18 @@ public sealed record RerankOptions
 
     /// <summary>Overrides the reranker's truncation strategy for this call.</summary>
     public TruncationStrategy? Truncation { get; init; }
+
+    /// <summary>
+    /// Cut pairs longer than the max length (default). When false, such a pair fails the call with
+    /// <see cref="RerankErrorKind.InvalidInput"/> instead of being scored on a part of its text.
+    /// </summary>
+    public bool Truncate { get; init; } = true;
+
+    /// <summary>Which end a cut removes; the right (the end of the text) unless asked.</summary>
+    public TruncationDirection TruncationDirection { get; init; } = TruncationDirection.Right;
+
+    /// <summary>Cap each document at this many tokens before the pair is built (Cohere's <c>max_tokens_per_doc</c>); null = no cap.</summary>
+    public int? MaxDocumentTokens { get; init; }
 }
 
 /// <summary>One document's place in a ranking.</summary>

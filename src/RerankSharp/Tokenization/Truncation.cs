@@ -13,6 +13,19 @@ public enum TruncationStrategy
     OnlySecond,
 }
 
+/// <summary>Which end of a sequence a cut removes: the end (right, the default everywhere) or the start (TEI's <c>truncation_direction: left</c>).</summary>
+public enum TruncationDirection
+{
+    Right,
+    Left,
+}
+
+/// <summary>A pair's ids as the model sees them, and how long the pair was before any cut.</summary>
+internal readonly record struct EncodedPair(int[] Ids, int UntruncatedLength)
+{
+    public bool Truncated => UntruncatedLength > Ids.Length;
+}
+
 /// <summary>
 /// The truncation rule of HF tokenizers ≤ 0.22 (<c>utils/truncation.rs</c> <c>truncate_encodings</c>,
 /// called by <c>post_process</c> with max_length minus the template's special tokens), on lengths only.

@@ -119,6 +119,15 @@ public sealed class XlmRobertaTokenizer
     /// <see cref="TruncationStrategy.OnlySecond"/> cannot fit the pair by cutting the document.
     /// </exception>
     public int[] EncodePair(string query, string document, int maxLength, TruncationStrategy strategy = TruncationStrategy.LongestFirst)
+        => EncodePair(query, document, maxLength, strategy, TruncationDirection.Right, maxDocumentTokens: null).Ids;
+
+    /// <summary>
+    /// The core of <see cref="EncodePair(string, string, int, TruncationStrategy)"/>: also cuts from the left when asked
+    /// (TEI's <c>truncation_direction</c>), first caps the document at <paramref name="maxDocumentTokens"/> (Cohere's
+    /// <c>max_tokens_per_doc</c>), and reports the length the pair would have had uncut.
+    /// </summary>
+    internal EncodedPair EncodePair(string query, string document, int maxLength, TruncationStrategy strategy,
+        TruncationDirection direction, int? maxDocumentTokens)
     {
         ArgumentNullException.ThrowIfNull(query);
         ArgumentNullException.ThrowIfNull(document);
@@ -134,8 +143,13 @@ public sealed class XlmRobertaTokenizer
         {
             EncodeInto(query, ref q);
             EncodeInto(document, ref d);
-            var (keepQ, keepD) = Truncation.Pair(q.Count, d.Count, maxLength - XlmRobertaTemplate.PairSpecialTokens, strategy, maxLength);
-            return _template.Pair(q.Span[..keepQ], d.Span[..keepD]);
+            var untruncated = q.Count + d.Count + XlmRobertaTemplate.PairSpecialTokens;
+            var documentTokens = maxDocumentTokens is { } cap ? Math.Min(d.Count, Math.Max(cap, 0)) : d.Count;
+            var (keepQ, keepD) = Truncation.Pair(q.Count, documentTokens, maxLength - XlmRobertaTemplate.PairSpecialTokens, strategy, maxLength);
+            var ids = direction == TruncationDirection.Left
+                ? _template.Pair(q.Span[(q.Count - keepQ)..], d.Span[(d.Count - keepD)..])
+                : _template.Pair(q.Span[..keepQ], d.Span[..keepD]);
+            return new EncodedPair(ids, untruncated);
         }
         finally
         {

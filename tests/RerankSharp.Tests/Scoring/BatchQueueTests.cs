@@ -207,6 +207,49 @@ public class BatchQueueTests
         await running;
     }
 
+    [Fact]
+    public async Task Merged_batches_report_their_callers_and_each_caller_its_queue_and_inference_time()
+    {
+        var fake = new FakeEncoder();
+        using var gate = new ManualResetEventSlim(false);
+        var first = true;
+        fake.OnRun = (batch, ct) =>
+        {
+            if (first) { first = false; gate.Wait(TimeSpan.FromSeconds(10)); }
+            Thread.Sleep(5);
+            return new float[batch.Rows];
+        };
+        var reports = new List<BatchReport>();
+        using var queue = new BatchQueue(fake.Run, 8, 1000, 1_000_000, 0, NullLogger.Instance, r => { lock (reports) reports.Add(r); });
+
+        var blocker = queue.EnqueueTimedAsync([Seq(3, 9)], CancellationToken.None);
+        await WaitUntil(() => fake.Batches.Count == 1);
+        var a = queue.EnqueueTimedAsync([Seq(3, 1), Seq(2, 1)], CancellationToken.None);
+        var b = queue.EnqueueTimedAsync([Seq(3, 2)], CancellationToken.None);
+        Assert.Equal(3, queue.Statistics.QueuedSequences);
+        Assert.Equal(8, queue.Statistics.QueuedTokens);
+        Thread.Sleep(20);
+        gate.Set();
+        var results = await Task.WhenAll(blocker, a, b);
+
+        lock (reports) Assert.Contains(reports, r => r.Callers == 2 && r.Rows == 3 && r.Tokens == 8 && r.PaddedLength == 3);
+        Assert.All(results[1..], r => Assert.True(r.QueueTime >= TimeSpan.FromMilliseconds(15), $"queue time {r.QueueTime}"));
+        Assert.All(results, r => Assert.True(r.InferenceTime >= TimeSpan.FromMilliseconds(4), $"inference time {r.InferenceTime}"));
+        Assert.Equal(4, queue.Statistics.SequencesRun);
+        Assert.Equal(0, queue.Statistics.QueuedTokens);
+    }
+
+    [Fact]
+    public async Task A_throwing_batch_observer_does_not_fail_the_callers()
+    {
+        var fake = new FakeEncoder();
+        using var queue = new BatchQueue(fake.Run, 4, 1000, 1_000_000, 0, NullLogger.Instance, _ => throw new InvalidOperationException("observer"));
+
+        var logits = await queue.EnqueueAsync([Seq(2, 3)], CancellationToken.None);
+
+        Assert.Equal([6f], logits);
+    }
+
     private static async Task WaitUntil(Func<bool> condition)
     {
         for (var i = 0; i < 500 && !condition(); i++) await Task.Delay(20);

@@ -207,6 +207,79 @@ public class CrossEncoderTests(ITestOutputHelper output)
         finally { Directory.Delete(dir, true); }
     }
 
+    [Fact]
+    public async Task Score_documents_gives_predicts_scores_with_tokens_cuts_and_timings()
+    {
+        using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model("tiny-a"), new CrossEncoderOptions { MaxLength = 40 });
+        var documents = new[] { "北京是中国的政治中心和首都。", string.Join(" ", Enumerable.Repeat("上海是中国的经济中心。", 20)), "" };
+
+        var scored = await encoder.ScoreDocumentsAsync("中国的首都是哪里?", documents);
+        var predicted = await encoder.PredictAsync(documents.Select(d => ("中国的首都是哪里?", d)).ToArray());
+
+        Assert.Equal(predicted, scored.Scores);
+        Assert.Equal(documents.Select(d => encoder.Tokenizer.EncodePair("中国的首都是哪里?", d, 40).Length), scored.Tokens);
+        Assert.Equal([false, true, false], scored.Truncated);
+        Assert.Equal(scored.Tokens.Sum(), scored.TotalTokens);
+        Assert.True(scored.QueueTime >= TimeSpan.Zero && scored.InferenceTime > TimeSpan.Zero);
+    }
+
+    [Fact]
+    public async Task Without_truncation_an_overlong_pair_is_refused_naming_the_document()
+    {
+        using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model("tiny-a"), new CrossEncoderOptions { MaxLength = 24 });
+
+        var error = await Assert.ThrowsAsync<RerankException>(() => encoder.ScoreDocumentsAsync("q",
+            ["short", string.Join(" ", Enumerable.Repeat("上海是中国的经济中心。", 20))], new RerankOptions { Truncate = false }));
+
+        Assert.Equal(RerankErrorKind.InvalidInput, error.Kind);
+        Assert.Contains("Document 1", error.Message);
+        Assert.Contains("max length of 24", error.Message);
+    }
+
+    [Fact]
+    public async Task Left_truncation_keeps_the_end_of_the_document_and_a_document_cap_cuts_before_the_pair()
+    {
+        using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model("tiny-a"), new CrossEncoderOptions { MaxLength = 16 });
+        var document = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen";
+        var query = encoder.Tokenizer.EncodeText("q");
+        var ids = encoder.Tokenizer.EncodeText(document);
+
+        var left = await encoder.ScoreDocumentsAsync("q", [document], new RerankOptions { TruncationDirection = TruncationDirection.Left, RawScores = true });
+        var capped = await encoder.ScoreDocumentsAsync("q", [document], new RerankOptions { MaxDocumentTokens = 3, RawScores = true });
+
+        int[] leftIds = [encoder.Tokenizer.BosId, .. query, encoder.Tokenizer.EosId, encoder.Tokenizer.EosId, .. ids[^(16 - 4 - query.Length)..], encoder.Tokenizer.EosId];
+        int[] cappedIds = [encoder.Tokenizer.BosId, .. query, encoder.Tokenizer.EosId, encoder.Tokenizer.EosId, .. ids[..3], encoder.Tokenizer.EosId];
+        Assert.Equal((await encoder.ScoreTokenizedAsync([leftIds], rawScores: true))[0], left.Scores[0]);
+        Assert.Equal((await encoder.ScoreTokenizedAsync([cappedIds], rawScores: true))[0], capped.Scores[0]);
+        Assert.Equal([true], left.Truncated);
+        Assert.Equal([true], capped.Truncated);
+        Assert.Equal(cappedIds.Length, capped.Tokens[0]);
+    }
+
+    [Fact]
+    public async Task Queue_statistics_and_batch_reports_count_what_ran()
+    {
+        using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model("tiny-a"), new CrossEncoderOptions { BatchSize = 4 });
+        var reports = new List<BatchReport>();
+        encoder.BatchCompleted += (_, report) => { lock (reports) reports.Add(report); };
+
+        var scored = await encoder.ScoreDocumentsAsync("q", Pairs.Select(p => p.Document).ToArray());
+        var statistics = encoder.QueueStatistics;
+
+        Assert.Equal(0, statistics.QueuedSequences);
+        Assert.Equal(0, statistics.QueuedTokens);
+        Assert.Equal(Pairs.Length, statistics.SequencesRun);
+        Assert.Equal(scored.TotalTokens, statistics.TokensRun);
+        Assert.True(statistics.PaddedTokensRun >= statistics.TokensRun);
+        lock (reports)
+        {
+            Assert.Equal(statistics.BatchesRun, reports.Count);
+            Assert.Equal(Pairs.Length, reports.Sum(r => r.Rows));
+            Assert.Equal(scored.TotalTokens, reports.Sum(r => r.Tokens));
+            Assert.All(reports, r => Assert.Equal(1, r.Callers));
+        }
+    }
+
     private sealed class ListLogger : ILogger
     {
         public List<string> Messages { get; } = [];

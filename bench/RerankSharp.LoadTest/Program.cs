@@ -1,0 +1,58 @@
+// rerank-load: N concurrent HTTP clients against a rerank server on loopback, a bounded number of requests per
+// level, reporting throughput and p50/p99 latency.
+//
+//   dotnet build -c Release bench/RerankSharp.LoadTest
+//   flock /work/bench.lock dotnet bench/RerankSharp.LoadTest/bin/Release/net10.0/rerank-load.dll \
+//       --model /work/models/full --threads 2 --clients 1,8,32 --docs 10 --tokens 256 --requests 4,16,32
+//
+// --model hosts the server in this process on 127.0.0.1 (one command, one lock); --url drives a running
+// `rerank serve` instead. Every request is docs × tokens: `docs` documents whose pairs are `tokens` long
+// (query + document + 4 special tokens), sized with the server's own /tokenize.
+using System.Globalization;
+using RerankSharp.LoadTest;
+using RerankSharp.Scoring;
+using RerankSharp.Server;
+
+var options = LoadOptions.Parse(args);
+if (options is null)
+{
+    Console.Error.WriteLine("usage: rerank-load (--model DIR [--threads N] [--batch-size 16] | --url http://127.0.0.1:8080 [--api-key K])\n" +
+        "                   [--clients 1,8,32] [--requests 20,80,320] [--docs 10] [--tokens 256] [--route /rerank] [--max-seconds 240] [--seed 1]");
+    return 2;
+}
+
+CrossEncoder? encoder = null;
+Microsoft.AspNetCore.Builder.WebApplication? app = null;
+var url = options.Url;
+if (options.Model is not null)
+{
+    Console.Error.WriteLine($"loading {options.Model} ...");
+    encoder = await CrossEncoder.LoadAsync(options.Model, new CrossEncoderOptions { Threads = options.Threads, BatchSize = options.BatchSize });
+    app = RerankServerApplication.Create(encoder, new RerankServerOptions { ModelName = Path.GetFileName(options.Model.TrimEnd('/')) }, new RerankHostOptions("127.0.0.1", 0));
+    await app.StartAsync();
+    url = RerankServerApplication.ListeningAddresses(app).Single();
+    Console.Error.WriteLine($"serving on {url} ({encoder.ExecutionProvider}, {options.Threads?.ToString(CultureInfo.InvariantCulture) ?? "all"} threads, batch size {options.BatchSize})");
+}
+
+try
+{
+    var driver = new LoadDriver(new Uri(url!), options);
+    await driver.PrepareAsync();
+    Console.WriteLine($"| clients | requests | docs × tokens | req/s | pairs/s | tokens/s | p50 ms | p99 ms | mean batch rows | batches merging requests | errors |");
+    Console.WriteLine($"|---|---|---|---|---|---|---|---|---|---|---|");
+    for (var level = 0; level < options.Clients.Count; level++)
+    {
+        var result = await driver.RunAsync(options.Clients[level], options.Requests[Math.Min(level, options.Requests.Count - 1)]);
+        Console.WriteLine(result.ToMarkdownRow(options));
+    }
+    return 0;
+}
+finally
+{
+    if (app is not null)
+    {
+        await app.StopAsync();
+        await app.DisposeAsync();
+    }
+    encoder?.Dispose();
+}

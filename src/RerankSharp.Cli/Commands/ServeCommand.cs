@@ -1,0 +1,83 @@
+using System.CommandLine;
+using System.Globalization;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using RerankSharp.Scoring;
+using RerankSharp.Server;
+
+namespace RerankSharp.Cli.Commands;
+
+/// <summary>
+/// <c>rerank serve</c>: loads the model once and answers TEI, Jina and Cohere rerank requests over HTTP until
+/// Ctrl+C / SIGTERM, then finishes the requests in flight. Every flag has a <c>RERANK_…</c> variable.
+/// </summary>
+internal static class ServeCommand
+{
+    public static Command Create()
+    {
+        var host = new Option<string>("--host") { Description = "IP address to listen on: 127.0.0.1 (this machine), 0.0.0.0 (all IPv4), :: (all IPv6). Env: RERANK_HOST.", DefaultValueFactory = _ => Env("RERANK_HOST") ?? "127.0.0.1" };
+        var port = new Option<int>("--port", "-p") { Description = "TCP port; 0 picks a free one. Env: RERANK_PORT.", DefaultValueFactory = _ => EnvInt("RERANK_PORT") ?? 8080 };
+        var modelName = new Option<string?>("--served-model-name") { Description = "Model name in responses (default: the --model value, or the folder's name). Env: RERANK_SERVED_MODEL_NAME.", DefaultValueFactory = _ => Env("RERANK_SERVED_MODEL_NAME") };
+        var maxBody = new Option<long>("--max-body-bytes") { Description = "Largest request body in bytes (413 beyond). Env: RERANK_MAX_BODY_BYTES.", DefaultValueFactory = _ => EnvLong("RERANK_MAX_BODY_BYTES") ?? 16 * 1024 * 1024 };
+        var maxDocuments = new Option<int>("--max-documents") { Description = "Most documents per request (413 beyond); they are batched internally. Env: RERANK_MAX_DOCUMENTS.", DefaultValueFactory = _ => EnvInt("RERANK_MAX_DOCUMENTS") ?? 1000 };
+        var maxConcurrent = new Option<int>("--max-concurrent-requests") { Description = "Scoring requests handled at once (429 beyond). Env: RERANK_MAX_CONCURRENT_REQUESTS.", DefaultValueFactory = _ => EnvInt("RERANK_MAX_CONCURRENT_REQUESTS") ?? 512 };
+        var maxBatchTokens = new Option<int>("--max-batch-tokens") { Description = "Most padded tokens in one inference batch (pairs of many requests share batches). Env: RERANK_MAX_BATCH_TOKENS.", DefaultValueFactory = _ => EnvInt("RERANK_MAX_BATCH_TOKENS") ?? 16384 };
+        var maxQueuedTokens = new Option<long>("--max-queued-tokens") { Description = "Most tokens waiting for inference; beyond it requests get 429 with Retry-After. Env: RERANK_MAX_QUEUED_TOKENS.", DefaultValueFactory = _ => EnvLong("RERANK_MAX_QUEUED_TOKENS") ?? 4_000_000 };
+        var autoTruncate = new Option<bool>("--auto-truncate") { Description = "Cut pairs over --max-length when a request does not say (default true; false: such requests get 400). Env: RERANK_AUTO_TRUNCATE.", DefaultValueFactory = _ => Env("RERANK_AUTO_TRUNCATE") is not ("0" or "false") };
+        var minScore = new Option<float?>("--min-score") { Description = "Drop results scoring below this unless a request sets min_score. Env: RERANK_MIN_SCORE.", DefaultValueFactory = _ => Env("RERANK_MIN_SCORE") is { } v ? float.Parse(v, CultureInfo.InvariantCulture) : null };
+        var apiKeys = new Option<string[]>("--api-key") { Description = "Require 'Authorization: Bearer KEY'; repeat for several keys. Env: RERANK_API_KEY (comma-separated).", DefaultValueFactory = _ => Env("RERANK_API_KEY")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [], AllowMultipleArgumentsPerToken = false };
+        var openHealth = new Option<bool>("--open-health") { Description = "Answer GET /health without a key. Env: RERANK_OPEN_HEALTH=1.", DefaultValueFactory = _ => Env("RERANK_OPEN_HEALTH") is "1" or "true" };
+        var openMetrics = new Option<bool>("--open-metrics") { Description = "Answer GET /metrics without a key. Env: RERANK_OPEN_METRICS=1.", DefaultValueFactory = _ => Env("RERANK_OPEN_METRICS") is "1" or "true" };
+        var shutdown = new Option<int>("--shutdown-timeout") { Description = "Seconds a stopping server lets in-flight requests finish. Env: RERANK_SHUTDOWN_TIMEOUT.", DefaultValueFactory = _ => EnvInt("RERANK_SHUTDOWN_TIMEOUT") ?? 30 };
+
+        var command = new Command("serve", "Serve TEI (/rerank), Jina and Cohere (/v1/rerank, /v2/rerank) rerank APIs over HTTP, with /metrics.")
+        {
+            host, port, modelName, maxBody, maxDocuments, maxConcurrent, maxBatchTokens, maxQueuedTokens, autoTruncate, minScore, apiKeys, openHealth, openMetrics, shutdown,
+        };
+        command.SetAction((result, ct) => Cli.Run(result, async () =>
+        {
+            var model = result.GetValue(CommonOptions.Model)!;
+            var encoderOptions = CommonOptions.EncoderOptions(result) with
+            {
+                MaxBatchTokens = result.GetValue(maxBatchTokens),
+                MaxQueuedTokens = result.GetValue(maxQueuedTokens),
+            };
+            // Disposed after the server has stopped, so in-flight requests finish on a live encoder.
+            using var encoder = await CrossEncoder.LoadAsync(model, encoderOptions, ct);
+            var serverOptions = new RerankServerOptions
+            {
+                ModelName = result.GetValue(modelName) ?? (Directory.Exists(model) ? Path.GetFileName(Path.GetFullPath(model).TrimEnd(Path.DirectorySeparatorChar)) : model),
+                MaxBodyBytes = result.GetValue(maxBody),
+                MaxDocuments = result.GetValue(maxDocuments),
+                MaxConcurrentRequests = result.GetValue(maxConcurrent),
+                AutoTruncate = result.GetValue(autoTruncate),
+                MinScore = result.GetValue(minScore),
+                ApiKeys = result.GetValue(apiKeys) ?? [],
+                OpenHealth = result.GetValue(openHealth),
+                OpenMetrics = result.GetValue(openMetrics),
+            };
+            var hostOptions = new RerankHostOptions(result.GetValue(host)!, result.GetValue(port), TimeSpan.FromSeconds(result.GetValue(shutdown)),
+                result.GetValue(CommonOptions.Verbose) ? LogLevel.Information : LogLevel.Warning);
+            await using var app = RerankServerApplication.Create(encoder, serverOptions, hostOptions);
+            await app.StartAsync(CancellationToken.None);
+            foreach (var address in RerankServerApplication.ListeningAddresses(app))
+                Console.Error.WriteLine($"rerank: serving {serverOptions.ModelName} on {address} (max length {encoder.MaxLength}, {encoder.ExecutionProvider}, loaded in {encoder.LoadTime.TotalSeconds:F1} s)");
+            // Ctrl+C / SIGTERM reach the host's lifetime; the command's token is another way to stop.
+            using var stop = ct.Register(() => app.Lifetime.StopApplication());
+            await app.WaitForShutdownAsync(CancellationToken.None);
+            return 0;
+        }));
+        return command;
+    }
+
+    private static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : null;
+
+    private static int? EnvInt(string name) => EnvLong(name) is { } value ? checked((int)value) : null;
+
+    private static long? EnvLong(string name) =>
+        Env(name) is { } value
+            ? long.TryParse(value, CultureInfo.InvariantCulture, out var parsed)
+                ? parsed
+                : throw new RerankException(RerankErrorKind.InvalidInput, $"{name}={value} is not a whole number.")
+            : null;
+}

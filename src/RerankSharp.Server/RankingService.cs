@@ -1,0 +1,72 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.AspNetCore.Http;
+using RerankSharp.Scoring;
+using RerankSharp.Tokenization;
+
+namespace RerankSharp.Server;
+
+/// <summary>What every rerank route asks, once its own JSON shape is read.</summary>
+internal sealed record RankQuery(string Query, IReadOnlyList<string> Documents)
+{
+    public int? TopN { get; init; }
+    public bool RawScores { get; init; }
+    public bool? Truncate { get; init; }
+    public TruncationDirection Direction { get; init; } = TruncationDirection.Right;
+    public int? MaxDocumentTokens { get; init; }
+    public float? MinScore { get; init; }
+}
+
+/// <summary>One document in the answer, best first.</summary>
+internal sealed record RankedDocument(int Index, float Score, bool Truncated);
+
+/// <summary>The answer of every rerank route before it is put in that route's shape.</summary>
+internal sealed record Ranking(IReadOnlyList<RankedDocument> Results, DocumentScores Scores);
+
+/// <summary>
+/// Scores and ranks for all routes: the pairs go to the encoder's one batching queue (DESIGN.md §1) with the
+/// request's abort token, so a client that disconnects drops its pending pairs; nothing here batches on its own.
+/// </summary>
+internal sealed class RankingService(CrossEncoder encoder, RerankServerOptions options, RerankMetrics metrics)
+{
+    public async Task<Ranking> RankAsync(HttpContext context, RankQuery query)
+    {
+        if (query.Query.Length == 0) throw HttpError.Invalid("`query` is empty; send the text to rank the documents against.");
+        var clock = Stopwatch.StartNew();
+        var scores = await encoder.ScoreDocumentsAsync(query.Query, query.Documents, new RerankOptions
+        {
+            RawScores = query.RawScores,
+            Truncate = query.Truncate ?? options.AutoTruncate,
+            TruncationDirection = query.Direction,
+            MaxDocumentTokens = query.MaxDocumentTokens,
+        }, context.RequestAborted);
+        if (scores.Scores.Any(float.IsNaN))
+            throw new RerankException(RerankErrorKind.Backend, "The model produced NaN scores; the weights or the execution provider are broken.");
+        metrics.RecordDocuments(scores);
+        WriteTimingHeaders(context.Response, query, scores, clock.Elapsed);
+
+        var minScore = query.MinScore ?? options.MinScore;
+        var ranked = CrossEncoder.RankScores(scores.Scores, query.Documents)
+            .Where(r => minScore is null || r.Score >= minScore)
+            .Take(query.TopN ?? int.MaxValue)
+            .Select(r => new RankedDocument(r.Index, r.Score, scores.Truncated[r.Index]))
+            .ToList();
+        return new Ranking(ranked, scores);
+    }
+
+    // TEI's headers (router/src/http/server.rs), in whole milliseconds, so dashboards built for TEI keep working.
+    private static void WriteTimingHeaders(HttpResponse response, RankQuery query, DocumentScores scores, TimeSpan compute)
+    {
+        var headers = response.Headers;
+        headers["x-compute-time"] = Milliseconds(compute);
+        headers["x-compute-characters"] = (query.Query.Length * (long)query.Documents.Count + query.Documents.Sum(d => (long)d.Length)).ToString(CultureInfo.InvariantCulture);
+        headers["x-compute-tokens"] = scores.TotalTokens.ToString(CultureInfo.InvariantCulture);
+        headers["x-tokenization-time"] = Milliseconds(scores.TokenizationTime);
+        headers["x-queue-time"] = Milliseconds(scores.QueueTime);
+        headers["x-inference-time"] = Milliseconds(scores.InferenceTime);
+        if (response.HttpContext.Items[RerankEndpointFilter.StartedKey] is long started)
+            headers["x-total-time"] = Milliseconds(Stopwatch.GetElapsedTime(started));
+    }
+
+    private static string Milliseconds(TimeSpan time) => ((long)time.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
+}

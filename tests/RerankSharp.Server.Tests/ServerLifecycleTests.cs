@@ -1,0 +1,87 @@
+using System.Text.Json.Nodes;
+using RerankSharp.Scoring;
+using RerankSharp.Server;
+
+namespace RerankSharp.Server.Tests;
+
+/// <summary>Backpressure, disconnects and shutdown: the server stays bounded and finishes what it accepted.</summary>
+public class ServerLifecycleTests
+{
+    private static JsonObject Body(int documents, int seed, int maxWords = 60) => new()
+    {
+        ["query"] = "capital city",
+        ["texts"] = new JsonArray(TestTexts.Generated(documents, seed, maxWords).Select(d => (JsonNode)d!).ToArray()),
+    };
+
+    [Fact]
+    public async Task A_full_queue_answers_429_overloaded_with_retry_after_and_the_rest_succeed()
+    {
+        // One request of 1,000 documents fills a 3,000-token queue (an empty queue always takes a request).
+        await using var server = await RunningServer.StartAsync(encoderOptions: new CrossEncoderOptions { MaxQueuedTokens = 3000, BatchSize = 4 });
+
+        var big = server.PostAsync("/rerank", Body(1000, seed: 1));
+        await WaitUntil(() => server.Encoder.QueueStatistics.QueuedTokens > 3000);
+        var (response, reply) = await server.PostAsync("/v1/rerank", new JsonObject { ["query"] = "q", ["documents"] = new JsonArray("a") });
+
+        Assert.Equal(429, (int)response.StatusCode);
+        Assert.Equal("overloaded", reply!["error_type"]!.GetValue<string>());
+        Assert.Contains("retry", reply["error"]!.GetValue<string>());
+        Assert.InRange(int.Parse(response.Headers.GetValues("Retry-After").Single()), 1, 60);
+        Assert.Equal(200, (int)(await big).Response.StatusCode);
+        Assert.Equal(200, (int)(await server.PostAsync("/v1/rerank", new JsonObject { ["query"] = "q", ["documents"] = new JsonArray("a") })).Response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Requests_beyond_the_concurrency_limit_get_429_at_once()
+    {
+        await using var server = await RunningServer.StartAsync(new RerankServerOptions { MaxConcurrentRequests = 1 }, new CrossEncoderOptions { BatchSize = 2 });
+
+        var big = server.PostAsync("/rerank", Body(1000, seed: 2));
+        await WaitUntil(() => server.Encoder.QueueStatistics.QueuedSequences > 0);
+        var (response, reply) = await server.PostAsync("/rerank", Body(1, seed: 3));
+
+        Assert.Equal(429, (int)response.StatusCode);
+        Assert.Contains("1 requests already", reply!["error"]!.GetValue<string>());
+        Assert.Equal(200, (int)(await big).Response.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_client_that_disconnects_drops_its_pending_pairs_from_the_queue()
+    {
+        await using var server = await RunningServer.StartAsync(encoderOptions: new CrossEncoderOptions { BatchSize = 1 });
+        using var cancel = new CancellationTokenSource();
+
+        var abandoned = server.PostAsync("/rerank", Body(1000, seed: 4, maxWords: 200), cancel.Token);
+        await WaitUntil(() => server.Encoder.QueueStatistics.QueuedSequences > 0);
+        cancel.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
+        await WaitUntil(() => server.Encoder.QueueStatistics.QueuedSequences == 0);
+
+        Assert.True(server.Encoder.QueueStatistics.SequencesRun < 1000, $"{server.Encoder.QueueStatistics.SequencesRun} of 1000 pairs ran");
+        await WaitUntil(() => server.MetricAsync("""rerank_http_requests_total{route="/rerank",status="499"}""").Result == 1);
+        Assert.Equal(200, (int)(await server.PostAsync("/rerank", Body(3, seed: 5))).Response.StatusCode);
+    }
+
+    [Fact]
+    public async Task Shutdown_finishes_the_requests_in_flight()
+    {
+        var server = await RunningServer.StartAsync(encoderOptions: new CrossEncoderOptions { BatchSize = 2 });
+        var documents = Body(1000, seed: 6);
+
+        var inFlight = server.PostAsync("/rerank", documents);
+        await WaitUntil(() => server.Encoder.QueueStatistics.QueuedSequences > 0);
+        var stopping = server.App.StopAsync();
+        var (response, reply) = await inFlight;
+        await stopping;
+
+        Assert.Equal(200, (int)response.StatusCode);
+        Assert.Equal(1000, reply!.AsArray().Count);
+        await server.DisposeAsync();
+    }
+
+    private static async Task WaitUntil(Func<bool> condition)
+    {
+        for (var i = 0; i < 1000 && !condition(); i++) await Task.Delay(10);
+        Assert.True(condition(), "condition not reached within 10 s");
+    }
+}
