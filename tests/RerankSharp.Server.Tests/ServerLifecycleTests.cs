@@ -19,9 +19,11 @@ public class ServerLifecycleTests
         // One request of 1,000 documents fills a 3,000-token queue (an empty queue always takes a request).
         await using var server = await RunningServer.StartAsync(encoderOptions: new CrossEncoderOptions { MaxQueuedTokens = 3000, BatchSize = 4 });
 
+        using var hold = HoldWorker(server);
         var big = server.PostAsync("/rerank", Body(1000, seed: 1));
         await WaitUntil(() => server.Encoder.QueueStatistics.QueuedTokens > 3000);
         var (response, reply) = await server.PostAsync("/v1/rerank", new JsonObject { ["query"] = "q", ["documents"] = new JsonArray("a") });
+        hold.Set();
 
         Assert.Equal(429, (int)response.StatusCode);
         Assert.Equal("overloaded", reply!["error_type"]!.GetValue<string>());
@@ -36,9 +38,11 @@ public class ServerLifecycleTests
     {
         await using var server = await RunningServer.StartAsync(new RerankServerOptions { MaxConcurrentRequests = 1 }, new CrossEncoderOptions { BatchSize = 2 });
 
+        using var hold = HoldWorker(server);
         var big = server.PostAsync("/rerank", Body(1000, seed: 2));
         await WaitUntil(() => server.Encoder.QueueStatistics.QueuedSequences > 0);
         var (response, reply) = await server.PostAsync("/rerank", Body(1, seed: 3));
+        hold.Set();
 
         Assert.Equal(429, (int)response.StatusCode);
         Assert.Contains("1 requests already", reply!["error"]!.GetValue<string>());
@@ -50,12 +54,14 @@ public class ServerLifecycleTests
     {
         await using var server = await RunningServer.StartAsync(encoderOptions: new CrossEncoderOptions { BatchSize = 1 });
         using var cancel = new CancellationTokenSource();
+        using var gate = HoldWorker(server);
 
         var abandoned = server.PostAsync("/rerank", Body(1000, seed: 4, maxWords: 200), cancel.Token);
         await WaitUntil(() => server.Encoder.QueueStatistics.QueuedSequences > 0);
         cancel.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => abandoned);
         await WaitUntil(() => server.Encoder.QueueStatistics.QueuedSequences == 0);
+        gate.Set();
 
         Assert.True(server.Encoder.QueueStatistics.SequencesRun < 1000, $"{server.Encoder.QueueStatistics.SequencesRun} of 1000 pairs ran");
         await WaitUntil(() => server.MetricAsync("""rerank_http_requests_total{route="/rerank",status="499"}""").Result == 1);
@@ -68,15 +74,27 @@ public class ServerLifecycleTests
         var server = await RunningServer.StartAsync(encoderOptions: new CrossEncoderOptions { BatchSize = 2 });
         var documents = Body(1000, seed: 6);
 
+        using var hold = HoldWorker(server);
         var inFlight = server.PostAsync("/rerank", documents);
         await WaitUntil(() => server.Encoder.QueueStatistics.QueuedSequences > 0);
         var stopping = server.App.StopAsync();
+        hold.Set();
         var (response, reply) = await inFlight;
         await stopping;
 
         Assert.Equal(200, (int)response.StatusCode);
         Assert.Equal(1000, reply!.AsArray().Count);
         await server.DisposeAsync();
+    }
+
+    // The tiny model scores 1,000 pairs in about a second, faster than a test can observe a full
+    // queue; holding the worker after its first batch (until the gate is set, at most 20 s) keeps
+    // the queue as the test needs it, whatever the machine's speed.
+    private static ManualResetEventSlim HoldWorker(RunningServer server)
+    {
+        var gate = new ManualResetEventSlim(false);
+        server.Encoder.BatchCompleted += (_, _) => gate.Wait(TimeSpan.FromSeconds(20));
+        return gate;
     }
 
     private static async Task WaitUntil(Func<bool> condition)
