@@ -105,11 +105,14 @@ internal static class CommonOptions
         Logger = Logger(result),
     };
 
-    private static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : null;
+    /// <summary>A RERANK_… variable's value, or null when unset or empty.</summary>
+    internal static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : null;
 
-    private static int? EnvInt(string name) =>
+    internal static int? EnvInt(string name) => EnvLong(name) is { } value ? checked((int)value) : null;
+
+    internal static long? EnvLong(string name) =>
         Env(name) is { } value
-            ? int.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out var parsed)
+            ? long.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, out var parsed)
                 ? parsed
                 : throw new RerankException(RerankErrorKind.InvalidInput, $"{name}={value} is not a whole number.")
             : null;

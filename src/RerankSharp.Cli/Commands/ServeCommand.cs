@@ -15,20 +15,20 @@ internal static class ServeCommand
 {
     public static Command Create()
     {
-        var host = new Option<string>("--host") { Description = "IP address to listen on: 127.0.0.1 (this machine), 0.0.0.0 (all IPv4), :: (all IPv6). Env: RERANK_HOST.", DefaultValueFactory = _ => Env("RERANK_HOST") ?? "127.0.0.1" };
-        var port = new Option<int>("--port", "-p") { Description = "TCP port; 0 picks a free one. Env: RERANK_PORT.", DefaultValueFactory = _ => EnvInt("RERANK_PORT") ?? 8080 };
-        var modelName = new Option<string?>("--served-model-name") { Description = "Model name in responses (default: the --model value, or the folder's name). Env: RERANK_SERVED_MODEL_NAME.", DefaultValueFactory = _ => Env("RERANK_SERVED_MODEL_NAME") };
-        var maxBody = new Option<long>("--max-body-bytes") { Description = "Largest request body in bytes (413 beyond). Env: RERANK_MAX_BODY_BYTES.", DefaultValueFactory = _ => EnvLong("RERANK_MAX_BODY_BYTES") ?? 16 * 1024 * 1024 };
-        var maxDocuments = new Option<int>("--max-documents") { Description = "Most documents per request (413 beyond); they are batched internally. Env: RERANK_MAX_DOCUMENTS.", DefaultValueFactory = _ => EnvInt("RERANK_MAX_DOCUMENTS") ?? 1000 };
-        var maxConcurrent = new Option<int>("--max-concurrent-requests") { Description = "Scoring requests handled at once (429 beyond). Env: RERANK_MAX_CONCURRENT_REQUESTS.", DefaultValueFactory = _ => EnvInt("RERANK_MAX_CONCURRENT_REQUESTS") ?? 512 };
-        var maxBatchTokens = new Option<int>("--max-batch-tokens") { Description = "Most padded tokens in one inference batch (pairs of many requests share batches). Env: RERANK_MAX_BATCH_TOKENS.", DefaultValueFactory = _ => EnvInt("RERANK_MAX_BATCH_TOKENS") ?? 16384 };
-        var maxQueuedTokens = new Option<long>("--max-queued-tokens") { Description = "Most tokens waiting for inference; beyond it requests get 429 with Retry-After. Env: RERANK_MAX_QUEUED_TOKENS.", DefaultValueFactory = _ => EnvLong("RERANK_MAX_QUEUED_TOKENS") ?? 4_000_000 };
-        var autoTruncate = new Option<bool>("--auto-truncate") { Description = "Cut pairs over --max-length when a request does not say (default true; false: such requests get 400). Env: RERANK_AUTO_TRUNCATE.", DefaultValueFactory = _ => Env("RERANK_AUTO_TRUNCATE") is not ("0" or "false") };
-        var minScore = new Option<float?>("--min-score") { Description = "Drop results scoring below this unless a request sets min_score. Env: RERANK_MIN_SCORE.", DefaultValueFactory = _ => Env("RERANK_MIN_SCORE") is { } v ? float.Parse(v, CultureInfo.InvariantCulture) : null };
-        var apiKeys = new Option<string[]>("--api-key") { Description = "Require 'Authorization: Bearer KEY'; repeat for several keys. Env: RERANK_API_KEY (comma-separated).", DefaultValueFactory = _ => Env("RERANK_API_KEY")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [], AllowMultipleArgumentsPerToken = false };
-        var openHealth = new Option<bool>("--open-health") { Description = "Answer GET /health without a key. Env: RERANK_OPEN_HEALTH=1.", DefaultValueFactory = _ => Env("RERANK_OPEN_HEALTH") is "1" or "true" };
-        var openMetrics = new Option<bool>("--open-metrics") { Description = "Answer GET /metrics without a key. Env: RERANK_OPEN_METRICS=1.", DefaultValueFactory = _ => Env("RERANK_OPEN_METRICS") is "1" or "true" };
-        var shutdown = new Option<int>("--shutdown-timeout") { Description = "Seconds a stopping server lets in-flight requests finish. Env: RERANK_SHUTDOWN_TIMEOUT.", DefaultValueFactory = _ => EnvInt("RERANK_SHUTDOWN_TIMEOUT") ?? 30 };
+        var host = new Option<string>("--host") { Description = "IP address to listen on: 127.0.0.1 (this machine), 0.0.0.0 (all IPv4), :: (all IPv6). Env: RERANK_HOST.", DefaultValueFactory = _ => CommonOptions.Env("RERANK_HOST") ?? "127.0.0.1" };
+        var port = new Option<int>("--port", "-p") { Description = "TCP port; 0 picks a free one. Env: RERANK_PORT.", DefaultValueFactory = _ => CommonOptions.EnvInt("RERANK_PORT") ?? 8080 };
+        var modelName = new Option<string?>("--served-model-name") { Description = "Model name in responses (default: the --model value, or the folder's name). Env: RERANK_SERVED_MODEL_NAME.", DefaultValueFactory = _ => CommonOptions.Env("RERANK_SERVED_MODEL_NAME") };
+        var maxBody = new Option<long>("--max-body-bytes") { Description = "Largest request body in bytes (413 beyond). Env: RERANK_MAX_BODY_BYTES.", DefaultValueFactory = _ => CommonOptions.EnvLong("RERANK_MAX_BODY_BYTES") ?? 16 * 1024 * 1024 };
+        var maxDocuments = new Option<int>("--max-documents") { Description = "Most documents per request (413 beyond); they are batched internally. Env: RERANK_MAX_DOCUMENTS.", DefaultValueFactory = _ => CommonOptions.EnvInt("RERANK_MAX_DOCUMENTS") ?? 1000 };
+        var maxConcurrent = new Option<int>("--max-concurrent-requests") { Description = "Scoring requests handled at once (429 beyond). Env: RERANK_MAX_CONCURRENT_REQUESTS.", DefaultValueFactory = _ => CommonOptions.EnvInt("RERANK_MAX_CONCURRENT_REQUESTS") ?? 512 };
+        var maxBatchTokens = new Option<int>("--max-batch-tokens") { Description = "Most padded tokens in one inference batch (pairs of many requests share batches). Env: RERANK_MAX_BATCH_TOKENS.", DefaultValueFactory = _ => CommonOptions.EnvInt("RERANK_MAX_BATCH_TOKENS") ?? 16384 };
+        var maxQueuedTokens = new Option<long>("--max-queued-tokens") { Description = "Most tokens waiting for inference; beyond it requests get 429 with Retry-After. Env: RERANK_MAX_QUEUED_TOKENS.", DefaultValueFactory = _ => CommonOptions.EnvLong("RERANK_MAX_QUEUED_TOKENS") ?? 4_000_000 };
+        var autoTruncate = new Option<bool>("--auto-truncate") { Description = "Cut pairs over --max-length when a request does not say (default true; false: such requests get 400). Env: RERANK_AUTO_TRUNCATE.", DefaultValueFactory = _ => CommonOptions.Env("RERANK_AUTO_TRUNCATE") is not ("0" or "false") };
+        var minScore = new Option<float?>("--min-score") { Description = "Drop results scoring below this unless a request sets min_score. Env: RERANK_MIN_SCORE.", DefaultValueFactory = _ => CommonOptions.Env("RERANK_MIN_SCORE") is { } v ? float.Parse(v, CultureInfo.InvariantCulture) : null };
+        var apiKeys = new Option<string[]>("--api-key") { Description = "Require 'Authorization: Bearer KEY'; repeat for several keys. Env: RERANK_API_KEY (comma-separated).", DefaultValueFactory = _ => CommonOptions.Env("RERANK_API_KEY")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [], AllowMultipleArgumentsPerToken = false };
+        var openHealth = new Option<bool>("--open-health") { Description = "Answer GET /health without a key. Env: RERANK_OPEN_HEALTH=1.", DefaultValueFactory = _ => CommonOptions.Env("RERANK_OPEN_HEALTH") is "1" or "true" };
+        var openMetrics = new Option<bool>("--open-metrics") { Description = "Answer GET /metrics without a key. Env: RERANK_OPEN_METRICS=1.", DefaultValueFactory = _ => CommonOptions.Env("RERANK_OPEN_METRICS") is "1" or "true" };
+        var shutdown = new Option<int>("--shutdown-timeout") { Description = "Seconds a stopping server lets in-flight requests finish. Env: RERANK_SHUTDOWN_TIMEOUT.", DefaultValueFactory = _ => CommonOptions.EnvInt("RERANK_SHUTDOWN_TIMEOUT") ?? 30 };
 
         var command = new Command("serve", "Serve TEI (/rerank), Jina and Cohere (/v1/rerank, /v2/rerank) rerank APIs over HTTP, with /metrics.")
         {
@@ -69,15 +69,4 @@ internal static class ServeCommand
         }));
         return command;
     }
-
-    private static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : null;
-
-    private static int? EnvInt(string name) => EnvLong(name) is { } value ? checked((int)value) : null;
-
-    private static long? EnvLong(string name) =>
-        Env(name) is { } value
-            ? long.TryParse(value, CultureInfo.InvariantCulture, out var parsed)
-                ? parsed
-                : throw new RerankException(RerankErrorKind.InvalidInput, $"{name}={value} is not a whole number.")
-            : null;
 }
