@@ -1,4 +1,3 @@
-using Google.Protobuf;
 using RerankSharp.Onnx.Proto;
 
 namespace RerankSharp.Onnx;
@@ -36,41 +35,35 @@ internal sealed class OnnxGraphBuilder
     public string AddExternalInitializer(string name, TensorProto.Types.DataType type, long[] dims,
         string relativeLocation, long offset, long length)
     {
-        var tensor = new TensorProto { Name = name, DataType = (int)type, DataLocation = TensorProto.Types.DataLocation.External };
-        tensor.Dims.AddRange(dims);
-        tensor.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = relativeLocation });
-        tensor.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = offset.ToString(System.Globalization.CultureInfo.InvariantCulture) });
-        tensor.ExternalData.Add(new StringStringEntryProto { Key = "length", Value = length.ToString(System.Globalization.CultureInfo.InvariantCulture) });
-        _graph.Initializer.Add(tensor);
-        return Claim(name);
+        var tensor = Tensor(name, type, dims, t =>
+        {
+            t.DataLocation = TensorProto.Types.DataLocation.External;
+            t.ExternalData.Add(new StringStringEntryProto { Key = "location", Value = relativeLocation });
+            t.ExternalData.Add(new StringStringEntryProto { Key = "offset", Value = offset.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+            t.ExternalData.Add(new StringStringEntryProto { Key = "length", Value = length.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+        });
+        return AddInitializer(tensor);
     }
 
     /// <summary>A small constant held in the model bytes (shapes, scalars, axes).</summary>
-    public string AddConstant(string name, long[] dims, params long[] values)
+    public string AddConstant(string name, long[] dims, params long[] values) =>
+        AddInitializer(Tensor(name, TensorProto.Types.DataType.Int64, dims, t => t.Int64Data.AddRange(values)));
+
+    public string AddConstant(string name, long[] dims, params float[] values) =>
+        AddInitializer(Tensor(name, TensorProto.Types.DataType.Float, dims, t => t.FloatData.AddRange(values)));
+
+    private static TensorProto Tensor(string name, TensorProto.Types.DataType type, long[] dims, Action<TensorProto> fill)
     {
-        var tensor = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Int64 };
+        var tensor = new TensorProto { Name = name, DataType = (int)type };
         tensor.Dims.AddRange(dims);
-        tensor.Int64Data.AddRange(values);
-        _graph.Initializer.Add(tensor);
-        return Claim(name);
+        fill(tensor);
+        return tensor;
     }
 
-    public string AddConstant(string name, long[] dims, params float[] values)
+    private string AddInitializer(TensorProto tensor)
     {
-        var tensor = new TensorProto { Name = name, DataType = (int)TensorProto.Types.DataType.Float };
-        tensor.Dims.AddRange(dims);
-        tensor.FloatData.AddRange(values);
         _graph.Initializer.Add(tensor);
-        return Claim(name);
-    }
-
-    /// <summary>A constant from raw little-endian bytes (e.g. weights converted at load time).</summary>
-    public string AddRawConstant(string name, TensorProto.Types.DataType type, long[] dims, ReadOnlySpan<byte> bytes)
-    {
-        var tensor = new TensorProto { Name = name, DataType = (int)type, RawData = ByteString.CopyFrom(bytes) };
-        tensor.Dims.AddRange(dims);
-        _graph.Initializer.Add(tensor);
-        return Claim(name);
+        return Claim(tensor.Name);
     }
 
     /// <summary>Adds a node with one output named <paramref name="output"/> (or a fresh name) and returns that name.</summary>
