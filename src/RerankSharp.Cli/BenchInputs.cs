@@ -25,7 +25,7 @@ internal static class BenchInputs
     ];
 
     /// <summary><paramref name="docs"/> sequences of exactly <paramref name="length"/> ids (<c>&lt;s&gt; q &lt;/s&gt;&lt;/s&gt; d &lt;/s&gt;</c>), each with a different passage.</summary>
-    public static int[][] Make(XlmRobertaTokenizer tokenizer, int length, int docs)
+    public static int[][] Make(PairTokenizer tokenizer, int length, int docs)
     {
         var sequences = new int[docs][];
         for (var d = 0; d < docs; d++)

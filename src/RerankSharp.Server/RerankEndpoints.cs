@@ -144,15 +144,12 @@ public static class RerankEndpoints
         var reply = inputs.Select(text =>
         {
             var ids = tokenizer.EncodeText(text);
-            if (special) ids = [tokenizer.BosId, .. ids, tokenizer.EosId];
+            if (special) ids = tokenizer.WithSpecialTokens(ids);
             var pieces = tokenizer.ToPieces(ids);
-            return ids.Select((id, i) => new TeiToken(id, pieces[i], IsSpecial(tokenizer, id), null, null)).ToArray();
+            return ids.Select((id, i) => new TeiToken(id, pieces[i], tokenizer.IsSpecial(id), null, null)).ToArray();
         }).ToArray();
         return TypedResults.Json(reply, RerankJson.Options);
     }
-
-    private static bool IsSpecial(XlmRobertaTokenizer tokenizer, int id) =>
-        id == tokenizer.BosId || id == tokenizer.EosId || id == tokenizer.PadId || id == tokenizer.UnkId || id == tokenizer.MaskId;
 
     private static IResult Info(CrossEncoder encoder, RerankServerOptions options) => TypedResults.Json(new TeiInfo(
         ModelId: options.ModelName,

@@ -17,7 +17,7 @@ internal static class TokenizeCommand
     private static async Task<int> RunAsync(ParseResult result, Stream input, string source, TextWriter writer, CancellationToken ct)
     {
         var folder = ModelFolder.Open(await CommonOptions.ResolveModelAsync(result, ct));
-        var tokenizer = XlmRobertaTokenizer.FromFiles(folder.SentencePieceModelPath, folder.TokenizerJsonPath);
+        var tokenizer = PairTokenizer.Load(folder);
         var defaultMaxLength = result.GetValue(CommonOptions.MaxLength) ?? folder.DefaultMaxLength;
         var errors = new LineErrors("tokenized");
         var lines = 0;
@@ -41,7 +41,7 @@ internal static class TokenizeCommand
         return errors.Finish(lines);
     }
 
-    private static int[] Encode(XlmRobertaTokenizer tokenizer, JsonObject obj, int defaultMaxLength, int line, string source)
+    private static int[] Encode(PairTokenizer tokenizer, JsonObject obj, int defaultMaxLength, int line, string source)
     {
         var maxLength = defaultMaxLength;
         if (obj["max_length"] is JsonNode node)

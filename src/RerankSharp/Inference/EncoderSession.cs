@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace RerankSharp.Inference;
 
@@ -17,23 +18,38 @@ public enum Device
 internal sealed record SessionSettings(Device Device, int IntraOpThreads, GraphOptimizationLevel OptimizationLevel, bool PrepackWeights = true, string? OptimizedModelPath = null);
 
 /// <summary>
+/// The segment ids of one padded row of <c>input_ids</c>, for graphs that take <c>token_type_ids</c>
+/// (the tokenizer knows where its template puts the document).
+/// </summary>
+internal delegate void TokenTypeRule(ReadOnlySpan<long> ids, Span<long> types);
+
+/// <summary>
 /// One ONNX Runtime session over an encoder graph with inputs <c>input_ids</c>, <c>attention_mask</c>
-/// (int64 [B, T]) and output <c>logits</c> (float [B, L]). Not thread-safe: owned by one worker.
+/// (int64 [B, T]), optionally <c>token_type_ids</c> (int64 [B, T]), and output <c>logits</c> (float [B, L]).
+/// Inputs are bound by name, so a graph exported elsewhere (an ONNX-only hub folder) runs as well as ours.
+/// Not thread-safe: owned by one worker.
 /// </summary>
 internal sealed class EncoderSession : IDisposable
 {
     private const string CudaProvider = "CUDAExecutionProvider";
-    private static readonly string[] InputNames = ["input_ids", "attention_mask"];
+    private const string InputIds = "input_ids", AttentionMask = "attention_mask", TokenTypeIds = "token_type_ids";
     private static readonly string[] OutputNames = ["logits"];
 
     private readonly InferenceSession _session;
+    private readonly string[] _inputNames;
+    private readonly TokenTypeRule? _tokenTypes;
 
-    private EncoderSession(InferenceSession session, string provider, int numLabels)
+    private EncoderSession(InferenceSession session, string provider, int numLabels, string[] inputNames, TokenTypeRule? tokenTypes)
     {
         _session = session;
         ExecutionProvider = provider;
         NumLabels = numLabels;
+        _inputNames = inputNames;
+        _tokenTypes = tokenTypes;
     }
+
+    /// <summary>Whether the graph reads <c>token_type_ids</c>.</summary>
+    public bool TakesTokenTypeIds => _inputNames.Contains(TokenTypeIds);
 
     public string ExecutionProvider { get; }
 
@@ -43,7 +59,20 @@ internal sealed class EncoderSession : IDisposable
     /// Creates the session from a serialized graph whose initializers are external data located
     /// relative to <paramref name="weightsDirectory"/> (the model folder).
     /// </summary>
-    public static EncoderSession Create(byte[] model, string weightsDirectory, int numLabels, SessionSettings settings, ILogger logger)
+    public static EncoderSession Create(byte[] model, string weightsDirectory, int numLabels, SessionSettings settings, ILogger logger,
+        TokenTypeRule? tokenTypes = null) =>
+        Create(options => new InferenceSession(model, options), weightsDirectory, numLabels, settings, logger, tokenTypes, "the model graph");
+
+    /// <summary>
+    /// Creates the session from an ONNX file as published (an ONNX-only hub folder's <c>onnx/model.onnx</c>), its
+    /// external data, if any, beside it.
+    /// </summary>
+    public static EncoderSession CreateFromFile(string onnxPath, int numLabels, SessionSettings settings, ILogger logger,
+        TokenTypeRule? tokenTypes = null) =>
+        Create(options => new InferenceSession(onnxPath, options), Path.GetDirectoryName(onnxPath)!, numLabels, settings, logger, tokenTypes, onnxPath);
+
+    private static EncoderSession Create(Func<SessionOptions, InferenceSession> open, string weightsDirectory, int numLabels,
+        SessionSettings settings, ILogger logger, TokenTypeRule? tokenTypes, string what)
     {
         var options = new SessionOptions
         {
@@ -90,17 +119,47 @@ internal sealed class EncoderSession : IDisposable
                 }
             }
 
-            var session = new InferenceSession(model, options);
-            return new EncoderSession(session, provider, numLabels);
+            var session = open(options);
+            try
+            {
+                return new EncoderSession(session, provider, numLabels, CheckSignature(session, numLabels, what), tokenTypes);
+            }
+            catch
+            {
+                session.Dispose();
+                throw;
+            }
         }
         catch (OnnxRuntimeException e)
         {
-            throw new RerankException(RerankErrorKind.Backend, $"ONNX Runtime could not load the model graph: {e.Message}", e);
+            throw new RerankException(RerankErrorKind.Backend, $"ONNX Runtime could not load {what}: {e.Message}", e);
         }
         finally
         {
             options.Dispose();
         }
+    }
+
+    // Inputs by name, in the order Run binds them; an input we cannot fill, or logits of the wrong width, is refused
+    // here rather than at the first request.
+    private static string[] CheckSignature(InferenceSession session, int numLabels, string what)
+    {
+        var inputs = session.InputMetadata;
+        var unknown = inputs.Keys.Where(name => name is not (InputIds or AttentionMask or TokenTypeIds)).ToList();
+        if (!inputs.ContainsKey(InputIds) || unknown.Count > 0)
+            throw new RerankException(RerankErrorKind.UnsupportedModel,
+                $"{what} has inputs [{string.Join(", ", inputs.Keys)}]; a reranker graph takes input_ids and optionally attention_mask and token_type_ids. Use an ONNX export of a sequence-classification model.");
+        foreach (var (name, meta) in inputs)
+            if (meta.ElementDataType != TensorElementType.Int64 || meta.Dimensions.Length != 2)
+                throw new RerankException(RerankErrorKind.UnsupportedModel,
+                    $"{what}: input {name} is {meta.ElementDataType} of rank {meta.Dimensions.Length}; RerankSharp feeds int64 [batch, tokens].");
+        if (!session.OutputMetadata.TryGetValue(OutputNames[0], out var logits))
+            throw new RerankException(RerankErrorKind.UnsupportedModel,
+                $"{what} has outputs [{string.Join(", ", session.OutputMetadata.Keys)}] but no logits; use an ONNX export of a sequence-classification model.");
+        if (logits.ElementDataType != TensorElementType.Float || logits.Dimensions.Length != 2 || logits.Dimensions[1] is var width && width > 0 && width != numLabels)
+            throw new RerankException(RerankErrorKind.UnsupportedModel,
+                $"{what}: logits are {logits.ElementDataType} [{string.Join(", ", logits.Dimensions)}]; a reranker returns float [batch, {numLabels}].");
+        return new[] { InputIds, AttentionMask, TokenTypeIds }.Where(inputs.ContainsKey).ToArray();
     }
 
     /// <summary>Runs one padded batch; returns logits [batch × NumLabels], row-major.</summary>
@@ -112,15 +171,22 @@ internal sealed class EncoderSession : IDisposable
         cancellationToken.ThrowIfCancellationRequested();
 
         long[] shape = [batch, tokens];
-        using var ids = OrtValue.CreateTensorValueFromMemory(inputIds, shape);
-        using var mask = OrtValue.CreateTensorValueFromMemory(attentionMask, shape);
+        var values = new OrtValue[_inputNames.Length];
+        using var disposeValues = new OrtValues(values);
+        for (var i = 0; i < _inputNames.Length; i++)
+            values[i] = OrtValue.CreateTensorValueFromMemory(_inputNames[i] switch
+            {
+                InputIds => inputIds,
+                AttentionMask => attentionMask,
+                _ => SegmentIds(inputIds, batch, tokens),
+            }, shape);
         // A fresh RunOptions per call: its Terminate flag is this call's alone, so cancelling one
         // batch (an 8k-token run can take many seconds) never stops another.
         using var runOptions = new RunOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL };
         using var registration = cancellationToken.Register(static state => ((RunOptions)state!).Terminate = true, runOptions);
         try
         {
-            using var outputs = _session.Run(runOptions, InputNames, [ids, mask], OutputNames);
+            using var outputs = _session.Run(runOptions, _inputNames, values, OutputNames);
             var logits = outputs[0].GetTensorDataAsSpan<float>();
             if (logits.Length != batch * NumLabels)
                 throw new RerankException(RerankErrorKind.Internal, $"The graph returned {logits.Length} logits for {batch} rows × {NumLabels} labels. This is a bug.");
@@ -133,6 +199,23 @@ internal sealed class EncoderSession : IDisposable
         catch (OnnxRuntimeException e)
         {
             throw RunFailure(e.Message, batch, tokens, e);
+        }
+    }
+
+    private long[] SegmentIds(long[] inputIds, int batch, int tokens)
+    {
+        var types = new long[inputIds.Length];
+        if (_tokenTypes is not null)
+            for (var row = 0; row < batch; row++)
+                _tokenTypes(inputIds.AsSpan(row * tokens, tokens), types.AsSpan(row * tokens, tokens));
+        return types;
+    }
+
+    private sealed class OrtValues(OrtValue?[] values) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var value in values) value?.Dispose();
         }
     }
 

@@ -24,10 +24,11 @@ public sealed class CrossEncoder : IReranker
     private readonly BatchQueue _queue;
     private readonly TruncationStrategy _truncation;
 
-    private CrossEncoder(ModelFolder folder, XlmRobertaTokenizer tokenizer, EncoderSession session, int maxLength,
-        CrossEncoderOptions options, ILogger logger, TimeSpan loadTime)
+    private CrossEncoder(ModelFolder folder, PairTokenizer tokenizer, EncoderSession session, int maxLength,
+        CrossEncoderOptions options, ILogger logger, TimeSpan loadTime, string architecture)
     {
         Folder = folder;
+        Architecture = architecture;
         Tokenizer = tokenizer;
         _session = session;
         MaxLength = maxLength;
@@ -44,7 +45,10 @@ public sealed class CrossEncoder : IReranker
     public ModelFolder Folder { get; }
 
     /// <summary>The tokenizer, exactly as the model sees text.</summary>
-    public XlmRobertaTokenizer Tokenizer { get; }
+    public PairTokenizer Tokenizer { get; }
+
+    /// <summary>The Hugging Face architecture being run, e.g. <c>XLMRobertaForSequenceClassification</c>.</summary>
+    public string Architecture { get; }
 
     /// <summary>Tokens per pair (special tokens included) after which pairs are truncated.</summary>
     public int MaxLength { get; }
@@ -96,8 +100,8 @@ public sealed class CrossEncoder : IReranker
         var clock = Stopwatch.StartNew();
 
         var folder = ModelFolder.Open(directory);
-        CheckArchitecture(folder);
-        var tokenizer = XlmRobertaTokenizer.FromFiles(folder.SentencePieceModelPath, folder.TokenizerJsonPath);
+        var architecture = RerankerArchitecture.For(folder);
+        var tokenizer = architecture.LoadTokenizer(folder);
         if (tokenizer.VocabSize > folder.Config.VocabSize)
             throw new RerankException(RerankErrorKind.InvalidModel,
                 $"The tokenizer has {tokenizer.VocabSize} ids but {folder.ConfigPath} says vocab_size {folder.Config.VocabSize}; the tokenizer files do not belong to this model.");
@@ -106,29 +110,16 @@ public sealed class CrossEncoder : IReranker
         byte[] graph;
         using (var weights = SafetensorsStore.Open(folder))
         {
-            weights.Validate(XlmRobertaGraph.ExpectedTensors(folder.Config));
-            var model = XlmRobertaGraph.Build(folder.Config, weights, folder.WeightsDirectory, options.GraphForm, options.Precision);
+            weights.Validate(architecture.ExpectedTensors(folder.Config));
+            var model = architecture.BuildGraph(folder.Config, weights, folder.WeightsDirectory, options.GraphForm, options.Precision);
             graph = model.ToByteArray();
         }
         if (options.SaveOnnxPath is not null) File.WriteAllBytes(options.SaveOnnxPath, graph);
 
         var settings = new SessionSettings(options.Device, options.Threads ?? Environment.ProcessorCount,
             GraphOptimizationLevel.ORT_ENABLE_ALL, options.PrepackWeights);
-        var session = EncoderSession.Create(graph, folder.WeightsDirectory, folder.Config.NumLabels, settings, logger);
-        return new CrossEncoder(folder, tokenizer, session, maxLength, options, logger, clock.Elapsed);
-    }
-
-    // The one switch on architectures (DESIGN.md §8): an unsupported value fails here, naming the key.
-    private static void CheckArchitecture(ModelFolder folder)
-    {
-        var config = folder.Config;
-        if (!config.Architectures.Contains(XlmRobertaGraph.Architecture))
-            throw new RerankException(RerankErrorKind.UnsupportedModel,
-                $"{folder.ConfigPath}: architectures [{string.Join(", ", config.Architectures)}] is not supported; this engine runs {XlmRobertaGraph.Architecture} (e.g. BAAI/bge-reranker-v2-m3).");
-        if (config.NumLabels != 1)
-            throw new RerankException(RerankErrorKind.UnsupportedModel,
-                $"{folder.ConfigPath}: the model has {config.NumLabels} labels; a reranker has exactly one (a relevance logit). Use a cross-encoder reranker such as BAAI/bge-reranker-v2-m3.");
-        XlmRobertaGraph.CheckSupported(config, folder.ConfigPath);
+        var session = EncoderSession.Create(graph, folder.WeightsDirectory, folder.Config.NumLabels, settings, logger, tokenizer.TokenTypeIds);
+        return new CrossEncoder(folder, tokenizer, session, maxLength, options, logger, clock.Elapsed, architecture.Name);
     }
 
     private static int ChooseMaxLength(ModelFolder folder, int? requested, ILogger logger)

@@ -11,7 +11,7 @@ namespace RerankSharp.Tokenization;
 /// space runs) → <see cref="MetaspacePreTokenizer"/> → <see cref="UnigramModel"/> → <see cref="Truncation"/>
 /// → <see cref="XlmRobertaTemplate"/>. Immutable after loading and safe to call from many threads at once.
 /// </remarks>
-public sealed class XlmRobertaTokenizer
+public sealed class XlmRobertaTokenizer : PairTokenizer
 {
     private readonly AddedTokenSplitter _splitter;
     private readonly XlmRobertaNormalizer _normalizer;
@@ -40,6 +40,9 @@ public sealed class XlmRobertaTokenizer
     public static XlmRobertaTokenizer FromTokenizerJson(string path)
         => new(TokenizerJsonReader.Read(path));
 
+    internal static XlmRobertaTokenizer FromJson(System.Text.Json.JsonElement root, string source)
+        => new(TokenizerJsonReader.FromJson(root, source));
+
     /// <summary>
     /// Loads from whichever file exists, preferring <c>tokenizer.json</c> because it is what the
     /// reference fast tokenizer reads.
@@ -64,20 +67,23 @@ public sealed class XlmRobertaTokenizer
     }
 
     /// <summary>Number of ids, <c>&lt;mask&gt;</c> included (250,002 for XLM-R).</summary>
-    public int VocabSize => _model.Count;
+    public override int VocabSize => _model.Count;
 
-    public int BosId { get; }
+    public override int BosId { get; }
 
-    public int PadId { get; }
+    public override int PadId { get; }
 
-    public int EosId { get; }
+    /// <summary><c>&lt;s&gt; q &lt;/s&gt;&lt;/s&gt; d &lt;/s&gt;</c>: 4.</summary>
+    public override int PairSpecialTokens => XlmRobertaTemplate.PairSpecialTokens;
+
+    public override int EosId { get; }
 
     public int UnkId { get; }
 
     public int MaskId { get; }
 
     /// <summary>Ids of <paramref name="text"/> without special tokens and without truncation.</summary>
-    public int[] EncodeText(string text)
+    public override int[] EncodeText(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
         var ids = new PooledBuffer<int>(text.Length / 2 + 4);
@@ -93,7 +99,7 @@ public sealed class XlmRobertaTokenizer
     }
 
     /// <summary><c>&lt;s&gt; text &lt;/s&gt;</c>, the text cut on the right to fit <paramref name="maxLength"/>.</summary>
-    public int[] EncodeSingle(string text, int maxLength)
+    public override int[] EncodeSingle(string text, int maxLength)
     {
         ArgumentNullException.ThrowIfNull(text);
         CheckMaxLength(maxLength, XlmRobertaTemplate.SingleSpecialTokens, "a single text (<s> text </s>)");
@@ -110,24 +116,10 @@ public sealed class XlmRobertaTokenizer
         }
     }
 
-    /// <summary>
-    /// <c>&lt;s&gt; query &lt;/s&gt;&lt;/s&gt; document &lt;/s&gt;</c>, truncated to <paramref name="maxLength"/> by
-    /// <paramref name="strategy"/> with the rule of HF tokenizers ≤ 0.22 (see <see cref="TruncationStrategy"/>).
-    /// </summary>
-    /// <exception cref="RerankException">
-    /// <see cref="RerankErrorKind.InvalidInput"/> when <paramref name="maxLength"/> is under 4, or when
-    /// <see cref="TruncationStrategy.OnlySecond"/> cannot fit the pair by cutting the document.
-    /// </exception>
-    public int[] EncodePair(string query, string document, int maxLength, TruncationStrategy strategy = TruncationStrategy.LongestFirst)
-        => EncodePair(query, document, maxLength, strategy, TruncationDirection.Right, maxDocumentTokens: null).Ids;
-
-    /// <summary>
-    /// The core of <see cref="EncodePair(string, string, int, TruncationStrategy)"/>: also cuts from the left when asked
-    /// (TEI's <c>truncation_direction</c>), first caps the document at <paramref name="maxDocumentTokens"/> (Cohere's
-    /// <c>max_tokens_per_doc</c>), and reports the length the pair would have had uncut.
-    /// </summary>
-    internal EncodedPair EncodePair(string query, string document, int maxLength, TruncationStrategy strategy,
-        TruncationDirection direction, int? maxDocumentTokens)
+    /// <inheritdoc />
+    /// <remarks><c>&lt;s&gt; query &lt;/s&gt;&lt;/s&gt; document &lt;/s&gt;</c>; there is no instruction.</remarks>
+    internal override EncodedPair EncodePair(string query, string document, int maxLength, TruncationStrategy strategy,
+        TruncationDirection direction, int? maxDocumentTokens, string? instruction = null)
     {
         ArgumentNullException.ThrowIfNull(query);
         ArgumentNullException.ThrowIfNull(document);
@@ -158,8 +150,14 @@ public sealed class XlmRobertaTokenizer
         }
     }
 
-    /// <summary>The vocabulary strings of <paramref name="ids"/>, for debugging and <c>rerank tokenize</c>.</summary>
-    public string[] ToPieces(ReadOnlySpan<int> ids)
+    /// <inheritdoc />
+    public override bool IsSpecial(int id) => id == BosId || id == EosId || id == PadId || id == UnkId || id == MaskId;
+
+    /// <inheritdoc />
+    public override int[] WithSpecialTokens(int[] ids) => [BosId, .. ids, EosId];
+
+    /// <inheritdoc />
+    public override string[] ToPieces(ReadOnlySpan<int> ids)
     {
         var pieces = new string[ids.Length];
         for (int i = 0; i < ids.Length; i++)
@@ -211,7 +209,7 @@ public sealed class XlmRobertaTokenizer
         }
     }
 
-    private static string ReplaceLoneSurrogates(string text)
+    internal static string ReplaceLoneSurrogates(string text)
     {
         int bad = -1;
         for (int i = 0; i < text.Length; i++)
@@ -247,14 +245,5 @@ public sealed class XlmRobertaTokenizer
         }
 
         return new string(chars);
-    }
-
-    private static void CheckMaxLength(int maxLength, int specialTokens, string what)
-    {
-        if (maxLength < specialTokens)
-        {
-            throw new RerankException(RerankErrorKind.InvalidInput,
-                $"max_length {maxLength} is smaller than the {specialTokens} special tokens of {what}; use a max_length of at least {specialTokens}.");
-        }
     }
 }

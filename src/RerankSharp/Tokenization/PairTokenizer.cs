@@ -1,0 +1,119 @@
+using System.Text.Json;
+
+namespace RerankSharp.Tokenization;
+
+/// <summary>
+/// What the scoring path needs of a model's tokenizer: text to ids exactly as the model's reference
+/// tokenizer gives them, a query and a document joined by the model's template and cut to a max length,
+/// and the segment ids (<c>token_type_ids</c>) of such a pair. One subclass per tokenizer family.
+/// </summary>
+/// <remarks>Immutable after loading and safe to call from many threads at once.</remarks>
+public abstract class PairTokenizer
+{
+    /// <summary>Number of ids the tokenizer can produce, added tokens included.</summary>
+    public abstract int VocabSize { get; }
+
+    /// <summary>The id batches are padded with.</summary>
+    public abstract int PadId { get; }
+
+    /// <summary>The id a sequence starts with (<c>&lt;s&gt;</c>, <c>[CLS]</c>).</summary>
+    public abstract int BosId { get; }
+
+    /// <summary>The id that ends a sequence and separates the query from the document (<c>&lt;/s&gt;</c>, <c>[SEP]</c>).</summary>
+    public abstract int EosId { get; }
+
+    /// <summary>Special tokens the pair template adds around a query and a document.</summary>
+    public abstract int PairSpecialTokens { get; }
+
+    /// <summary>Ids of <paramref name="text"/> without special tokens and without truncation.</summary>
+    public abstract int[] EncodeText(string text);
+
+    /// <summary>One text with the model's single-sequence specials, cut on the right to fit <paramref name="maxLength"/>.</summary>
+    public abstract int[] EncodeSingle(string text, int maxLength);
+
+    /// <summary>
+    /// <paramref name="ids"/> (from <see cref="EncodeText"/>) wrapped in the single-sequence specials, uncut:
+    /// what TEI's <c>/tokenize</c> returns with <c>add_special_tokens</c>.
+    /// </summary>
+    public abstract int[] WithSpecialTokens(int[] ids);
+
+    /// <summary>
+    /// A query and a document in the model's pair template, truncated to <paramref name="maxLength"/> by
+    /// <paramref name="strategy"/> with the rule of HF tokenizers ≤ 0.22 (see <see cref="TruncationStrategy"/>).
+    /// </summary>
+    /// <exception cref="RerankException">
+    /// <see cref="RerankErrorKind.InvalidInput"/> when <paramref name="maxLength"/> cannot hold the template's
+    /// special tokens, or when <see cref="TruncationStrategy.OnlySecond"/> cannot fit the pair by cutting the document.
+    /// </exception>
+    public int[] EncodePair(string query, string document, int maxLength, TruncationStrategy strategy = TruncationStrategy.LongestFirst)
+        => EncodePair(query, document, maxLength, strategy, TruncationDirection.Right, maxDocumentTokens: null).Ids;
+
+    /// <summary>
+    /// The core of <see cref="EncodePair(string, string, int, TruncationStrategy)"/>: also cuts from the left when asked
+    /// (TEI's <c>truncation_direction</c>), first caps the document at <paramref name="maxDocumentTokens"/> (Cohere's
+    /// <c>max_tokens_per_doc</c>), takes the instruction of instruction-following rerankers (ignored by the others),
+    /// and reports the length the pair would have had uncut.
+    /// </summary>
+    internal abstract EncodedPair EncodePair(string query, string document, int maxLength, TruncationStrategy strategy,
+        TruncationDirection direction, int? maxDocumentTokens, string? instruction = null);
+
+    /// <summary>The vocabulary strings of <paramref name="ids"/>, for debugging and <c>rerank tokenize</c>.</summary>
+    public abstract string[] ToPieces(ReadOnlySpan<int> ids);
+
+    /// <summary>Whether <paramref name="id"/> is one of the tokenizer's special tokens.</summary>
+    public abstract bool IsSpecial(int id);
+
+    /// <summary>
+    /// The segment ids of one encoded row (<paramref name="ids"/>, padding after it included), as the reference
+    /// tokenizer returns them with the pair: all 0 unless the template gives the document its own segment.
+    /// </summary>
+    internal virtual void TokenTypeIds(ReadOnlySpan<long> ids, Span<long> types) => types.Clear();
+
+    /// <summary>
+    /// The tokenizer of a model folder, chosen by what its files say: <c>tokenizer.json</c>'s model type when the
+    /// folder has one (what the reference fast tokenizer reads), else the slow tokenizer's files.
+    /// </summary>
+    public static PairTokenizer Load(Models.ModelFolder folder)
+    {
+        ArgumentNullException.ThrowIfNull(folder);
+        if (folder.TokenizerJsonPath is { } json)
+        {
+            using var document = ReadTokenizerJson(json);
+            var root = document.RootElement;
+            var type = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("model", out var model) && model.ValueKind == JsonValueKind.Object
+                && model.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+            return type switch
+            {
+                "Unigram" or null => XlmRobertaTokenizer.FromJson(root, json),
+                "WordPiece" => WordPieceTokenizer.FromJson(root, json),
+                _ => throw new RerankException(RerankErrorKind.UnsupportedModel,
+                    $"'{json}': model.type is '{type}'; RerankSharp reads Unigram (XLM-RoBERTa) and WordPiece (BERT) tokenizers."),
+            };
+        }
+        if (folder.SentencePieceModelPath is not null)
+            return XlmRobertaTokenizer.FromSentencePieceModel(folder.SentencePieceModelPath);
+        if (folder.WordPieceVocabPath is { } vocab)
+            return WordPieceTokenizer.FromVocabFile(vocab, folder.TokenizerConfigPath);
+        throw new RerankException(RerankErrorKind.ModelNotFound,
+            $"No tokenizer in {folder.Directory}: it needs tokenizer.json, sentencepiece.bpe.model or vocab.txt; re-download the model.");
+    }
+
+    private static JsonDocument ReadTokenizerJson(string path)
+    {
+        try
+        {
+            return JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { MaxDepth = 64 });
+        }
+        catch (JsonException e)
+        {
+            throw new RerankException(RerankErrorKind.InvalidModel, $"'{path}' is not valid JSON ({e.Message}); replace it with the model's tokenizer.json.", e);
+        }
+    }
+
+    private protected static void CheckMaxLength(int maxLength, int specialTokens, string what)
+    {
+        if (maxLength < specialTokens)
+            throw new RerankException(RerankErrorKind.InvalidInput,
+                $"max_length {maxLength} is smaller than the {specialTokens} special tokens of {what}; use a max_length of at least {specialTokens}.");
+    }
+}
