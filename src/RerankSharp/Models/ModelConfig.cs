@@ -58,6 +58,12 @@ public sealed record ModelConfig
     /// <summary><c>torch_dtype</c> (or <c>dtype</c>, its name since transformers 4.56): the dtype the weights were saved in, informative only.</summary>
     public string? TorchDtype { get; init; }
 
+    /// <summary>
+    /// The position id of a sequence's first token: <c>pad_token_id + 1</c> for the RoBERTa family, whose
+    /// positions skip the padding index (HF <c>create_position_ids_from_input_ids</c>), 0 for BERT and decoders.
+    /// </summary>
+    public int PositionOffset => ModelType is "xlm-roberta" or "roberta" or "camembert" ? PadTokenId + 1 : 0;
+
     /// <summary>Width of one attention head: <see cref="HiddenSize"/> / <see cref="NumAttentionHeads"/>.</summary>
     public int HeadSize => HiddenSize / NumAttentionHeads;
 
@@ -106,7 +112,7 @@ public sealed record ModelConfig
             throw json.Invalid($"pad_token_id {config.PadTokenId} is not below vocab_size {config.VocabSize}");
         // XLM-R numbers positions from pad_token_id + 1 (HF create_position_ids_from_input_ids), so
         // a table that does not reach past that index cannot hold even a one-token input.
-        if (config.MaxPositionEmbeddings <= config.PadTokenId + 1)
+        if (config.PositionOffset > 0 && config.MaxPositionEmbeddings <= config.PositionOffset)
             throw json.Invalid($"max_position_embeddings {config.MaxPositionEmbeddings} leaves no positions after pad_token_id {config.PadTokenId} + 1, where XLM-R positions start");
         return config;
     }

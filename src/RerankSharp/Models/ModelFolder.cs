@@ -13,6 +13,9 @@ public sealed class ModelFolder
     public const string SentencePieceFileName = "sentencepiece.bpe.model";
     public const string TokenizerJsonFileName = "tokenizer.json";
     public const string TokenizerConfigFileName = "tokenizer_config.json";
+    public const string WordPieceVocabFileName = "vocab.txt";
+    public const string BpeVocabFileName = "vocab.json";
+    public const string BpeMergesFileName = "merges.txt";
 
     /// <summary>The advice that ends every "not found" message.</summary>
     internal const string WhatToPass =
@@ -53,6 +56,15 @@ public sealed class ModelFolder
 
     /// <summary>The Hugging Face fast tokenizer file, if the folder has one.</summary>
     public string? TokenizerJsonPath { get; }
+
+    /// <summary>BERT's <c>vocab.txt</c> (the slow WordPiece tokenizer), if the folder has one.</summary>
+    public string? WordPieceVocabPath => ExistingFile(Directory, WordPieceVocabFileName);
+
+    /// <summary>The byte-level BPE <c>vocab.json</c> (with <see cref="BpeMergesPath"/>), if the folder has one.</summary>
+    public string? BpeVocabPath => ExistingFile(Directory, BpeVocabFileName);
+
+    /// <summary>The byte-level BPE <c>merges.txt</c>, if the folder has one.</summary>
+    public string? BpeMergesPath => ExistingFile(Directory, BpeMergesFileName);
 
     /// <summary>model.safetensors, or the shards named by <see cref="WeightIndexPath"/> in ordinal order.</summary>
     public IReadOnlyList<string> WeightFiles { get; }
@@ -111,9 +123,10 @@ public sealed class ModelFolder
 
         string? sentencePiece = ExistingFile(full, SentencePieceFileName);
         string? tokenizerJson = ExistingFile(full, TokenizerJsonFileName);
-        if (sentencePiece is null && tokenizerJson is null)
+        if (sentencePiece is null && tokenizerJson is null && ExistingFile(full, WordPieceVocabFileName) is null
+            && (ExistingFile(full, BpeVocabFileName) is null || ExistingFile(full, BpeMergesFileName) is null))
             throw new RerankException(RerankErrorKind.ModelNotFound,
-                $"Tokenizer not found: {full} has neither {SentencePieceFileName} nor {TokenizerJsonFileName}. {WhatToPass}");
+                $"Tokenizer not found: {full} has neither {SentencePieceFileName} nor {TokenizerJsonFileName} (nor {WordPieceVocabFileName}, nor {BpeVocabFileName} with {BpeMergesFileName}). {WhatToPass}");
 
         ModelConfig config = ModelConfig.Load(configPath);
         string? tokenizerConfigPath = ExistingFile(full, TokenizerConfigFileName);
@@ -204,9 +217,9 @@ public sealed class ModelFolder
 
     private static int ComputeDefaultMaxLength(ModelConfig config, TokenizerConfig? tokenizerConfig)
     {
-        // Positions run from pad_token_id + 1 to pad_token_id + length and must index the table.
-        int positionsAvailable = config.MaxPositionEmbeddings - config.PadTokenId - 1;
-        int wanted = tokenizerConfig?.ModelMaxLength ?? config.MaxPositionEmbeddings - 2;
+        // Positions run from PositionOffset (pad_token_id + 1 for XLM-R, 0 for BERT) and must index the table.
+        int positionsAvailable = config.MaxPositionEmbeddings - config.PositionOffset;
+        int wanted = tokenizerConfig?.ModelMaxLength ?? (config.PositionOffset > 0 ? config.MaxPositionEmbeddings - 2 : config.MaxPositionEmbeddings);
         return Math.Max(1, Math.Min(wanted, positionsAvailable));
     }
 

@@ -191,7 +191,7 @@ internal static class TokenizerJsonReader
         }
     }
 
-    private static AddedToken[] ReadAddedTokens(JsonElement root, int vocabCount, string source)
+    internal static AddedToken[] ReadAddedTokens(JsonElement root, int vocabCount, string source, string family = "XLM-RoBERTa")
     {
         var list = Required(root, "added_tokens", JsonValueKind.Array, source, "added_tokens");
         var tokens = new List<AddedToken>();
@@ -219,7 +219,7 @@ internal static class TokenizerJsonReader
             // HF tokenizers; XLM-R has none, so they are refused rather than half-supported.
             if (Flag(entry, "normalized") || Flag(entry, "single_word"))
             {
-                throw Unsupported(source, $"{path} ('{content}') is normalized or single_word, which XLM-RoBERTa special tokens are not");
+                throw new RerankException(RerankErrorKind.UnsupportedModel, $"'{source}': {path} ('{content}') is normalized or single_word, which {family} special tokens are not; this tokenizer is not supported.");
             }
 
             tokens.Add(new AddedToken(content, id, Flag(entry, "lstrip"), Flag(entry, "rstrip")));
@@ -298,10 +298,10 @@ internal static class TokenizerJsonReader
            && pair[0].ValueKind == JsonValueKind.String && pair[0].GetString() == content
            && pair[1].TryGetInt32(out int value) && value == id;
 
-    private static bool Flag(JsonElement entry, string name)
+    internal static bool Flag(JsonElement entry, string name)
         => entry.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.True;
 
-    private static JsonElement Required(JsonElement parent, string name, JsonValueKind kind, string source, string path)
+    internal static JsonElement Required(JsonElement parent, string name, JsonValueKind kind, string source, string path)
     {
         if (!parent.TryGetProperty(name, out var value) || value.ValueKind != kind)
         {
@@ -311,10 +311,10 @@ internal static class TokenizerJsonReader
         return value;
     }
 
-    private static string RequiredString(JsonElement parent, string name, string source, string path)
+    internal static string RequiredString(JsonElement parent, string name, string source, string path)
         => Required(parent, name, JsonValueKind.String, source, path).GetString()!;
 
-    private static RerankException Invalid(string source, string what)
+    internal static RerankException Invalid(string source, string what)
         => new(RerankErrorKind.InvalidModel, $"'{source}': {what}; replace it with the model's tokenizer.json.");
 
     private static RerankException Unsupported(string source, string what)

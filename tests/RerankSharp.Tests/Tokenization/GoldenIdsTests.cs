@@ -87,7 +87,7 @@ public sealed class GoldenIdsTests(ITestOutputHelper output)
         return $"  expected {Render(tokenizer, c.Ids)}\n  actual   {Render(tokenizer, actual)}";
     }
 
-    private static string Render(XlmRobertaTokenizer tokenizer, int[] ids)
+    internal static string Render(PairTokenizer tokenizer, int[] ids)
     {
         const int Shown = 40;
         var head = ids.Take(Shown).ToArray();

@@ -13,7 +13,7 @@ internal static class TokenizerFixtures
 
     private static readonly Lazy<XlmRobertaTokenizer> FromModelLazy = new(() => XlmRobertaTokenizer.FromSentencePieceModel(ModelPath));
     private static readonly Lazy<XlmRobertaTokenizer> FromJsonLazy = new(() => XlmRobertaTokenizer.FromTokenizerJson(JsonPath));
-    private static readonly Lazy<(JsonElement Header, GoldenCase[] Cases)> GoldenLazy = new(ReadGolden);
+    private static readonly Lazy<(JsonElement Header, GoldenCase[] Cases)> GoldenLazy = new(() => ReadGolden(GoldenPath));
 
     public static XlmRobertaTokenizer FromModel => FromModelLazy.Value;
 
@@ -23,9 +23,10 @@ internal static class TokenizerFixtures
 
     public static GoldenCase[] Golden => GoldenLazy.Value.Cases;
 
-    private static (JsonElement, GoldenCase[]) ReadGolden()
+    /// <summary>A golden.jsonl of tools/tokenizer/golden.js or tools/wordpiece/golden.js: header line, then one case a line.</summary>
+    public static (JsonElement Header, GoldenCase[] Cases) ReadGolden(string path)
     {
-        var lines = File.ReadAllLines(GoldenPath);
+        var lines = File.ReadAllLines(path);
         var header = JsonDocument.Parse(lines[0]).RootElement.Clone();
         var cases = new GoldenCase[lines.Length - 1];
         for (int i = 1; i < lines.Length; i++)
@@ -43,7 +44,10 @@ internal static class TokenizerFixtures
                 MaxLength: e.TryGetProperty("max_length", out var m) ? m.GetInt32() : null,
                 Truncation: Str("truncation"),
                 Ids: ids,
-                Error: Str("error"));
+                Error: Str("error"))
+            {
+                TypeIds = e.TryGetProperty("type_ids", out var t) ? t.EnumerateArray().Select(x => x.GetInt32()).ToArray() : null,
+            };
         }
 
         return (header, cases);
@@ -54,6 +58,9 @@ internal sealed record GoldenCase(
     int Line, string Category, string Kind, string? Text, string? Query, string? Document,
     int? MaxLength, string? Truncation, int[]? Ids, string? Error)
 {
+    /// <summary>The reference's token_type_ids of a pair, where the golden file has them (BERT).</summary>
+    public int[]? TypeIds { get; init; }
+
     public TruncationStrategy Strategy => Truncation switch
     {
         null or "longest_first" => TruncationStrategy.LongestFirst,
@@ -62,7 +69,7 @@ internal sealed record GoldenCase(
     };
 
     /// <summary>Runs the case through <paramref name="tokenizer"/> as the golden generator ran it through HF.</summary>
-    public int[] Encode(XlmRobertaTokenizer tokenizer)
+    public int[] Encode(PairTokenizer tokenizer)
     {
         if (Kind == "single")
         {
