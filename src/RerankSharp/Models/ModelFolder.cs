@@ -126,7 +126,8 @@ public sealed class ModelFolder
         if (sentencePiece is null && tokenizerJson is null && ExistingFile(full, WordPieceVocabFileName) is null
             && (ExistingFile(full, BpeVocabFileName) is null || ExistingFile(full, BpeMergesFileName) is null))
             throw new RerankException(RerankErrorKind.ModelNotFound,
-                $"Tokenizer not found: {full} has neither {SentencePieceFileName} nor {TokenizerJsonFileName} (nor {WordPieceVocabFileName}, nor {BpeVocabFileName} with {BpeMergesFileName}). {WhatToPass}");
+                $"Tokenizer not found: {full} has neither {SentencePieceFileName} nor {TokenizerJsonFileName}. {WhatToPass} "
+                + $"(A BERT model may hold {WordPieceVocabFileName} instead, a byte-level BPE model {BpeVocabFileName} with {BpeMergesFileName}.)");
 
         ModelConfig config = ModelConfig.Load(configPath);
         string? tokenizerConfigPath = ExistingFile(full, TokenizerConfigFileName);

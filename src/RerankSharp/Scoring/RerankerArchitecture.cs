@@ -28,7 +28,7 @@ internal abstract class RerankerArchitecture
     public virtual PairTokenizer LoadTokenizer(ModelFolder folder) => PairTokenizer.Load(folder);
 
     /// <summary>Architectures <see cref="For"/> knows, for messages and docs.</summary>
-    public static IReadOnlyList<string> Supported { get; } = [XlmRobertaGraph.Architecture];
+    public static IReadOnlyList<string> Supported { get; } = [XlmRobertaGraph.Architecture, BertGraph.Architecture];
 
     /// <summary>The architecture of <paramref name="folder"/>'s config.json, checked.</summary>
     /// <exception cref="RerankException"><see cref="RerankErrorKind.UnsupportedModel"/> naming <c>architectures</c> or the key that is not supported.</exception>
@@ -41,6 +41,7 @@ internal abstract class RerankerArchitecture
             architecture = name switch
             {
                 XlmRobertaGraph.Architecture => new XlmRobertaArchitecture(),
+                BertGraph.Architecture => new BertArchitecture(),
                 _ => null,
             };
             if (architecture is not null) break;
@@ -73,5 +74,23 @@ internal abstract class RerankerArchitecture
 
         public override ModelProto BuildGraph(ModelConfig config, SafetensorsStore weights, string weightsDirectory, GraphForm form, Precision precision) =>
             XlmRobertaGraph.Build(config, weights, weightsDirectory, form, precision);
+    }
+
+    // BERT cross-encoders: ms-marco-MiniLM, TinyBERT (WordPiece), and mMiniLM (an XLM-R SentencePiece tokenizer
+    // whose template gives every token type 0), whichever tokenizer the folder's files name.
+    private sealed class BertArchitecture : RerankerArchitecture
+    {
+        public override string Name => BertGraph.Architecture;
+
+        public override void CheckSupported(ModelFolder folder)
+        {
+            RequireOneLabel(folder, "cross-encoder/ms-marco-MiniLM-L6-v2");
+            BertGraph.CheckSupported(folder.Config, folder.ConfigPath);
+        }
+
+        public override IEnumerable<(string Name, long[] Shape)> ExpectedTensors(ModelConfig config) => BertGraph.ExpectedTensors(config);
+
+        public override ModelProto BuildGraph(ModelConfig config, SafetensorsStore weights, string weightsDirectory, GraphForm form, Precision precision) =>
+            BertGraph.Build(config, weights, weightsDirectory, form, precision);
     }
 }

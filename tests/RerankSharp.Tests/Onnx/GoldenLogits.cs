@@ -11,6 +11,12 @@ internal sealed record GoldenLogits(string Generator, string Date, IReadOnlyList
 {
     public sealed record Case(string Name, long[][] InputIds, long[][] AttentionMask, double[] Logits)
     {
+        /// <summary>BERT fixtures only: the reference's segment ids.</summary>
+        public long[][]? TokenTypeIds { get; init; }
+
+        /// <summary>Text-pair cases only: the query and document each row was tokenized from.</summary>
+        public (string Query, string Document)[]? Pairs { get; init; }
+
         public int Rows => InputIds.Length;
         public int Tokens => InputIds[0].Length;
         public long[] FlatIds => InputIds.SelectMany(r => r).ToArray();
@@ -26,7 +32,11 @@ internal sealed record GoldenLogits(string Generator, string Date, IReadOnlyList
             c!["name"]!.GetValue<string>(),
             Matrix(c["input_ids"]!),
             Matrix(c["attention_mask"]!),
-            c["logits"]!.AsArray().Select(x => x is JsonArray row ? row[0]!.GetValue<double>() : x!.GetValue<double>()).ToArray())).ToList();
+            c["logits"]!.AsArray().Select(x => x is JsonArray row ? row[0]!.GetValue<double>() : x!.GetValue<double>()).ToArray())
+        {
+            TokenTypeIds = c["token_type_ids"] is { } types ? Matrix(types) : null,
+            Pairs = c["pairs"]?.AsArray().Select(p => (p!["query"]!.GetValue<string>(), p["document"]!.GetValue<string>())).ToArray(),
+        }).ToList();
         var invariance = (root["batch_invariance"]?.AsObject() ?? []).ToDictionary(
             p => p.Key,
             p => p.Value!.AsArray().Select(e => (e![0]!.GetValue<string>(), e[1]!.GetValue<int>())).ToArray());

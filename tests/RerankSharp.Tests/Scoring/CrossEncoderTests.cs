@@ -8,7 +8,7 @@ using Xunit.Abstractions;
 
 namespace RerankSharp.Tests.Scoring;
 
-public class CrossEncoderTests(ITestOutputHelper output)
+public partial class CrossEncoderTests(ITestOutputHelper output)
 {
     private static readonly (string Query, string Document)[] Pairs = JsonNode.Parse(File.ReadAllText(Path.Combine(FixturePaths.Fixtures, "text_pairs.json")))!
         .AsArray().Select(p => (p!["query"]!.GetValue<string>(), p["document"]!.GetValue<string>())).ToArray();

@@ -1,0 +1,304 @@
+// BertForSequenceClassification as an ONNX graph, in the forward order of Hugging Face's
+// modeling_bert.py: embeddings (absolute positions from 0, token types) → encoder (post-LN blocks)
+// → pooler (dense → tanh on [CLS]) → classifier. The encoder blocks are XLM-R's (RoBERTa is BERT's
+// encoder); the names are bert.*. Initializers carry the safetensors names, nodes the module paths.
+//
+// Dimension letters: B batch, T tokens, H hidden size, N heads, D head size (H/N), I intermediate size,
+// P max_position_embeddings.
+using RerankSharp.Models;
+using RerankSharp.Onnx.Proto;
+using DataType = RerankSharp.Onnx.Proto.TensorProto.Types.DataType;
+
+namespace RerankSharp.Onnx;
+
+internal sealed class BertGraph
+{
+    public const string Architecture = "BertForSequenceClassification";
+
+    private readonly ModelConfig _config;
+    private readonly SafetensorsStore _weights;
+    private readonly string _modelDirectory;
+    private readonly OnnxGraphBuilder _g = new("BertForSequenceClassification");
+    private readonly Dictionary<string, string> _float32 = new(StringComparer.Ordinal);
+    private readonly Int8WeightCache? _int8;
+
+    private BertGraph(ModelConfig config, SafetensorsStore weights, string modelDirectory, Int8WeightCache? int8)
+    {
+        _config = config;
+        _weights = weights;
+        _modelDirectory = modelDirectory;
+        _int8 = int8;
+    }
+
+    /// <summary>The weight matrices of the encoder blocks (what int8 quantizes); embeddings and the head stay fp32.</summary>
+    public static IReadOnlyList<string> EncoderMatrices(ModelConfig c) =>
+        Enumerable.Range(0, c.NumHiddenLayers).SelectMany(layer => new[]
+        {
+            "attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense", "intermediate.dense", "output.dense",
+        }.Select(module => $"bert.encoder.layer.{layer}.{module}.weight")).ToList();
+
+    /// <summary>Every tensor the architecture reads, with its shape for this config (the checkpoint may hold more).</summary>
+    public static IEnumerable<(string Name, long[] Shape)> ExpectedTensors(ModelConfig c)
+    {
+        long h = c.HiddenSize, i = c.IntermediateSize;
+        yield return ("bert.embeddings.word_embeddings.weight", [c.VocabSize, h]);
+        yield return ("bert.embeddings.position_embeddings.weight", [c.MaxPositionEmbeddings, h]);
+        yield return ("bert.embeddings.token_type_embeddings.weight", [c.TypeVocabSize, h]);
+        yield return ("bert.embeddings.LayerNorm.weight", [h]);
+        yield return ("bert.embeddings.LayerNorm.bias", [h]);
+        for (var layer = 0; layer < c.NumHiddenLayers; layer++)
+        {
+            var p = $"bert.encoder.layer.{layer}.";
+            foreach (var proj in new[] { "query", "key", "value" })
+            {
+                yield return ($"{p}attention.self.{proj}.weight", [h, h]);
+                yield return ($"{p}attention.self.{proj}.bias", [h]);
+            }
+            yield return ($"{p}attention.output.dense.weight", [h, h]);
+            yield return ($"{p}attention.output.dense.bias", [h]);
+            yield return ($"{p}attention.output.LayerNorm.weight", [h]);
+            yield return ($"{p}attention.output.LayerNorm.bias", [h]);
+            yield return ($"{p}intermediate.dense.weight", [i, h]);
+            yield return ($"{p}intermediate.dense.bias", [i]);
+            yield return ($"{p}output.dense.weight", [h, i]);
+            yield return ($"{p}output.dense.bias", [h]);
+            yield return ($"{p}output.LayerNorm.weight", [h]);
+            yield return ($"{p}output.LayerNorm.bias", [h]);
+        }
+        yield return ("bert.pooler.dense.weight", [h, h]);
+        yield return ("bert.pooler.dense.bias", [h]);
+        yield return ("classifier.weight", [c.NumLabels, h]);
+        yield return ("classifier.bias", [c.NumLabels]);
+    }
+
+    /// <summary>Checks that the config describes a model this file can build; throws naming the key otherwise.</summary>
+    public static void CheckSupported(ModelConfig c, string configPath)
+    {
+        if (!string.Equals(c.HiddenAct, "gelu", StringComparison.Ordinal))
+            throw new RerankException(RerankErrorKind.UnsupportedModel,
+                $"{configPath}: hidden_act \"{c.HiddenAct}\" is not supported; BERT cross-encoders use \"gelu\" (exact erf GELU).");
+        if (!string.Equals(c.PositionEmbeddingType, "absolute", StringComparison.Ordinal))
+            throw new RerankException(RerankErrorKind.UnsupportedModel,
+                $"{configPath}: position_embedding_type \"{c.PositionEmbeddingType}\" is not supported; BERT cross-encoders use \"absolute\".");
+        if (c.HiddenSize % c.NumAttentionHeads != 0)
+            throw new RerankException(RerankErrorKind.InvalidModel,
+                $"{configPath}: hidden_size {c.HiddenSize} is not a multiple of num_attention_heads {c.NumAttentionHeads}.");
+    }
+
+    /// <summary>
+    /// Builds the graph. Inputs <c>input_ids</c> and <c>attention_mask</c> (int64 [B, T]); output
+    /// <c>logits</c> (float [B, num_labels]). Weights are external data pointing into the
+    /// safetensors files (after following links), located relative to <paramref name="modelDirectory"/>,
+    /// which must hold them: <see cref="ModelFolder.WeightsDirectory"/>.
+    /// </summary>
+    public static ModelProto Build(ModelConfig config, SafetensorsStore weights, string modelDirectory, GraphForm form,
+        Precision precision = Precision.Fp32)
+    {
+        Int8WeightCache? int8 = null;
+        if (precision == Precision.Int8)
+        {
+            if (form != GraphForm.Fused)
+                throw new RerankException(RerankErrorKind.InvalidInput, "int8 runs only on the fused graph form (its DynamicQuantizeMatMul is an ONNX Runtime operator); use the fused form or fp32.");
+            int8 = Int8WeightCache.LoadOrCreate(modelDirectory, weights, EncoderMatrices(config));
+        }
+        var graph = new BertGraph(config, weights, modelDirectory, int8);
+        return graph.BuildModel(form, precision);
+    }
+
+    private ModelProto BuildModel(GraphForm form, Precision precision)
+    {
+        var inputIds = _g.AddInput("input_ids", DataType.Int64, "B", "T");
+        var attentionMask = _g.AddInput("attention_mask", DataType.Int64, "B", "T");
+        var tokenTypeIds = _g.AddInput("token_type_ids", DataType.Int64, "B", "T");
+        _g.AddOutput("logits", DataType.Float, "B", _config.NumLabels);
+
+        var hidden = Embeddings(inputIds, tokenTypeIds);                     // [B, T, H]
+        var mask = form == GraphForm.Fused
+            ? _g.Node("Cast", "bert.encoder.key_padding_mask", [attentionMask], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Int32)]) // [B, T] int32
+            : AdditiveMask(attentionMask);                                   // [B, 1, 1, T]
+        for (var layer = 0; layer < _config.NumHiddenLayers; layer++)
+            hidden = form == GraphForm.Fused
+                ? FusedLayer($"bert.encoder.layer.{layer}", hidden, mask)
+                : PlainLayer($"bert.encoder.layer.{layer}", hidden, mask);
+        Head(hidden, "logits");
+
+        return _g.ToModel(typeof(BertGraph).Assembly.GetName().Version?.ToString() ?? "0",
+            new Dictionary<string, string> { ["architecture"] = Architecture, ["graph_form"] = form.ToString(), ["precision"] = precision.ToString() });
+    }
+
+    // BertEmbeddings: word + token type + position (0, 1, …, T-1 for every row: BERT's positions do not
+    // skip pads, and right padding leaves a row's real tokens where they are alone), then LayerNorm.
+    private string Embeddings(string inputIds, string tokenTypeIds)
+    {
+        const string p = "bert.embeddings";
+        var shape = _g.Node("Shape", $"{p}.position_ids/shape", [inputIds]);                                  // [2]
+        var zero = _g.AddConstant($"{p}.position_ids/zero", [1], 0L);
+        var one = _g.AddConstant($"{p}.position_ids/one", [1], 1L);
+        var length = _g.Node("Slice", $"{p}.position_ids/length", [shape, one, _g.AddConstant($"{p}.position_ids/two", [1], 2L)]); // [1] = T
+        var positions = _g.Node("Slice", $"{p}.position_embeddings", [Weight($"{p}.position_embeddings.weight"), zero, length, zero]); // [T, H]
+
+        var words = _g.Node("Gather", $"{p}.word_embeddings", [Weight($"{p}.word_embeddings.weight"), inputIds]);            // [B, T, H]
+        var tokenTypes = _g.Node("Gather", $"{p}.token_type_embeddings", [Weight($"{p}.token_type_embeddings.weight"), tokenTypeIds]); // [B, T, H]
+        var sum = _g.Node("Add", $"{p}/add_token_type", [words, tokenTypes]);
+        sum = _g.Node("Add", $"{p}/add_position", [sum, positions]);
+        return LayerNorm($"{p}.LayerNorm", sum);
+    }
+
+    // HF adds the float32 minimum to the scores of padded keys; softmax then gives them exactly 0.
+    private string AdditiveMask(string attentionMask)
+    {
+        const string p = "bert.encoder.extended_attention_mask";
+        var maskFloat = _g.Node("Cast", $"{p}/cast", [attentionMask], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Float)]);
+        var one = _g.AddConstant($"{p}/one", [], 1f);
+        var inverted = _g.Node("Sub", $"{p}/invert", [one, maskFloat]);
+        var minimum = _g.AddConstant($"{p}/float_min", [], float.MinValue);
+        var additive = _g.Node("Mul", $"{p}/scale", [inverted, minimum]);                                       // [B, T]
+        var axes = _g.AddConstant($"{p}/axes", [2], 1L, 2L);
+        return _g.Node("Unsqueeze", p, [additive, axes]);                                                     // [B, 1, 1, T]
+    }
+
+    private string PlainLayer(string p, string hidden, string additiveMask)
+    {
+        int n = _config.NumAttentionHeads, d = _config.HiddenSize / n;
+        var headShape = _g.AddConstant($"{p}.attention.self/head_shape", [4], 0L, 0L, n, d);
+        string Heads(string proj, long[] perm)
+        {
+            var projected = Linear($"{p}.attention.self.{proj}", hidden);                                       // [B, T, H]
+            var split = _g.Node("Reshape", $"{p}.attention.self.{proj}/split_heads", [projected, headShape]); // [B, T, N, D]
+            return _g.Node("Transpose", $"{p}.attention.self.{proj}/transpose", [split], attributes: [OnnxGraphBuilder.Ints("perm", perm)]);
+        }
+        var q = Heads("query", [0, 2, 1, 3]);                                                                 // [B, N, T, D]
+        var kT = Heads("key", [0, 2, 3, 1]);                                                                  // [B, N, D, T]
+        var v = Heads("value", [0, 2, 1, 3]);                                                                 // [B, N, T, D]
+        var scores = _g.Node("MatMul", $"{p}.attention.self/scores", [q, kT]);                                // [B, N, T, T]
+        var scale = _g.AddConstant($"{p}.attention.self/sqrt_head_size", [], MathF.Sqrt(d));
+        scores = _g.Node("Div", $"{p}.attention.self/scale", [scores, scale]);
+        scores = _g.Node("Add", $"{p}.attention.self/mask", [scores, additiveMask]);
+        var probs = _g.Node("Softmax", $"{p}.attention.self/softmax", [scores], attributes: [OnnxGraphBuilder.Int("axis", -1)]);
+        var context = _g.Node("MatMul", $"{p}.attention.self/context", [probs, v]);                           // [B, N, T, D]
+        context = _g.Node("Transpose", $"{p}.attention.self/merge_transpose", [context], attributes: [OnnxGraphBuilder.Ints("perm", 0, 2, 1, 3)]);
+        var mergedShape = _g.AddConstant($"{p}.attention.self/merged_shape", [3], 0L, 0L, _config.HiddenSize);
+        context = _g.Node("Reshape", $"{p}.attention.self/merge_heads", [context, mergedShape]);              // [B, T, H]
+
+        var attended = Linear($"{p}.attention.output.dense", context);
+        attended = _g.Node("Add", $"{p}.attention.output/residual", [attended, hidden]);
+        attended = LayerNorm($"{p}.attention.output.LayerNorm", attended);                                    // [B, T, H]
+
+        var intermediate = Linear($"{p}.intermediate.dense", attended);                                       // [B, T, I]
+        intermediate = ErfGelu($"{p}.intermediate.intermediate_act_fn", intermediate);
+        var output = Linear($"{p}.output.dense", intermediate);                                               // [B, T, H]
+        output = _g.Node("Add", $"{p}.output/residual", [output, attended]);
+        return LayerNorm($"{p}.output.LayerNorm", output);
+    }
+
+    // The weights stay in PyTorch's [out, in] layout: FusedMatMul with transB reads them as they
+    // are, so ORT has nothing to transpose or concatenate at session start (a Transpose folded over
+    // 1.2 GB of weights took ~8 s of the load) and prepacks straight from the file's layout.
+    private string FusedLayer(string p, string hidden, string keyPaddingMask)
+    {
+        var q = ProjectT($"{p}.attention.self.query", hidden);                                                 // [B, T, H]
+        var k = ProjectT($"{p}.attention.self.key", hidden);                                                   // [B, T, H]
+        var v = ProjectT($"{p}.attention.self.value", hidden);                                                 // [B, T, H]
+        var qkvBias = _g.Node("Concat", $"{p}.attention.self/qkv_bias",
+            [Weight($"{p}.attention.self.query.bias"), Weight($"{p}.attention.self.key.bias"), Weight($"{p}.attention.self.value.bias")],
+            attributes: [OnnxGraphBuilder.Int("axis", 0)]);                                                   // [3H]
+        var context = _g.Node("MultiHeadAttention", $"{p}.attention.self", [q, k, v, qkvBias, keyPaddingMask],
+            attributes: [OnnxGraphBuilder.Int("num_heads", _config.NumAttentionHeads)], domain: OnnxGraphBuilder.ContribDomain); // [B, T, H]
+
+        var attended = ProjectT($"{p}.attention.output.dense", context);
+        attended = SkipLayerNorm($"{p}.attention.output", attended, hidden, $"{p}.attention.output.dense.bias");  // [B, T, H]
+
+        var intermediate = ProjectT($"{p}.intermediate.dense", attended);                                      // [B, T, I]
+        intermediate = _g.Node("BiasGelu", $"{p}.intermediate.intermediate_act_fn", [intermediate, Weight($"{p}.intermediate.dense.bias")],
+            domain: OnnxGraphBuilder.ContribDomain);
+        var output = ProjectT($"{p}.output.dense", intermediate);                                              // [B, T, H]
+        return SkipLayerNorm($"{p}.output", output, attended, $"{p}.output.dense.bias");
+    }
+
+    // x · Wᵀ without the bias (which the following fused op adds), W as stored: [out, in]. In int8,
+    // DynamicQuantizeMatMul quantizes x per tensor at run time against the cached int8 Wᵀ [in, out].
+    private string ProjectT(string module, string input)
+    {
+        if (_int8 is null)
+            return _g.Node("FusedMatMul", module, [input, Weight($"{module}.weight")],
+                attributes: [OnnxGraphBuilder.Int("transB", 1), OnnxGraphBuilder.Float("alpha", 1f)], domain: OnnxGraphBuilder.ContribDomain);
+        var (weight, scale) = _int8[$"{module}.weight"];
+        var b = _g.AddExternalInitializer($"{module}.weight.int8", DataType.Int8, weight.Shape, _int8.RelativePath, weight.Offset, weight.Length);
+        var bScale = _g.AddExternalInitializer($"{module}.weight.scale", DataType.Float, scale.Shape, _int8.RelativePath, scale.Offset, scale.Length);
+        return _g.Node("DynamicQuantizeMatMul", module, [input, b, bScale], domain: OnnxGraphBuilder.ContribDomain);
+    }
+
+    // BertPooler (dense → tanh on the [CLS] state) and the classifier Linear; dropout is off in eval.
+    private void Head(string hidden, string output)
+    {
+        var first = _g.AddConstant("bert.pooler/first_token", [], 0L);
+        var cls = _g.Node("Gather", "bert.pooler/take_first_token", [hidden, first], attributes: [OnnxGraphBuilder.Int("axis", 1)]); // [B, H]
+        var dense = _g.Node("Gemm", "bert.pooler.dense", [cls, Weight("bert.pooler.dense.weight"), Weight("bert.pooler.dense.bias")],
+            attributes: [OnnxGraphBuilder.Int("transB", 1)]);                                                 // [B, H]
+        var pooled = _g.Node("Tanh", "bert.pooler.activation", [dense]);
+        _g.Node("Gemm", "classifier", [pooled, Weight("classifier.weight"), Weight("classifier.bias")],
+            output, attributes: [OnnxGraphBuilder.Int("transB", 1)]);                                         // [B, num_labels]
+    }
+
+    // nn.Linear: x · Wᵀ + b, with W stored [out, in] as PyTorch saves it.
+    private string Linear(string module, string input)
+    {
+        var product = _g.Node("MatMul", module, [input, WeightT($"{module}.weight")]);
+        return _g.Node("Add", $"{module}/bias", [product, Weight($"{module}.bias")]);
+    }
+
+    private string LayerNorm(string module, string input) =>
+        _g.Node("LayerNormalization", module, [input, Weight($"{module}.weight"), Weight($"{module}.bias")],
+            attributes: [OnnxGraphBuilder.Int("axis", -1), OnnxGraphBuilder.Float("epsilon", (float)_config.LayerNormEps)]);
+
+    // Residual + bias + LayerNorm in one contrib op (BertSelfOutput / BertOutput).
+    private string SkipLayerNorm(string module, string input, string residual, string biasName) =>
+        _g.Node("SkipLayerNormalization", $"{module}.LayerNorm",
+            [input, residual, Weight($"{module}.LayerNorm.weight"), Weight($"{module}.LayerNorm.bias"), Weight(biasName)],
+            attributes: [OnnxGraphBuilder.Float("epsilon", (float)_config.LayerNormEps)], domain: OnnxGraphBuilder.ContribDomain);
+
+    // hidden_act "gelu" in transformers is the exact erf form, not the tanh approximation:
+    // 0.5 · x · (1 + erf(x / √2)). ORT fuses this pattern into its Gelu kernel.
+    private string ErfGelu(string module, string x)
+    {
+        var sqrt2 = _g.AddConstant($"{module}/sqrt2", [], MathF.Sqrt(2f));
+        var one = _g.AddConstant($"{module}/one", [], 1f);
+        var half = _g.AddConstant($"{module}/half", [], 0.5f);
+        var erf = _g.Node("Erf", $"{module}/erf", [_g.Node("Div", $"{module}/div", [x, sqrt2])]);
+        var gate = _g.Node("Add", $"{module}/add", [erf, one]);
+        return _g.Node("Mul", $"{module}/half_mul", [_g.Node("Mul", $"{module}/mul", [x, gate]), half]);
+    }
+
+    private string WeightT(string name)
+    {
+        var key = name + "ᵀ";
+        if (_float32.TryGetValue(key, out var transposed)) return transposed;
+        return _float32[key] = _g.Node("Transpose", $"{name}/transpose", [Weight(name)], attributes: [OnnxGraphBuilder.Ints("perm", 1, 0)]);
+    }
+
+    // A float32 view of a checkpoint tensor: external data straight from the safetensors file, and
+    // for F16/BF16 checkpoints a Cast that ORT folds into a float32 constant at session start.
+    private string Weight(string name)
+    {
+        if (_float32.TryGetValue(name, out var existing)) return existing;
+        if (!_weights.Tensors.TryGetValue(name, out var entry))
+            throw new RerankException(RerankErrorKind.InvalidModel,
+                $"Tensor '{name}' is missing from the model weights; the checkpoint does not match {Architecture}. Re-download the model or check that it is a BERT cross-encoder.");
+        var type = entry.DType switch
+        {
+            TensorDType.F32 => DataType.Float,
+            TensorDType.F16 => DataType.Float16,
+            TensorDType.BF16 => DataType.Bfloat16,
+            _ => throw new RerankException(RerankErrorKind.UnsupportedModel,
+                $"Tensor '{name}' in {entry.FilePath} has dtype {entry.DType}; only F32, F16 and BF16 weights are supported."),
+        };
+        // Relative to the file a link leads to: ONNX Runtime resolves links and refuses external
+        // data outside the folder it was given (a hub-cache snapshot links into ../../blobs).
+        var location = Path.GetRelativePath(_modelDirectory, LinkedFile.Find(entry.FilePath)?.FullName ?? entry.FilePath);
+        var stored = _g.AddExternalInitializer(name, type, entry.Shape, location, entry.FileOffset, entry.ByteLength);
+        var value = type == DataType.Float
+            ? stored
+            : _g.Node("Cast", $"{name}/to_float32", [stored], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Float)]);
+        return _float32[name] = value;
+    }
+}

@@ -1,0 +1,132 @@
+using System.Text;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.ML.OnnxRuntime;
+using RerankSharp.Inference;
+using RerankSharp.Models;
+using RerankSharp.Onnx;
+using RerankSharp.Tokenization;
+using Xunit.Abstractions;
+
+namespace RerankSharp.Tests.Onnx;
+
+/// <summary>
+/// The BERT graph against the float64 reference of BertForSequenceClassification (tools/model/bert.py): every logit
+/// of every golden batch, token types coming from the tokenizer's rule as the scoring path feeds them.
+/// </summary>
+public class BertGraphTests(ITestOutputHelper output)
+{
+    private const double Tolerance = 1e-4;   // relative to max(1, |logit|), DESIGN.md §7
+
+    public static TheoryData<string, GraphForm> Models() => new()
+    {
+        { "bert-a", GraphForm.Fused }, { "bert-a", GraphForm.Plain }, { "bert-b", GraphForm.Fused }, { "bert-b", GraphForm.Plain },
+        { "bert-c", GraphForm.Fused },
+    };
+
+    internal static EncoderSession CreateSession(string model, GraphForm form, Precision precision = Precision.Fp32)
+    {
+        var folder = ModelFolder.Open(FixturePaths.Model(model));
+        var tokenizer = PairTokenizer.Load(folder);
+        byte[] graph;
+        using (var store = SafetensorsStore.Open(folder))
+        {
+            store.Validate(BertGraph.ExpectedTensors(folder.Config));
+            graph = BertGraph.Build(folder.Config, store, folder.Directory, form, precision).ToByteArray();
+        }
+        return EncoderSession.Create(graph, folder.Directory, folder.Config.NumLabels,
+            new SessionSettings(Device.Cpu, 2, GraphOptimizationLevel.ORT_ENABLE_ALL), NullLogger.Instance, tokenizer.TokenTypeIds);
+    }
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void Logits_match_the_float64_reference(string model, GraphForm form)
+    {
+        var golden = GoldenLogits.Load(FixturePaths.Model(model));
+        using var session = CreateSession(model, form);
+        Assert.True(session.TakesTokenTypeIds);
+
+        var report = new StringBuilder();
+        double maxRelative = 0;
+        int compared = 0, mismatches = 0;
+        foreach (var c in golden.Cases)
+        {
+            var logits = session.Run(c.FlatIds, c.FlatMask, c.Rows, c.Tokens, CancellationToken.None);
+            for (var row = 0; row < c.Rows; row++)
+            {
+                var relative = Math.Abs(logits[row] - c.Logits[row]) / Math.Max(1, Math.Abs(c.Logits[row]));
+                maxRelative = Math.Max(maxRelative, relative);
+                compared++;
+                if (relative > Tolerance && mismatches++ < 5)
+                    report.AppendLine($"  {c.Name}[{row}] ({c.AttentionMask[row].Sum()} tokens): got {logits[row]:R}, reference {c.Logits[row]:R}");
+            }
+        }
+        output.WriteLine($"{model} {form}: {compared} logits vs {golden.Generator} ({golden.Date}); max relative {maxRelative:E2}");
+        Assert.True(mismatches == 0, $"{mismatches} of {compared} logits off by more than {Tolerance} relative:\n{report}");
+    }
+
+    [Theory]
+    [InlineData("bert-a")]
+    [InlineData("bert-b")]
+    public void A_sequence_scores_the_same_alone_and_inside_a_padded_batch(string model)
+    {
+        var golden = GoldenLogits.Load(FixturePaths.Model(model));
+        var cases = golden.Cases.ToDictionary(c => c.Name);
+        using var session = CreateSession(model, GraphForm.Fused);
+        var places = golden.BatchInvariance["probe"];
+        var scores = places.Select(p => session.Run(cases[p.Case].FlatIds, cases[p.Case].FlatMask, cases[p.Case].Rows, cases[p.Case].Tokens, CancellationToken.None)[p.Row]).ToList();
+        Assert.True(places.Length >= 3);
+        Assert.True(scores.Max() - scores.Min() <= 1e-5 * Math.Max(1, Math.Abs(scores[0])), string.Join(", ", scores));
+    }
+
+    [Fact]
+    public void The_tokenizer_rule_gives_the_reference_token_types_of_every_golden_row()
+    {
+        var tokenizer = PairTokenizer.Load(ModelFolder.Open(FixturePaths.Model("bert-a")));
+        foreach (var c in GoldenLogits.Load(FixturePaths.Model("bert-a")).Cases)
+            for (var row = 0; row < c.Rows; row++)
+            {
+                var types = new long[c.Tokens];
+                tokenizer.TokenTypeIds(c.InputIds[row], types);
+                var real = (int)c.AttentionMask[row].Sum();
+                Assert.Equal(c.TokenTypeIds![row][..real], types[..real]);
+            }
+    }
+
+    [Fact]
+    public void Initializers_are_the_checkpoint_tensors_and_the_graph_takes_token_type_ids()
+    {
+        var folder = ModelFolder.Open(FixturePaths.Model("bert-b"));
+        using var store = SafetensorsStore.Open(folder);
+        var graph = BertGraph.Build(folder.Config, store, folder.Directory, GraphForm.Fused).Graph;
+        var external = graph.Initializer.Where(t => t.DataLocation == RerankSharp.Onnx.Proto.TensorProto.Types.DataLocation.External).Select(t => t.Name);
+        Assert.Equal(BertGraph.ExpectedTensors(folder.Config).Select(t => t.Name).Order(), external.Order());
+        Assert.Equal(["input_ids", "attention_mask", "token_type_ids"], graph.Input.Select(i => i.Name));
+    }
+
+    [Fact]
+    public void Int8_scores_stay_near_fp32()
+    {
+        var golden = GoldenLogits.Load(FixturePaths.Model("bert-a"));
+        var temp = Directory.CreateTempSubdirectory("rerank-bert-int8-");
+        try
+        {
+            foreach (var file in Directory.GetFiles(FixturePaths.Model("bert-a"))) File.Copy(file, Path.Combine(temp.FullName, Path.GetFileName(file)));
+            var folder = ModelFolder.Open(temp.FullName);
+            byte[] graph;
+            using (var store = SafetensorsStore.Open(folder))
+                graph = BertGraph.Build(folder.Config, store, folder.Directory, GraphForm.Fused, Precision.Int8).ToByteArray();
+            using var session = EncoderSession.Create(graph, folder.Directory, 1, new SessionSettings(Device.Cpu, 2, GraphOptimizationLevel.ORT_ENABLE_ALL),
+                NullLogger.Instance, PairTokenizer.Load(folder).TokenTypeIds);
+            var c = golden.Cases.Single(c => c.Name == "text_pairs");
+            var logits = session.Run(c.FlatIds, c.FlatMask, c.Rows, c.Tokens, CancellationToken.None);
+            var worst = logits.Select((l, i) => Math.Abs(l - c.Logits[i])).Max();
+            output.WriteLine($"bert-a int8: max |Δ logit| {worst:E2} over {c.Rows} text pairs");
+            Assert.True(worst < 0.25, $"int8 drifted {worst} from the reference");
+        }
+        finally
+        {
+            temp.Delete(recursive: true);
+        }
+    }
+}

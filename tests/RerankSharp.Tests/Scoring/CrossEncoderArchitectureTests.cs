@@ -1,0 +1,82 @@
+using System.Text.Json.Nodes;
+using RerankSharp.Scoring;
+using RerankSharp.Tests.Models;
+using RerankSharp.Tests.Onnx;
+
+namespace RerankSharp.Tests.Scoring;
+
+// CrossEncoder over the architectures other than XLM-R: loaded from a folder, text in, the reference's scores out.
+public partial class CrossEncoderTests
+{
+    [Theory]
+    [InlineData("bert-a")]   // uncased WordPiece from tokenizer.json, F32
+    [InlineData("bert-b")]   // cased WordPiece from vocab.txt + tokenizer_config.json, F16
+    [InlineData("bert-c")]   // mMiniLM's kind: the XLM-R tokenizer and template, token types all 0
+    public async Task Bert_text_pairs_score_like_the_reference_tokenizer_and_forward(string model)
+    {
+        var golden = GoldenLogits.Load(FixturePaths.Model(model)).Cases.Single(c => c.Name == "text_pairs");
+        using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model(model));
+        var pairs = golden.Pairs!;
+
+        var logits = await encoder.PredictAsync(pairs, new RerankOptions { RawScores = true });
+
+        Assert.Equal("BertForSequenceClassification", encoder.Architecture);
+        for (var i = 0; i < pairs.Length; i++)
+        {
+            var real = (int)golden.AttentionMask[i].Sum();
+            Assert.Equal(golden.InputIds[i][..real].Select(id => (int)id), encoder.Tokenizer.EncodePair(pairs[i].Query, pairs[i].Document, encoder.MaxLength));
+            var relative = Math.Abs(logits[i] - golden.Logits[i]) / Math.Max(1, Math.Abs(golden.Logits[i]));
+            Assert.True(relative < 1e-4, $"pair {i}: got {logits[i]}, reference {golden.Logits[i]}");
+        }
+    }
+
+    [Fact]
+    public async Task A_bert_pair_scores_the_same_alone_and_in_a_mixed_batch()
+    {
+        using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model("bert-a"));
+        (string, string)[] pairs = [("what is a panda", "The giant panda is a bear species endemic to China, living in mountain forests."), ("panda", "bear"), ("q", string.Join(' ', Enumerable.Repeat("forest", 200)))];
+
+        var batched = await encoder.PredictAsync(pairs);
+        for (var i = 0; i < pairs.Length; i++)
+            Assert.Equal(batched[i], (await encoder.PredictAsync([pairs[i]]))[0], 5);
+    }
+
+    [Fact]
+    public async Task Bert_max_length_is_the_position_table_not_shortened_by_a_padding_offset()
+    {
+        using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model("bert-a"));
+        Assert.Equal(512, encoder.MaxLength);
+        var long512 = await encoder.PredictAsync([("query", string.Join(' ', Enumerable.Repeat("forest", 2000)))]);
+        Assert.True(float.IsFinite(long512[0]));
+    }
+
+    [Fact]
+    public async Task A_bert_classifier_with_several_labels_is_refused_as_not_a_reranker()
+    {
+        using var temp = new TempDirectory();
+        foreach (var file in Directory.GetFiles(FixturePaths.Model("bert-b"))) File.Copy(file, temp.PathOf(Path.GetFileName(file)));
+        var config = JsonNode.Parse(File.ReadAllText(temp.PathOf("config.json")))!;
+        config["id2label"] = new JsonObject { ["0"] = "negative", ["1"] = "positive" };
+        config["label2id"] = new JsonObject { ["negative"] = 0, ["positive"] = 1 };
+        temp.Write("config.json", config.ToJsonString());
+
+        var e = await Assert.ThrowsAsync<RerankException>(() => CrossEncoder.LoadAsync(temp.Path));
+        Assert.Equal(RerankErrorKind.UnsupportedModel, e.Kind);
+        Assert.Contains("2 labels", e.Message);
+    }
+
+    [Fact]
+    public async Task An_unknown_architecture_is_refused_naming_the_key_and_the_supported_ones()
+    {
+        using var temp = new TempDirectory();
+        foreach (var file in Directory.GetFiles(FixturePaths.Model("bert-b"))) File.Copy(file, temp.PathOf(Path.GetFileName(file)));
+        var config = JsonNode.Parse(File.ReadAllText(temp.PathOf("config.json")))!;
+        config["architectures"] = new JsonArray("DistilBertForSequenceClassification");
+        temp.Write("config.json", config.ToJsonString());
+
+        var e = await Assert.ThrowsAsync<RerankException>(() => CrossEncoder.LoadAsync(temp.Path));
+        Assert.Equal(RerankErrorKind.UnsupportedModel, e.Kind);
+        Assert.Contains("architectures [DistilBertForSequenceClassification]", e.Message);
+        Assert.Contains("BertForSequenceClassification", e.Message);
+    }
+}
