@@ -69,6 +69,14 @@ internal static class CommonOptions
         Recursive = true,
     };
 
+    public static readonly Option<string?> OnnxFile = new("--onnx-file")
+    {
+        Description = "Run this ONNX file of the model folder (e.g. onnx/model_quantized.onnx) instead of building the graph from safetensors; "
+            + "a folder with only ONNX exports runs onnx/model.onnx without it. Env: RERANK_ONNX_FILE.",
+        DefaultValueFactory = _ => Env("RERANK_ONNX_FILE"),
+        Recursive = true,
+    };
+
     public static readonly Option<bool> Verbose = new("--verbose", "-v")
     {
         Description = "Show informational messages and stack traces of errors.",
@@ -77,7 +85,7 @@ internal static class CommonOptions
 
     public static void AddTo(RootCommand root)
     {
-        foreach (var option in new Option[] { Model, MaxLength, BatchSize, MaxBatchTokens, Threads, Device, Raw, SaveOnnx, Verbose })
+        foreach (var option in new Option[] { Model, MaxLength, BatchSize, MaxBatchTokens, Threads, Device, Raw, SaveOnnx, OnnxFile, Verbose })
             root.Options.Add(option);
     }
 
@@ -102,6 +110,7 @@ internal static class CommonOptions
         MaxBatchTokens = result.GetValue(MaxBatchTokens),
         Threads = result.GetValue(Threads),
         SaveOnnxPath = result.GetValue(SaveOnnx),
+        OnnxFile = result.GetValue(OnnxFile),
         Logger = Logger(result),
     };
 

@@ -17,8 +17,13 @@ public static class HubFileSelection
         ModelFolder.SentencePieceFileName,
         ModelFolder.TokenizerJsonFileName,
         ModelFolder.TokenizerConfigFileName,
+        ModelFolder.WordPieceVocabFileName,
+        ModelFolder.BpeVocabFileName,
+        ModelFolder.BpeMergesFileName,
         "special_tokens_map.json",
     };
+
+    private const string OnnxExport = "onnx/model.onnx";
 
     /// <summary>
     /// The files of <paramref name="repositoryFiles"/> to download: those matching
@@ -47,6 +52,12 @@ public static class HubFileSelection
         {
             selected.Add(ModelFolder.WeightIndexFileName);
             selected.AddRange(repositoryFiles.Where(IsShard));
+        }
+        else if (repositoryFiles.Contains(OnnxExport))
+        {
+            // An ONNX-only repo: its fp32 export and that file's external data, if split out; other variants
+            // (model_quantized.onnx, …) come with Include patterns.
+            selected.AddRange(repositoryFiles.Where(f => f == OnnxExport || f.StartsWith(OnnxExport + "_data", StringComparison.Ordinal)));
         }
         else
         {

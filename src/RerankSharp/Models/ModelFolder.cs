@@ -66,6 +66,15 @@ public sealed class ModelFolder
     /// <summary>The byte-level BPE <c>merges.txt</c>, if the folder has one.</summary>
     public string? BpeMergesPath => ExistingFile(Directory, BpeMergesFileName);
 
+    /// <summary>
+    /// The ONNX graphs the folder ships (as hub repos do under <c>onnx/</c>: <c>model.onnx</c>, <c>model_quantized.onnx</c>, …),
+    /// relative to the folder with '/' separators, in ordinal order; top-level <c>*.onnx</c> files too.
+    /// </summary>
+    public IReadOnlyList<string> OnnxFiles => FindOnnxFiles(Directory);
+
+    /// <summary>Whether the folder has no safetensors weights and runs from one of <see cref="OnnxFiles"/>.</summary>
+    public bool IsOnnxOnly => WeightFiles.Count == 0;
+
     /// <summary>model.safetensors, or the shards named by <see cref="WeightIndexPath"/> in ordinal order.</summary>
     public IReadOnlyList<string> WeightFiles { get; }
 
@@ -74,7 +83,7 @@ public sealed class ModelFolder
     /// for a hub-cache snapshot (whose files link to <c>../../blobs/</c>) the blobs folder. ONNX
     /// Runtime reads external data only from inside the folder it is given, after resolving links.
     /// </summary>
-    public string WeightsDirectory => CommonDirectory(WeightFiles.Select(f => LinkedFile.Find(f)?.FullName ?? f));
+    public string WeightsDirectory => IsOnnxOnly ? Directory : CommonDirectory(WeightFiles.Select(f => LinkedFile.Find(f)?.FullName ?? f));
 
     /// <summary>model.safetensors.index.json when the weights are sharded; null for a single file.</summary>
     public string? WeightIndexPath { get; }
@@ -142,6 +151,8 @@ public sealed class ModelFolder
     /// </summary>
     public ModelSummary Summarize()
     {
+        if (IsOnnxOnly)
+            return new ModelSummary(Directory, Config, DefaultMaxLength, ListFiles(), ListFiles().Sum(file => file.Bytes), 0, 0, 0, []);
         using SafetensorsStore weights = SafetensorsStore.Open(this);
         return Summarize(weights);
     }
@@ -152,12 +163,7 @@ public sealed class ModelFolder
         ArgumentNullException.ThrowIfNull(weights);
         // Sizes are those of link targets, so a hub-cache snapshot (links into ../../blobs) reports
         // real sizes; a dangling link holds no file and is left out.
-        ModelFileSummary[] files = new DirectoryInfo(Directory).EnumerateFiles()
-            .Select(file => (file.Name, Target: LinkedFile.Find(file.FullName)))
-            .Where(file => file.Target is not null)
-            .OrderBy(file => file.Name, StringComparer.Ordinal)
-            .Select(file => new ModelFileSummary(file.Name, file.Target!.Length))
-            .ToArray();
+        ModelFileSummary[] files = ListFiles();
         TensorDTypeSummary[] dtypes = weights.Tensors.Values
             .GroupBy(entry => entry.DType)
             .OrderBy(group => group.Key)
@@ -166,6 +172,26 @@ public sealed class ModelFolder
             .ToArray();
         return new ModelSummary(Directory, Config, DefaultMaxLength, files, files.Sum(file => file.Bytes),
             weights.Tensors.Count, weights.ParameterCount, weights.TotalBytes, dtypes);
+    }
+
+    private ModelFileSummary[] ListFiles() =>
+        new DirectoryInfo(Directory).EnumerateFiles()
+            .Select(file => (file.Name, Target: LinkedFile.Find(file.FullName)))
+            .Where(file => file.Target is not null)
+            .Select(file => new ModelFileSummary(file.Name, file.Target!.Length))
+            .Concat(OnnxFiles.Where(f => f.Contains('/')).Select(f => new ModelFileSummary(f, LinkedFile.Find(Path.Combine(Directory, f))?.Length ?? 0)))
+            .OrderBy(file => file.Name, StringComparer.Ordinal)
+            .ToArray();
+
+    private static string[] FindOnnxFiles(string directory)
+    {
+        IEnumerable<string> In(string sub) =>
+            System.IO.Directory.Exists(Path.Combine(directory, sub))
+                ? System.IO.Directory.EnumerateFiles(Path.Combine(directory, sub), "*.onnx")
+                    .Where(f => LinkedFile.Exists(f))
+                    .Select(f => sub.Length == 0 ? Path.GetFileName(f) : $"{sub}/{Path.GetFileName(f)}")
+                : [];
+        return In("").Concat(In("onnx")).Order(StringComparer.Ordinal).ToArray();
     }
 
     internal static RerankException ShardMissing(IReadOnlyList<string> shards, string directory) =>
@@ -188,6 +214,10 @@ public sealed class ModelFolder
                 throw ShardMissing(missing, directory);
             return (index.ShardNames.Select(shard => Path.Combine(directory, shard)).ToArray(), indexPath);
         }
+
+        // A hub repo that publishes only ONNX exports (onnx/model.onnx and its quantized variants) runs from those.
+        if (FindOnnxFiles(directory).Length > 0)
+            return ([], null);
 
         if (PyTorchWeightFileNames.FirstOrDefault(name => LinkedFile.Exists(Path.Combine(directory, name))) is { } pytorch)
             throw new RerankException(RerankErrorKind.ModelNotFound,

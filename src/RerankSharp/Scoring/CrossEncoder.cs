@@ -107,20 +107,56 @@ public sealed class CrossEncoder : IReranker
                 $"The tokenizer has {tokenizer.VocabSize} ids but {folder.ConfigPath} says vocab_size {folder.Config.VocabSize}; the tokenizer files do not belong to this model.");
         var maxLength = ChooseMaxLength(folder, options.MaxLength, logger);
 
-        byte[] graph;
-        using (var weights = SafetensorsStore.Open(folder))
-        {
-            weights.Validate(architecture.ExpectedTensors(folder.Config));
-            var model = architecture.BuildGraph(folder.Config, weights, folder.WeightsDirectory, options.GraphForm, options.Precision);
-            graph = model.ToByteArray();
-        }
-        if (options.SaveOnnxPath is not null) File.WriteAllBytes(options.SaveOnnxPath, graph);
-
         var settings = new SessionSettings(options.Device, options.Threads ?? Environment.ProcessorCount,
             GraphOptimizationLevel.ORT_ENABLE_ALL, options.PrepackWeights);
-        var session = EncoderSession.Create(graph, folder.WeightsDirectory, folder.Config.NumLabels, settings, logger, tokenizer.TokenTypeIds);
+        EncoderSession session;
+        if (OnnxFileToRun(folder, options) is { } onnxFile)
+        {
+            architecture.CheckRunsFromOnnx(folder);
+            session = EncoderSession.CreateFromFile(onnxFile, folder.Config.NumLabels, settings, logger, tokenizer.TokenTypeIds);
+        }
+        else
+        {
+            byte[] graph;
+            using (var weights = SafetensorsStore.Open(folder))
+            {
+                weights.Validate(architecture.ExpectedTensors(folder.Config));
+                var model = architecture.BuildGraph(folder.Config, weights, folder.WeightsDirectory, options.GraphForm, options.Precision);
+                graph = model.ToByteArray();
+            }
+            if (options.SaveOnnxPath is not null) File.WriteAllBytes(options.SaveOnnxPath, graph);
+
+            session = EncoderSession.Create(graph, folder.WeightsDirectory, folder.Config.NumLabels, settings, logger, tokenizer.TokenTypeIds);
+        }
         return new CrossEncoder(folder, tokenizer, session, maxLength, options, logger, clock.Elapsed, architecture.Name);
     }
+
+    // An explicit OnnxFile wins; a folder without safetensors runs its published export, by precision.
+    private static string? OnnxFileToRun(ModelFolder folder, CrossEncoderOptions options)
+    {
+        if (options.OnnxFile is { } requested)
+        {
+            var path = Path.IsPathRooted(requested) ? requested : Path.Combine(folder.Directory, requested);
+            if (!LinkedFile.Exists(path))
+                throw new RerankException(RerankErrorKind.ModelNotFound,
+                    $"ONNX file {path} not found; {folder.Directory} holds {(folder.OnnxFiles.Count == 0 ? "no .onnx files" : string.Join(", ", folder.OnnxFiles))}.");
+            return path;
+        }
+        if (!folder.IsOnnxOnly) return null;
+        string[] preferred = options.Precision == Precision.Int8
+            ? ["onnx/model_int8.onnx", "onnx/model_quantized.onnx", "onnx/model_qint8_avx512_vnni.onnx", "onnx/model_qint8_avx2.onnx", "model_int8.onnx", "model_quantized.onnx"]
+            : ["onnx/model.onnx", "model.onnx"];
+        var found = preferred.FirstOrDefault(f => folder.OnnxFiles.Contains(f))
+            ?? throw new RerankException(RerankErrorKind.ModelNotFound,
+                $"{folder.Directory} has no safetensors and none of {string.Join(", ", preferred)}; it holds {string.Join(", ", folder.OnnxFiles)}. Pick one with --onnx-file (CrossEncoderOptions.OnnxFile).");
+        return Path.Combine(folder.Directory, found);
+    }
+
+    /// <summary>
+    /// The architecture <see cref="Load"/> would run for the folder (e.g. <c>BertForSequenceClassification</c>), or a
+    /// <see cref="RerankException"/> saying why it cannot, as <c>rerank info</c> reports it.
+    /// </summary>
+    public static string ArchitectureOf(ModelFolder folder) => RerankerArchitecture.For(folder).Name;
 
     private static int ChooseMaxLength(ModelFolder folder, int? requested, ILogger logger)
     {

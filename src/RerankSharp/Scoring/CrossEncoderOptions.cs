@@ -42,6 +42,13 @@ public sealed record CrossEncoderOptions
     /// <summary>Contrib-operator graph (default) or the plain-ONNX cross-check.</summary>
     public GraphForm GraphForm { get; init; } = GraphForm.Fused;
 
+    /// <summary>
+    /// Run this ONNX file of the model folder (relative to it, e.g. <c>onnx/model_quantized.onnx</c>, or a full path) instead of
+    /// building the graph from the safetensors. Null: a folder without safetensors runs <c>onnx/model.onnx</c>
+    /// (with <see cref="Precision.Int8"/>, its int8 variant), one with safetensors builds its own graph.
+    /// </summary>
+    public string? OnnxFile { get; init; }
+
     /// <summary>Write the built graph (weights stay external) to this path, for inspection in Netron.</summary>
     public string? SaveOnnxPath { get; init; }
 

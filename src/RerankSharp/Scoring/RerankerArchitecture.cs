@@ -27,6 +27,11 @@ internal abstract class RerankerArchitecture
     /// <summary>The model's tokenizer and pair template.</summary>
     public virtual PairTokenizer LoadTokenizer(ModelFolder folder) => PairTokenizer.Load(folder);
 
+    /// <summary>Throws when a published ONNX export of this architecture cannot stand in for the built graph.</summary>
+    public virtual void CheckRunsFromOnnx(ModelFolder folder)
+    {
+    }
+
     /// <summary>Architectures <see cref="For"/> knows, for messages and docs.</summary>
     public static IReadOnlyList<string> Supported { get; } = [XlmRobertaGraph.Architecture, BertGraph.Architecture];
 

@@ -57,4 +57,15 @@ public class HubFileSelectionTests
             () => HubFileSelection.Select(Published, ["*.gguf"], "BAAI/bge-reranker-v2-m3"),
             "No file of BAAI/bge-reranker-v2-m3 matches '*.gguf'", "config.json");
     }
+
+    [Fact]
+    public void An_onnx_only_repository_gets_its_fp32_export_and_the_bert_or_bpe_tokenizer_files()
+    {
+        string[] files = ["README.md", "config.json", "merges.txt", "onnx/model.onnx", "onnx/model_O1.onnx", "onnx/model_quantized.onnx",
+            "special_tokens_map.json", "tokenizer.json", "tokenizer_config.json", "vocab.json", "vocab.txt"];
+
+        var selected = HubFileSelection.Select(files, null, "org/onnx-only");
+
+        Assert.Equal(["config.json", "merges.txt", "onnx/model.onnx", "special_tokens_map.json", "tokenizer.json", "tokenizer_config.json", "vocab.json", "vocab.txt"], selected);
+    }
 }
