@@ -39,7 +39,7 @@ internal sealed class BertNormalizer(bool cleanText, bool handleChineseChars, bo
         if (StripAccents)
         {
             var decomposed = new StringBuilder(builder.Length + 8);
-            foreach (var rune in builder.ToString().EnumerateRunes()) CanonicalDecomposition.Append(rune, decomposed);
+            foreach (var rune in builder.ToString().EnumerateRunes()) UnicodeNormalization.AppendDecomposition(rune, decomposed);
             builder.Clear();
             foreach (var rune in decomposed.ToString().EnumerateRunes())
                 if (Rune.GetUnicodeCategory(rune) != UnicodeCategory.NonSpacingMark) builder.Append(rune.ToString());

@@ -86,16 +86,20 @@ public abstract class PairTokenizer
             {
                 "Unigram" or null => XlmRobertaTokenizer.FromJson(root, json),
                 "WordPiece" => WordPieceTokenizer.FromJson(root, json),
+                // The byte-level BPE family RerankSharp runs is Qwen3-Reranker's, which reads pairs through its prompt.
+                "BPE" => new Qwen3RerankerTokenizer(ByteLevelBpeTokenizer.FromJson(root, json)),
                 _ => throw new RerankException(RerankErrorKind.UnsupportedModel,
-                    $"'{json}': model.type is '{type}'; RerankSharp reads Unigram (XLM-RoBERTa) and WordPiece (BERT) tokenizers."),
+                    $"'{json}': model.type is '{type}'; RerankSharp reads Unigram (XLM-RoBERTa), WordPiece (BERT) and byte-level BPE (Qwen3) tokenizers."),
             };
         }
         if (folder.SentencePieceModelPath is not null)
             return XlmRobertaTokenizer.FromSentencePieceModel(folder.SentencePieceModelPath);
         if (folder.WordPieceVocabPath is { } vocab)
             return WordPieceTokenizer.FromVocabFile(vocab, folder.TokenizerConfigPath);
+        if (folder.BpeVocabPath is { } bpeVocab && folder.BpeMergesPath is { } merges)
+            return new Qwen3RerankerTokenizer(ByteLevelBpeTokenizer.FromVocabAndMerges(bpeVocab, merges, folder.TokenizerConfigPath));
         throw new RerankException(RerankErrorKind.ModelNotFound,
-            $"No tokenizer in {folder.Directory}: it needs tokenizer.json, sentencepiece.bpe.model or vocab.txt; re-download the model.");
+            $"No tokenizer in {folder.Directory}: it needs tokenizer.json, sentencepiece.bpe.model, vocab.txt, or vocab.json with merges.txt; re-download the model.");
     }
 
     private static JsonDocument ReadTokenizerJson(string path)
