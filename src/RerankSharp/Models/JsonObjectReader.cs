@@ -79,6 +79,15 @@ internal readonly struct JsonObjectReader
         return number;
     }
 
+    public bool? OptionalBool(string key)
+    {
+        if (!TryGet(key, out JsonElement value))
+            return null;
+        if (value.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+            throw Invalid($"\"{key}\" must be true or false, but is {JsonFile.Describe(value)}");
+        return value.GetBoolean();
+    }
+
     public JsonObjectReader? OptionalObject(string key)
     {
         if (!TryGet(key, out JsonElement value))

@@ -58,6 +58,30 @@ public sealed record ModelConfig
     /// <summary><c>torch_dtype</c> (or <c>dtype</c>, its name since transformers 4.56): the dtype the weights were saved in, informative only.</summary>
     public string? TorchDtype { get; init; }
 
+    /// <summary><c>num_key_value_heads</c> of decoders with grouped-query attention (Qwen3); <see cref="NumAttentionHeads"/> when absent.</summary>
+    public int NumKeyValueHeads { get; init; }
+
+    /// <summary><c>head_dim</c>, which Qwen3 states (128 for every size) rather than deriving; <see cref="HeadSize"/> when absent.</summary>
+    public int HeadDim { get; init; }
+
+    /// <summary><c>rms_norm_eps</c> of RMSNorm decoders (Qwen3); Qwen3Config's default is 1e-6.</summary>
+    public double RmsNormEps { get; init; } = 1e-6;
+
+    /// <summary><c>rope_theta</c>, the rotary base; Qwen3Config's default is 10000 (the Qwen3 checkpoints say 1000000).</summary>
+    public double RopeTheta { get; init; } = 10000;
+
+    /// <summary><c>tie_word_embeddings</c>: the output projection is the embedding table (Qwen3-0.6B); Qwen3Config's default is false.</summary>
+    public bool TieWordEmbeddings { get; init; }
+
+    /// <summary><c>attention_bias</c>: Qwen3's projections have none (false).</summary>
+    public bool AttentionBias { get; init; }
+
+    /// <summary>Whether <c>rope_scaling</c> is set (YaRN and kin), which RerankSharp does not implement.</summary>
+    public bool HasRopeScaling { get; init; }
+
+    /// <summary><c>use_sliding_window</c>, off in every Qwen3 checkpoint.</summary>
+    public bool UseSlidingWindow { get; init; }
+
     /// <summary>
     /// The position id of a sequence's first token: <c>pad_token_id + 1</c> for the RoBERTa family, whose
     /// positions skip the padding index (HF <c>create_position_ids_from_input_ids</c>), 0 for BERT and decoders.
@@ -87,7 +111,7 @@ public sealed record ModelConfig
 
     private static ModelConfig FromJson(JsonObjectReader json)
     {
-        var config = new ModelConfig
+        ModelConfig config = new ModelConfig
         {
             Architectures = ReadArchitectures(json),
             ModelType = json.RequiredString("model_type"),
@@ -104,6 +128,17 @@ public sealed record ModelConfig
             NumLabels = ReadNumLabels(json),
             PositionEmbeddingType = json.OptionalString("position_embedding_type") ?? "absolute",
             TorchDtype = json.OptionalString("torch_dtype") ?? json.OptionalString("dtype"),
+            RmsNormEps = json.OptionalPositiveDouble("rms_norm_eps") ?? 1e-6,
+            RopeTheta = json.OptionalPositiveDouble("rope_theta") ?? 10000,
+            TieWordEmbeddings = json.OptionalBool("tie_word_embeddings") ?? false,
+            AttentionBias = json.OptionalBool("attention_bias") ?? false,
+            HasRopeScaling = json.TryGet("rope_scaling", out _),
+            UseSlidingWindow = json.OptionalBool("use_sliding_window") ?? false,
+        };
+        config = config with
+        {
+            NumKeyValueHeads = json.OptionalInt("num_key_value_heads", min: 1) ?? config.NumAttentionHeads,
+            HeadDim = json.OptionalInt("head_dim", min: 1) ?? config.HeadSize,
         };
 
         if (config.HiddenSize % config.NumAttentionHeads != 0)

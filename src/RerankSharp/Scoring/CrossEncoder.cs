@@ -105,7 +105,7 @@ public sealed class CrossEncoder : IReranker
         if (tokenizer.VocabSize > folder.Config.VocabSize)
             throw new RerankException(RerankErrorKind.InvalidModel,
                 $"The tokenizer has {tokenizer.VocabSize} ids but {folder.ConfigPath} says vocab_size {folder.Config.VocabSize}; the tokenizer files do not belong to this model.");
-        var maxLength = ChooseMaxLength(folder, options.MaxLength, logger);
+        var maxLength = ChooseMaxLength(folder, options.MaxLength ?? architecture.DefaultMaxLength(folder), logger);
 
         var settings = new SessionSettings(options.Device, options.Threads ?? Environment.ProcessorCount,
             GraphOptimizationLevel.ORT_ENABLE_ALL, options.PrepackWeights);
@@ -121,7 +121,7 @@ public sealed class CrossEncoder : IReranker
             using (var weights = SafetensorsStore.Open(folder))
             {
                 weights.Validate(architecture.ExpectedTensors(folder.Config));
-                var model = architecture.BuildGraph(folder.Config, weights, folder.WeightsDirectory, options.GraphForm, options.Precision);
+                var model = architecture.BuildGraph(folder.Config, weights, folder.WeightsDirectory, options.GraphForm, options.Precision, tokenizer);
                 graph = model.ToByteArray();
             }
             if (options.SaveOnnxPath is not null) File.WriteAllBytes(options.SaveOnnxPath, graph);
@@ -217,7 +217,7 @@ public sealed class CrossEncoder : IReranker
             var (query, document) = pair(i);
             if (query is null || document is null)
                 throw new RerankException(RerankErrorKind.InvalidInput, $"Pair {i} has a null query or document; pass empty strings instead.");
-            var encoded = Tokenizer.EncodePair(query, document, MaxLength, truncation, direction, maxDocumentTokens);
+            var encoded = Tokenizer.EncodePair(query, document, MaxLength, truncation, direction, maxDocumentTokens, options?.Instruction);
             if (encoded.UntruncatedLength > MaxLength && options is { Truncate: false })
                 throw new RerankException(RerankErrorKind.InvalidInput,
                     $"Document {i} makes a pair of {encoded.UntruncatedLength} tokens with the query, over the max length of {MaxLength}; shorten it or allow truncation.");

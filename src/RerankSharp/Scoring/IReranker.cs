@@ -23,6 +23,12 @@ public sealed record RerankOptions
     /// <summary>Which end a cut removes; the right (the end of the text) unless asked.</summary>
     public TruncationDirection TruncationDirection { get; init; } = TruncationDirection.Right;
 
+    /// <summary>
+    /// The task instruction of instruction-following rerankers (Qwen3-Reranker's <c>&lt;Instruct&gt;</c>; null = the model card's
+    /// "Given a web search query, retrieve relevant passages that answer the query"). Cross-encoders without one ignore it.
+    /// </summary>
+    public string? Instruction { get; init; }
+
     /// <summary>Cap each document at this many tokens before the pair is built (Cohere's <c>max_tokens_per_doc</c>); null = no cap.</summary>
     public int? MaxDocumentTokens { get; init; }
 }

@@ -22,7 +22,11 @@ internal abstract class RerankerArchitecture
     public abstract IEnumerable<(string Name, long[] Shape)> ExpectedTensors(ModelConfig config);
 
     /// <summary>The graph over <paramref name="weights"/>, whose external data is located relative to <paramref name="weightsDirectory"/>.</summary>
-    public abstract ModelProto BuildGraph(ModelConfig config, SafetensorsStore weights, string weightsDirectory, GraphForm form, Precision precision);
+    public abstract ModelProto BuildGraph(ModelConfig config, SafetensorsStore weights, string weightsDirectory, GraphForm form, Precision precision,
+        PairTokenizer tokenizer);
+
+    /// <summary>The max length used when the caller gives none: the model folder's, unless the reference uses less.</summary>
+    public virtual int DefaultMaxLength(ModelFolder folder) => folder.DefaultMaxLength;
 
     /// <summary>The model's tokenizer and pair template.</summary>
     public virtual PairTokenizer LoadTokenizer(ModelFolder folder) => PairTokenizer.Load(folder);
@@ -33,7 +37,8 @@ internal abstract class RerankerArchitecture
     }
 
     /// <summary>Architectures <see cref="For"/> knows, for messages and docs.</summary>
-    public static IReadOnlyList<string> Supported { get; } = [XlmRobertaGraph.Architecture, BertGraph.Architecture];
+    public static IReadOnlyList<string> Supported { get; } =
+        [XlmRobertaGraph.Architecture, BertGraph.Architecture, Qwen3Graph.CausalLm + " (Qwen3-Reranker)", Qwen3Graph.SequenceClassification + " (Qwen3-Reranker seq-cls)"];
 
     /// <summary>The architecture of <paramref name="folder"/>'s config.json, checked.</summary>
     /// <exception cref="RerankException"><see cref="RerankErrorKind.UnsupportedModel"/> naming <c>architectures</c> or the key that is not supported.</exception>
@@ -47,6 +52,8 @@ internal abstract class RerankerArchitecture
             {
                 XlmRobertaGraph.Architecture => new XlmRobertaArchitecture(),
                 BertGraph.Architecture => new BertArchitecture(),
+                Qwen3Graph.CausalLm => new Qwen3Architecture(seqCls: false),
+                Qwen3Graph.SequenceClassification => new Qwen3Architecture(seqCls: true),
                 _ => null,
             };
             if (architecture is not null) break;
@@ -77,8 +84,8 @@ internal abstract class RerankerArchitecture
 
         public override IEnumerable<(string Name, long[] Shape)> ExpectedTensors(ModelConfig config) => XlmRobertaGraph.ExpectedTensors(config);
 
-        public override ModelProto BuildGraph(ModelConfig config, SafetensorsStore weights, string weightsDirectory, GraphForm form, Precision precision) =>
-            XlmRobertaGraph.Build(config, weights, weightsDirectory, form, precision);
+        public override ModelProto BuildGraph(ModelConfig config, SafetensorsStore weights, string weightsDirectory, GraphForm form, Precision precision,
+            PairTokenizer tokenizer) => XlmRobertaGraph.Build(config, weights, weightsDirectory, form, precision);
     }
 
     // BERT cross-encoders: ms-marco-MiniLM, TinyBERT (WordPiece), and mMiniLM (an XLM-R SentencePiece tokenizer
@@ -95,7 +102,42 @@ internal abstract class RerankerArchitecture
 
         public override IEnumerable<(string Name, long[] Shape)> ExpectedTensors(ModelConfig config) => BertGraph.ExpectedTensors(config);
 
-        public override ModelProto BuildGraph(ModelConfig config, SafetensorsStore weights, string weightsDirectory, GraphForm form, Precision precision) =>
-            BertGraph.Build(config, weights, weightsDirectory, form, precision);
+        public override ModelProto BuildGraph(ModelConfig config, SafetensorsStore weights, string weightsDirectory, GraphForm form, Precision precision,
+            PairTokenizer tokenizer) => BertGraph.Build(config, weights, weightsDirectory, form, precision);
+    }
+
+    // Qwen3-Reranker: a decoder read at the last token through its prompt (Qwen3RerankerTokenizer). The causal-LM
+    // checkpoint is scored from the yes/no rows of lm_head, the converted seq-cls one from its score row.
+    private sealed class Qwen3Architecture(bool seqCls) : RerankerArchitecture
+    {
+        // The model card's max_length; the config allows 40960 positions, which the reference never feeds.
+        private const int ModelCardMaxLength = 8192;
+
+        public override string Name => seqCls ? Qwen3Graph.SequenceClassification : Qwen3Graph.CausalLm;
+
+        public override void CheckSupported(ModelFolder folder)
+        {
+            if (seqCls) RequireOneLabel(folder, "tomaarsen/Qwen3-Reranker-0.6B-seq-cls");
+            Qwen3Graph.CheckSupported(folder.Config, folder.ConfigPath);
+        }
+
+        public override PairTokenizer LoadTokenizer(ModelFolder folder) =>
+            PairTokenizer.Load(folder) as Qwen3RerankerTokenizer ?? throw new RerankException(RerankErrorKind.UnsupportedModel,
+                $"{folder.Directory}: a Qwen3 reranker needs its byte-level BPE tokenizer (tokenizer.json of type BPE, or vocab.json with merges.txt).");
+
+        public override int DefaultMaxLength(ModelFolder folder) => Math.Min(ModelCardMaxLength, folder.DefaultMaxLength);
+
+        public override void CheckRunsFromOnnx(ModelFolder folder) =>
+            throw new RerankException(RerankErrorKind.UnsupportedModel,
+                $"{folder.Directory}: Qwen3 decoders are not run from ONNX exports (theirs take a key/value cache and return the full vocabulary); use the safetensors checkpoint.");
+
+        public override IEnumerable<(string Name, long[] Shape)> ExpectedTensors(ModelConfig config) => Qwen3Graph.ExpectedTensors(config, seqCls);
+
+        public override ModelProto BuildGraph(ModelConfig config, SafetensorsStore weights, string weightsDirectory, GraphForm form, Precision precision,
+            PairTokenizer tokenizer)
+        {
+            var prompt = (Qwen3RerankerTokenizer)tokenizer;
+            return Qwen3Graph.Build(config, weights, weightsDirectory, seqCls, prompt.YesId, prompt.NoId, precision);
+        }
     }
 }

@@ -17,6 +17,9 @@ internal sealed record GoldenLogits(string Generator, string Date, IReadOnlyList
         /// <summary>Text-pair cases only: the query and document each row was tokenized from.</summary>
         public (string Query, string Document)[]? Pairs { get; init; }
 
+        /// <summary>Qwen3 text cases only: query, document and instruction (null = the default) of each prompt.</summary>
+        public (string Query, string Document, string? Instruction)[]? Prompts { get; init; }
+
         public int Rows => InputIds.Length;
         public int Tokens => InputIds[0].Length;
         public long[] FlatIds => InputIds.SelectMany(r => r).ToArray();
@@ -36,6 +39,7 @@ internal sealed record GoldenLogits(string Generator, string Date, IReadOnlyList
         {
             TokenTypeIds = c["token_type_ids"] is { } types ? Matrix(types) : null,
             Pairs = c["pairs"]?.AsArray().Select(p => (p!["query"]!.GetValue<string>(), p["document"]!.GetValue<string>())).ToArray(),
+            Prompts = c["prompts"]?.AsArray().Select(p => (p!["query"]!.GetValue<string>(), p["document"]!.GetValue<string>(), p["instruction"]?.GetValue<string>())).ToArray(),
         }).ToList();
         var invariance = (root["batch_invariance"]?.AsObject() ?? []).ToDictionary(
             p => p.Key,
