@@ -77,6 +77,14 @@ internal static class CommonOptions
         Recursive = true,
     };
 
+    /// <summary>Added to the commands that score pairs (rank, score, demo), not common to all.</summary>
+    public static readonly Option<string?> Instruction = new("--instruction")
+    {
+        Description = "The task instruction of instruction-following rerankers (Qwen3-Reranker's <Instruct>; default: the model card's "
+            + "\"Given a web search query, retrieve relevant passages that answer the query\"). Other rerankers ignore it. Env: RERANK_INSTRUCTION.",
+        DefaultValueFactory = _ => Env("RERANK_INSTRUCTION"),
+    };
+
     public static readonly Option<bool> Verbose = new("--verbose", "-v")
     {
         Description = "Show informational messages and stack traces of errors.",

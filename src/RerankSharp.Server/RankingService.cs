@@ -15,6 +15,9 @@ internal sealed record RankQuery(string Query, IReadOnlyList<string> Documents)
     public TruncationDirection Direction { get; init; } = TruncationDirection.Right;
     public int? MaxDocumentTokens { get; init; }
     public float? MinScore { get; init; }
+
+    /// <summary>The task instruction of instruction-following rerankers (Qwen3-Reranker), as vLLM, SGLang and llama.cpp take it.</summary>
+    public string? Instruction { get; init; }
 }
 
 /// <summary>One document in the answer, best first.</summary>
@@ -39,6 +42,7 @@ internal sealed class RankingService(CrossEncoder encoder, RerankServerOptions o
             Truncate = query.Truncate ?? options.AutoTruncate,
             TruncationDirection = query.Direction,
             MaxDocumentTokens = query.MaxDocumentTokens,
+            Instruction = query.Instruction,
         }, context.RequestAborted);
         if (scores.Scores.Any(float.IsNaN))
             throw new RerankException(RerankErrorKind.Backend, "The model produced NaN scores; the weights or the execution provider are broken.");

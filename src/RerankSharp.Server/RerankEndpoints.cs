@@ -86,6 +86,7 @@ public static class RerankEndpoints
             RawScores = fields.OptionalBool("raw_scores") ?? false,
             TopN = fields.OptionalPositiveInt("top_n"),
             MinScore = fields.OptionalNumber("min_score"),
+            Instruction = fields.OptionalString("instruction"),
         };
         var returnText = fields.OptionalBool("return_text") ?? false;
         var ranked = await ranking.RankAsync(context, query);
@@ -110,6 +111,7 @@ public static class RerankEndpoints
             Truncate = fields.OptionalBool("truncate"),
             RawScores = fields.OptionalBool("raw_scores") ?? false,
             MinScore = fields.OptionalNumber("min_score"),
+            Instruction = fields.OptionalString("instruction"),
         };
         var returnDocuments = fields.OptionalBool("return_documents") ?? false;
         var ranked = await ranking.RankAsync(context, query);

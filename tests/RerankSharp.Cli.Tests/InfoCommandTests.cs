@@ -15,4 +15,16 @@ public class InfoCommandTests
         Assert.Contains("model-00002-of-00002.safetensors", result.Stdout);
         Assert.Contains("2 × 32", result.Stdout);
     }
+
+    [Theory]
+    [InlineData("bert-b", "BertForSequenceClassification, graph built from the safetensors")]
+    [InlineData("qwen3-b", "Qwen3ForCausalLM, graph built from the safetensors")]
+    public void Names_the_architecture_it_runs(string model, string runs)
+    {
+        var result = RerankProcess.Run(null, "info", "--model", FixturePaths.Model(model));
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Contains("runs as", result.Stdout);
+        Assert.Contains(runs, result.Stdout);
+    }
 }

@@ -47,4 +47,20 @@ public class RankCommandTests
         }
         finally { File.Delete(path); }
     }
+
+    [Fact]
+    public void Instruction_reaches_an_instruction_following_reranker()
+    {
+        var qwen = FixturePaths.Model("qwen3-a");
+        string[] args = ["rank", "--model", qwen, "--query", "what is panda?", "--doc", "The giant panda is a bear.", "--doc", "hi", "--json"];
+        var plain = RerankProcess.Run(null, args);
+        var instructed = RerankProcess.Run(null, [.. args, "--instruction", "Judge whether the passage is about animals"]);
+
+        Assert.True(plain.ExitCode == 0 && instructed.ExitCode == 0, plain.Stderr + instructed.Stderr);
+        using var encoder = CrossEncoder.Load(qwen);
+        var expected = encoder.Rank("what is panda?", ["The giant panda is a bear.", "hi"], new RerankOptions { Instruction = "Judge whether the passage is about animals" });
+        var results = JsonNode.Parse(instructed.Stdout)!["results"]!.AsArray();
+        Assert.Equal(expected.Select(r => r.Score), results.Select(r => r!["score"]!.GetValue<float>()));
+        Assert.NotEqual(plain.Stdout, instructed.Stdout);
+    }
 }

@@ -114,4 +114,22 @@ public class ScoreCommandTests
         }
         finally { dir.Delete(recursive: true); }
     }
+
+    [Fact]
+    public void A_lines_instruction_wins_over_the_flag_for_an_instruction_following_reranker()
+    {
+        var qwen = FixturePaths.Model("qwen3-b");
+        var input = string.Join('\n',
+            """{"query": "what is panda?", "documents": ["The giant panda is a bear."]}""",
+            """{"query": "what is panda?", "documents": ["The giant panda is a bear."], "instruction": "Find animals"}""") + "\n";
+
+        var result = RerankProcess.Run(input, "score", "--model", qwen, "--instruction", "Find plants");
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        var scores = result.StdoutLines.Select(l => JsonNode.Parse(l)!["scores"]![0]!.GetValue<float>()).ToArray();
+        using var encoder = CrossEncoder.Load(qwen);
+        (string, string)[] pair = [("what is panda?", "The giant panda is a bear.")];
+        Assert.Equal(encoder.Predict(pair, new RerankOptions { Instruction = "Find plants" })[0], scores[0]);
+        Assert.Equal(encoder.Predict(pair, new RerankOptions { Instruction = "Find animals" })[0], scores[1]);
+    }
 }

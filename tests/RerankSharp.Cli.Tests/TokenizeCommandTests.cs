@@ -44,4 +44,17 @@ public class TokenizeCommandTests
         Assert.True(lines[1].ContainsKey("input_ids"));
         Assert.Contains("truncation", lines[2]["error"]!.GetValue<string>());
     }
+
+    [Fact]
+    public void Gives_the_ids_of_bert_pairs_and_of_qwen3_prompts_with_their_instruction()
+    {
+        var bert = RerankProcess.Run("""{"query": "what is a panda?", "document": "A bear."}""" + "\n", "tokenize", "--model", FixturePaths.Model("bert-a"));
+        var qwen = RerankProcess.Run("""{"query": "q", "document": "d", "instruction": "Find it"}""" + "\n", "tokenize", "--model", FixturePaths.Model("qwen3-a"));
+
+        Assert.True(bert.ExitCode == 0 && qwen.ExitCode == 0, bert.Stderr + qwen.Stderr);
+        var wordPiece = WordPieceTokenizer.FromTokenizerJson(Path.Combine(FixturePaths.Model("bert-a"), "tokenizer.json"));
+        Assert.Equal(wordPiece.EncodePair("what is a panda?", "A bear.", 512), Ids(bert.StdoutLines[0]));
+        var prompt = new Qwen3RerankerTokenizer(ByteLevelBpeTokenizer.FromTokenizerJson(Path.Combine(FixturePaths.Model("qwen3-a"), "tokenizer.json")));
+        Assert.Equal(prompt.EncodeText(Qwen3RerankerTokenizer.Prefix + "<Instruct>: Find it\n<Query>: q\n<Document>: d" + Qwen3RerankerTokenizer.Suffix), Ids(qwen.StdoutLines[0]));
+    }
 }

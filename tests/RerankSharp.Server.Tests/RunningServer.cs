@@ -27,10 +27,10 @@ internal sealed class RunningServer : IAsyncDisposable
     public HttpClient Client { get; }
     public string? ApiKey { get; init; }
 
-    public static async Task<RunningServer> StartAsync(RerankServerOptions? options = null, CrossEncoderOptions? encoderOptions = null)
+    public static async Task<RunningServer> StartAsync(RerankServerOptions? options = null, CrossEncoderOptions? encoderOptions = null, string? modelPath = null)
     {
         options ??= new RerankServerOptions();
-        var encoder = await CrossEncoder.LoadAsync(ModelPath, encoderOptions);
+        var encoder = await CrossEncoder.LoadAsync(modelPath ?? ModelPath, encoderOptions);
         var app = RerankServerApplication.Create(encoder, options, new RerankHostOptions("127.0.0.1", 0, TimeSpan.FromSeconds(20)));
         await app.StartAsync();
         var address = new Uri(RerankServerApplication.ListeningAddresses(app).Single());

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using RerankSharp.Models;
+using RerankSharp.Scoring;
 using Spectre.Console;
 
 namespace RerankSharp.Cli.Commands;
@@ -20,6 +21,17 @@ internal static class InfoCommand
             void Row(string key, string value) => grid.AddRow($"[grey]{key}[/]", Markup.Escape(value));
             Row("folder", summary.Directory);
             Row("architecture", $"{string.Join(", ", c.Architectures)} ({c.ModelType})");
+            // What `rerank` would run, or why it cannot: the engine's one switch on architectures decides.
+            string runs;
+            try
+            {
+                runs = CrossEncoder.ArchitectureOf(folder) + (folder.IsOnnxOnly ? $", from {string.Join(" or ", folder.OnnxFiles)}" : ", graph built from the safetensors");
+            }
+            catch (RerankException e) when (e.Kind == RerankErrorKind.UnsupportedModel)
+            {
+                runs = "not supported: " + e.Message;
+            }
+            Row("runs as", runs);
             Row("layers × hidden", $"{c.NumHiddenLayers} × {c.HiddenSize}, {c.NumAttentionHeads} heads of {c.HeadSize}, intermediate {c.IntermediateSize}");
             Row("vocabulary", c.VocabSize.ToString("N0", CultureInfo.InvariantCulture));
             Row("max length", $"{summary.DefaultMaxLength:N0} tokens (max_position_embeddings {c.MaxPositionEmbeddings:N0})");

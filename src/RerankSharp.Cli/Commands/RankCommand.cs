@@ -15,14 +15,14 @@ internal static class RankCommand
         var docs = new Option<string[]>("--doc", "-d") { Description = "A document; repeat for each.", Required = true };
         var topN = new Option<int?>("--top-n") { Description = "Show only the best N." };
         var json = new Option<bool>("--json") { Description = "Print JSON instead of a table." };
-        var command = new Command("rank", "Rank documents against one query.") { query, docs, topN, json };
+        var command = new Command("rank", "Rank documents against one query.") { query, docs, topN, json, CommonOptions.Instruction };
         command.SetAction((result, token) => Cli.Run(result, token, async ct =>
         {
             using var encoder = await CrossEncoder.LoadAsync(await CommonOptions.ResolveModelAsync(result, ct), CommonOptions.EncoderOptions(result), ct);
             var documents = result.GetValue(docs)!;
             var clock = Stopwatch.StartNew();
             var ranked = await encoder.RerankAsync(result.GetValue(query)!, documents,
-                new RerankOptions { TopN = result.GetValue(topN), RawScores = result.GetValue(CommonOptions.Raw) }, ct);
+                new RerankOptions { TopN = result.GetValue(topN), RawScores = result.GetValue(CommonOptions.Raw), Instruction = result.GetValue(CommonOptions.Instruction) }, ct);
             var elapsed = clock.Elapsed;
             if (result.GetValue(json)) PrintJson(ranked);
             else PrintTable(ranked, result.GetValue(CommonOptions.Raw), elapsed);

@@ -61,7 +61,8 @@ internal static class TokenizeCommand
             return tokenizer.EncodeSingle(JsonLines.RequiredString(obj, "text", line, source), maxLength);
         if (obj.ContainsKey("query") || obj.ContainsKey("document"))
             return tokenizer.EncodePair(JsonLines.RequiredString(obj, "query", line, source),
-                JsonLines.RequiredString(obj, "document", line, source), maxLength, strategy);
+                JsonLines.RequiredString(obj, "document", line, source), maxLength, strategy,
+                obj.ContainsKey("instruction") ? JsonLines.RequiredString(obj, "instruction", line, source) : null);
         throw new RerankException(RerankErrorKind.InvalidInput, $"{source}: line {line} needs \"text\", or \"query\" and \"document\".");
     }
 

@@ -49,6 +49,13 @@ public abstract class PairTokenizer
         => EncodePair(query, document, maxLength, strategy, TruncationDirection.Right, maxDocumentTokens: null).Ids;
 
     /// <summary>
+    /// As <see cref="EncodePair(string, string, int, TruncationStrategy)"/>, with the task instruction of instruction-following
+    /// rerankers (Qwen3-Reranker; null = its default); other tokenizers ignore it.
+    /// </summary>
+    public int[] EncodePair(string query, string document, int maxLength, TruncationStrategy strategy, string? instruction)
+        => EncodePair(query, document, maxLength, strategy, TruncationDirection.Right, maxDocumentTokens: null, instruction).Ids;
+
+    /// <summary>
     /// The core of <see cref="EncodePair(string, string, int, TruncationStrategy)"/>: also cuts from the left when asked
     /// (TEI's <c>truncation_direction</c>), first caps the document at <paramref name="maxDocumentTokens"/> (Cohere's
     /// <c>max_tokens_per_doc</c>), takes the instruction of instruction-following rerankers (ignored by the others),
