@@ -1,14 +1,15 @@
-using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
+using Microsoft.ML.Tokenizers;
 using static RerankSharp.Tokenization.TokenizerJsonReader;
 
 namespace RerankSharp.Tokenization;
 
 /// <summary>
-/// A byte-level BPE tokenizer of the Qwen2/Qwen3 kind, giving the ids of Hugging Face's fast tokenizer: added tokens
-/// split out of the raw text → NFC → split by the pre-tokenizer's regex (each match a word) → each word's UTF-8 bytes
-/// as GPT-2's printable byte alphabet → <see cref="ByteLevelBpeModel"/>. It adds no special tokens of its own.
+/// A byte-level BPE tokenizer of the Qwen2/Qwen3 kind, giving the ids of Hugging Face's fast tokenizer: Microsoft.ML.Tokenizers'
+/// byte-level <see cref="BpeTokenizer"/> (UTF-8 bytes as GPT-2's printable alphabet, ranked merges), fed by our NFC
+/// (<see cref="UnicodeNormalization"/>; the library is culture-invariant) and by <see cref="Qwen2PreTokenizer"/> (added
+/// tokens, then the pre-tokenizer's regex). It adds no special tokens of its own.
 /// </summary>
 /// <remarks>Immutable after loading and safe to call from many threads at once.</remarks>
 public sealed class ByteLevelBpeTokenizer
@@ -18,33 +19,40 @@ public sealed class ByteLevelBpeTokenizer
     /// <summary>Qwen2's pre-tokenizer regex, what a slow <c>Qwen2Tokenizer</c> (vocab.json + merges.txt) splits with.</summary>
     internal const string Qwen2Pattern = @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
 
-    private static readonly char[] ByteToChar = BuildByteAlphabet();
-
-    private readonly ByteLevelBpeModel _model;
-    private readonly AddedTokenSplitter _splitter;
-    private readonly Dictionary<int, string> _added;
+    private readonly BpeTokenizer _bpe;
+    private readonly Dictionary<string, int> _ids;
+    private readonly string?[] _pieces;
     private readonly HashSet<int> _special;
-    private readonly Regex _split;
-    private readonly bool _nfc;
 
-    private ByteLevelBpeTokenizer(ByteLevelBpeModel model, AddedToken[] added, IEnumerable<int> special, string pattern, bool nfc)
+    private ByteLevelBpeTokenizer(Dictionary<string, int> vocab, List<(string Left, string Right)> merges, AddedToken[] added,
+        IEnumerable<int> special, string pattern, bool nfc, string source)
     {
-        _model = model;
-        _splitter = new AddedTokenSplitter(added);
-        _added = added.ToDictionary(t => t.Id, t => t.Content);
+        foreach (var (left, right) in merges)
+            if (!vocab.ContainsKey(left) || !vocab.ContainsKey(right) || !vocab.ContainsKey(left + right))
+                throw Invalid(source, $"merge '{left} {right}' uses a token missing from the vocabulary");
+        var addedIds = added.ToDictionary(t => t.Content, t => t.Id, StringComparer.Ordinal);
+        _bpe = BpeTokenizer.Create(new BpeOptions(vocab)
+        {
+            Merges = merges.Select(m => $"{m.Left} {m.Right}"),
+            ByteLevel = true,
+            SpecialTokens = addedIds,
+            Normalizer = nfc ? new NfcNormalizer() : null,
+            // Culture-invariant, as the reference's regex engine (Oniguruma) knows no cultures.
+            PreTokenizer = new Qwen2PreTokenizer(new Regex(pattern, RegexOptions.CultureInvariant), added),
+        });
+        _ids = new Dictionary<string, int>(vocab, StringComparer.Ordinal);
+        foreach (var (content, id) in addedIds) _ids[content] = id;
+        _pieces = new string?[_ids.Values.DefaultIfEmpty(-1).Max() + 1];
+        foreach (var (piece, id) in _ids) _pieces[id] = piece;
         _special = [.. special];
-        _nfc = nfc;
-        // Culture-invariant, as the reference's regex engine (Oniguruma) knows no cultures.
-        _split = new Regex(pattern, RegexOptions.CultureInvariant);
-        VocabSize = Math.Max(model.Count, added.Length == 0 ? 0 : added.Max(t => t.Id) + 1);
+        VocabSize = _pieces.Length;
     }
 
     /// <summary>Ids the tokenizer can produce, added tokens included.</summary>
     public int VocabSize { get; }
 
     /// <summary>The id of <paramref name="token"/> (a vocabulary piece in its byte-level spelling, or an added token), if it has one.</summary>
-    public int? IdOf(string token) =>
-        _added.FirstOrDefault(p => p.Value == token) is { Value: not null } added ? added.Key : _model.TryGetId(token, out var id) ? id : null;
+    public int? IdOf(string token) => _ids.TryGetValue(token, out var id) ? id : null;
 
     /// <summary>Whether <paramref name="id"/> is an added token marked special (<c>&lt;|im_start|&gt;</c>, not <c>&lt;think&gt;</c>).</summary>
     public bool IsSpecial(int id) => _special.Contains(id);
@@ -77,7 +85,7 @@ public sealed class ByteLevelBpeTokenizer
                     if (Flag(entry.Value, "special")) special.Add(id);
                 }
         }
-        return new ByteLevelBpeTokenizer(new ByteLevelBpeModel(vocab, merges, mergesPath), [.. added], special, Qwen2Pattern, nfc: true);
+        return new ByteLevelBpeTokenizer(vocab, merges, [.. added], special, Qwen2Pattern, nfc: true, mergesPath);
     }
 
     internal static ByteLevelBpeTokenizer FromJson(JsonElement root, string source)
@@ -107,7 +115,7 @@ public sealed class ByteLevelBpeTokenizer
         var special = list.ValueKind == JsonValueKind.Array
             ? list.EnumerateArray().Where(t => Flag(t, "special")).Select(t => t.GetProperty("id").GetInt32()).ToArray()
             : [];
-        return new ByteLevelBpeTokenizer(new ByteLevelBpeModel(vocab, merges, source), added, special, pattern, nfc);
+        return new ByteLevelBpeTokenizer(vocab, merges, added, special, pattern, nfc, source);
     }
 
     // Split(Regex, Isolated) then ByteLevel(use_regex: false), as Qwen2/Qwen3 ship it; the regex is taken as written.
@@ -129,31 +137,8 @@ public sealed class ByteLevelBpeTokenizer
     public int[] EncodeText(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        text = XlmRobertaTokenizer.ReplaceLoneSurrogates(text);
-        var ids = new PooledBuffer<int>(text.Length / 3 + 4);
-        var segments = new PooledBuffer<TextSegment>(4);
-        try
-        {
-            _splitter.Split(text, ref segments);
-            foreach (var segment in segments.Span)
-            {
-                if (segment.IsAddedToken)
-                {
-                    ids.Add(segment.TokenId);
-                    continue;
-                }
-                var part = text.Substring(segment.Start, segment.Length);
-                if (_nfc) part = UnicodeNormalization.Nfc(part);
-                foreach (var (start, length) in Words(part))
-                    _model.Encode(ToByteLevel(part.AsSpan(start, length)), ref ids);
-            }
-            return ids.ToArray();
-        }
-        finally
-        {
-            ids.Dispose();
-            segments.Dispose();
-        }
+        // Rust strings cannot hold lone surrogates; the reference only ever sees U+FFFD in their place.
+        return [.. _bpe.EncodeToIds(XlmRobertaTokenizer.ReplaceLoneSurrogates(text))];
     }
 
     /// <summary>The vocabulary strings of <paramref name="ids"/> (byte-level spelling, e.g. <c>Ġworld</c>).</summary>
@@ -161,67 +146,17 @@ public sealed class ByteLevelBpeTokenizer
     {
         var pieces = new string[ids.Length];
         for (var i = 0; i < ids.Length; i++)
-            pieces[i] = (_added.TryGetValue(ids[i], out var added) ? added : _model.IdToPiece(ids[i]))
+            pieces[i] = ((uint)ids[i] < (uint)_pieces.Length ? _pieces[ids[i]] : null)
                 ?? throw new RerankException(RerankErrorKind.InvalidInput, $"Token id {ids[i]} is outside the vocabulary of {VocabSize}; pass ids this tokenizer produced.");
         return pieces;
     }
 
-    // The regex's matches, gaps between them kept as words (Split's Isolated behaviour). .NET's \p{L} and \p{N} see a
-    // supplementary character as two surrogates, where the reference's Oniguruma sees one letter or digit; so the regex
-    // runs over a copy with each supplementary character replaced by one BMP character of the same class.
-    private List<(int Start, int Length)> Words(string text)
+    // HF's NFC normalizer; string.Normalize has no Unicode data under InvariantGlobalization.
+    private sealed class NfcNormalizer : Normalizer
     {
-        var probe = text;
-        List<int>? starts = null;   // for each probe index, the text index it stands for
-        if (text.Any(char.IsSurrogate))
-        {
-            var builder = new StringBuilder(text.Length);
-            starts = new List<int>(text.Length + 1);
-            for (var i = 0; i < text.Length; i += char.IsSurrogatePair(text, i) ? 2 : 1)
-            {
-                starts.Add(i);
-                if (!char.IsSurrogatePair(text, i)) { builder.Append(text[i]); continue; }
-                builder.Append(Rune.GetUnicodeCategory(Rune.GetRuneAt(text, i)) switch
-                {
-                    var c when c <= System.Globalization.UnicodeCategory.OtherLetter => 'a',
-                    System.Globalization.UnicodeCategory.DecimalDigitNumber or System.Globalization.UnicodeCategory.LetterNumber
-                        or System.Globalization.UnicodeCategory.OtherNumber => '0',
-                    _ => '\u00A6',   // BROKEN BAR, a symbol: neither letter, digit nor space
-                });
-            }
-            starts.Add(text.Length);
-            probe = builder.ToString();
-        }
-        int At(int i) => starts is null ? i : starts[i];
-        var words = new List<(int, int)>();
-        var done = 0;
-        foreach (Match m in _split.Matches(probe))
-        {
-            if (m.Length == 0) continue;
-            if (m.Index > done) words.Add((At(done), At(m.Index) - At(done)));
-            words.Add((At(m.Index), At(m.Index + m.Length) - At(m.Index)));
-            done = m.Index + m.Length;
-        }
-        if (done < probe.Length) words.Add((At(done), text.Length - At(done)));
-        return words;
-    }
+        public override string Normalize(string original) => UnicodeNormalization.Nfc(original);
 
-    private static string ToByteLevel(ReadOnlySpan<char> word)
-    {
-        var bytes = Encoding.UTF8.GetBytes(word.ToArray());
-        var chars = new char[bytes.Length];
-        for (var i = 0; i < bytes.Length; i++) chars[i] = ByteToChar[bytes[i]];
-        return new string(chars);
-    }
-
-    // GPT-2's bytes_to_unicode: printable Latin-1 bytes stand for themselves, the rest for U+0100 onwards in byte order.
-    private static char[] BuildByteAlphabet()
-    {
-        var map = new char[256];
-        var next = 256;
-        for (var b = 0; b < 256; b++)
-            map[b] = b is >= '!' and <= '~' or >= '\u00A1' and <= '\u00AC' or >= '\u00AE' and <= '\u00FF' ? (char)b : (char)next++;
-        return map;
+        public override string Normalize(ReadOnlySpan<char> original) => UnicodeNormalization.Nfc(original.ToString());
     }
 
     private static Dictionary<string, int> ReadVocab(JsonElement vocab, string source, string what)
