@@ -1,29 +1,30 @@
 using System.Text;
+using MlWordPiece = Microsoft.ML.Tokenizers.WordPieceTokenizer;
 
 namespace RerankSharp.Tokenization;
 
 /// <summary>
-/// HF tokenizers' <c>WordPiece</c> model: each word is cut greedily into the longest vocabulary pieces from the
-/// left, pieces after the first carrying the <c>##</c> prefix; a word with any uncoverable part, or longer than
-/// <c>max_input_chars_per_word</c> characters, is one unknown token.
+/// The WordPiece model stage: Microsoft.ML.Tokenizers' <see cref="MlWordPiece"/> applied to one word at a time (the
+/// longest vocabulary piece from the left, later pieces with the <c>##</c> prefix; a word with an uncoverable part, or
+/// longer than <c>max_input_chars_per_word</c> characters, is one unknown token). Its own normalizer, pre-tokenizer and
+/// special-token handling are not used: they differ from Hugging Face's (docs/tokenizer.md), ours run before it.
 /// </summary>
 internal sealed class WordPieceModel
 {
-    private readonly Dictionary<string, int> _ids;
-    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _lookup;
+    private readonly MlWordPiece _wordPiece;
     private readonly string[] _pieces;
-    private readonly string _prefix;
-    private readonly int _maxChars;
 
     public WordPieceModel(string[] pieces, int unkId, string continuingSubwordPrefix = "##", int maxInputCharsPerWord = 100)
     {
         _pieces = pieces;
-        _ids = new Dictionary<string, int>(pieces.Length, StringComparer.Ordinal);
-        for (var i = 0; i < pieces.Length; i++) _ids.TryAdd(pieces[i], i);
-        _lookup = _ids.GetAlternateLookup<ReadOnlySpan<char>>();
         UnkId = unkId;
-        _prefix = continuingSubwordPrefix;
-        _maxChars = maxInputCharsPerWord;
+        using var vocab = new MemoryStream(Encoding.UTF8.GetBytes(string.Join('\n', pieces) + "\n"));
+        _wordPiece = MlWordPiece.Create(vocab, new Microsoft.ML.Tokenizers.WordPieceOptions
+        {
+            UnknownToken = pieces[unkId],
+            ContinuingSubwordPrefix = continuingSubwordPrefix,
+            MaxInputCharsPerWord = maxInputCharsPerWord,
+        });
     }
 
     public int UnkId { get; }
@@ -32,51 +33,10 @@ internal sealed class WordPieceModel
 
     public string IdToPiece(int id) => _pieces[id];
 
-    public bool TryGetId(string piece, out int id) => _ids.TryGetValue(piece, out id);
-
+    /// <summary>Appends the ids of one normalized, pre-tokenized word.</summary>
     public void Encode(ReadOnlySpan<char> word, ref PooledBuffer<int> ids)
     {
-        // The limit counts characters (Unicode scalar values), as Rust's chars().count().
-        var chars = 0;
-        foreach (var _ in word.EnumerateRunes()) chars++;
-        if (chars > _maxChars)
-        {
-            ids.Add(UnkId);
-            return;
-        }
-
-        int mark = ids.Count;
-        char[]? rented = null;
-        int start = 0;
-        while (start < word.Length)
-        {
-            int end = word.Length;
-            int found = -1;
-            while (end > start)
-            {
-                var piece = word[start..end];
-                if (start > 0)
-                {
-                    var need = _prefix.Length + piece.Length;
-                    if (rented is null || rented.Length < need) rented = new char[Math.Max(need, 64)];
-                    _prefix.CopyTo(rented);
-                    piece.CopyTo(rented.AsSpan(_prefix.Length));
-                    piece = rented.AsSpan(0, need);
-                }
-                if (_lookup.TryGetValue(piece, out found)) break;
-                found = -1;
-                end--;
-                // Never end inside a surrogate pair: pieces are whole characters.
-                if (end > start && char.IsLowSurrogate(word[end]) && char.IsHighSurrogate(word[end - 1])) end--;
-            }
-            if (found < 0)
-            {
-                ids.Truncate(mark);
-                ids.Add(UnkId);
-                return;
-            }
-            ids.Add(found);
-            start = end;
-        }
+        foreach (var id in _wordPiece.EncodeToIds(word, considerPreTokenization: false, considerNormalization: false))
+            ids.Add(id);
     }
 }
