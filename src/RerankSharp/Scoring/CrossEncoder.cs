@@ -68,6 +68,31 @@ public sealed class CrossEncoder : IReranker
     public QueueStatistics QueueStatistics => _queue.Statistics;
 
     /// <summary>
+    /// The model's name: <c>org/name</c> for a Hugging Face cache snapshot, else the folder's name. Telemetry and score
+    /// caches key on it (<see cref="RerankerMetadata.ModelId"/>).
+    /// </summary>
+    public string ModelId => ModelIdOf(Folder.Directory);
+
+    /// <inheritdoc />
+    public object? GetService(Type serviceType, object? serviceKey = null)
+    {
+        ArgumentNullException.ThrowIfNull(serviceType);
+        if (serviceKey is not null) return null;
+        if (serviceType == typeof(RerankerMetadata)) return new RerankerMetadata(RerankerMetadata.InProcessProvider, null, ModelId);
+        return serviceType.IsInstanceOfType(this) ? this : null;
+    }
+
+    // The hub cache lays a model out as models--org--name/snapshots/<commit>/ (HubCache).
+    private static string ModelIdOf(string directory)
+    {
+        var folder = new DirectoryInfo(directory);
+        var repo = folder.Parent is { Name: "snapshots" } snapshots ? snapshots.Parent : null;
+        return repo is not null && repo.Name.StartsWith("models--", StringComparison.Ordinal)
+            ? repo.Name["models--".Length..].Replace("--", "/", StringComparison.Ordinal)
+            : folder.Name;
+    }
+
+    /// <summary>
     /// Raised on the worker thread after each inference batch, for metrics. Handlers must be quick and must not
     /// block; an exception from one is logged and otherwise ignored.
     /// </summary>
