@@ -77,7 +77,7 @@ public sealed class RemoteReranker : IReranker
         if (documents.Count == 0 || options.TopN == 0) return [];
 
         // Each slice's best top_n holds the overall best top_n, so slices ask for no more than that.
-        var slices = Enumerable.Range(0, (documents.Count + _maxDocuments - 1) / _maxDocuments)
+        var slices = Enumerable.Range(0, (int)(((long)documents.Count + _maxDocuments - 1) / _maxDocuments))
             .Select(s => (Offset: s * _maxDocuments, Count: Math.Min(_maxDocuments, documents.Count - s * _maxDocuments)))
             .ToArray();
         var replies = new IReadOnlyList<(int Index, float Score)>[slices.Length];
