@@ -38,10 +38,10 @@ public static class RagPipelineApp
         return 0;
     }
 
-    #region Pipeline
     public static async Task<IReadOnlyList<VectorSearchResult<Passage>>> RunAsync(IVectorSearchable<Passage> store, IReranker reranker,
         TextWriter output, CancellationToken cancellationToken = default)
     {
+        #region Pipeline
         var retrieved = new List<VectorSearchResult<Passage>>();
         await foreach (var result in store.SearchAsync(Query, Candidates, cancellationToken: cancellationToken))
             retrieved.Add(result);

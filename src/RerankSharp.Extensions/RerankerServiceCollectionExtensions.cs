@@ -60,8 +60,10 @@ public static class RerankerServiceCollectionExtensions
                 resilience.AttemptTimeout.Timeout = settings.Timeout;
                 resilience.TotalRequestTimeout.Timeout = settings.TotalTimeout;
                 resilience.CircuitBreaker.SamplingDuration = Max(resilience.CircuitBreaker.SamplingDuration, 2 * settings.Timeout);
-                resilience.Retry.MaxRetryAttempts = settings.MaxRetries;
                 resilience.Retry.Delay = settings.RetryDelay;
+                if (settings.MaxRetries > 0) resilience.Retry.MaxRetryAttempts = settings.MaxRetries;
+                // Polly's retry takes at least one attempt; "no retries" is a retry that handles nothing.
+                else resilience.Retry.ShouldHandle = _ => ValueTask.FromResult(false);
             });
         if (settings.Raw) builder.ConfigureOptions(options => options with { RawScores = true });
         return builder;

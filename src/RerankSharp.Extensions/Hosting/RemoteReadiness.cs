@@ -21,7 +21,7 @@ internal sealed class RemoteReadiness(RemoteReranker reranker, IHttpClientFactor
                 ? (RerankerState.Ready, $"{reranker.Options.Api} at {uri} answered {(int)response.StatusCode}.", null)
                 : (RerankerState.Failed, $"{reranker.Options.Api} at {uri} answered {(int)response.StatusCode} {response.StatusCode}.", null);
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or Polly.Timeout.TimeoutRejectedException && !cancellationToken.IsCancellationRequested)
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested)
         {
             return (RerankerState.Failed, $"{reranker.Options.Api} at {uri} cannot be reached: {e.Message}", e);
         }
