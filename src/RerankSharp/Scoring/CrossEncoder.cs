@@ -107,7 +107,7 @@ public sealed class CrossEncoder : IReranker
         using (var weights = SafetensorsStore.Open(folder))
         {
             weights.Validate(XlmRobertaGraph.ExpectedTensors(folder.Config));
-            var model = XlmRobertaGraph.Build(folder.Config, weights, folder.WeightsDirectory, options.GraphForm, options.Precision);
+            var model = XlmRobertaGraph.Build(folder.Config, weights, folder.WeightsDirectory, options.GraphForm, options.Precision, options.Int8Recipe);
             graph = model.ToByteArray();
         }
         if (options.SaveOnnxPath is not null) File.WriteAllBytes(options.SaveOnnxPath, graph);
