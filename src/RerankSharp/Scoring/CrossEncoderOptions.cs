@@ -26,7 +26,7 @@ public sealed record CrossEncoderOptions
     /// <summary>Most tokens waiting in the queue before new work is refused as overloaded (a request arriving at an empty queue is always taken).</summary>
     public long MaxQueuedTokens { get; init; } = 4_000_000;
 
-    /// <summary>ONNX Runtime intra-op threads; null = one per logical processor.</summary>
+    /// <summary>ONNX Runtime intra-op threads; null = one per physical core this process may use (hyper-threads add no GEMM throughput).</summary>
     public int? Threads { get; init; }
 
     /// <summary>
