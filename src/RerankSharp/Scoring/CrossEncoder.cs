@@ -55,6 +55,9 @@ public sealed class CrossEncoder : IReranker
     /// <summary>Most padded tokens in one inference batch.</summary>
     public int MaxBatchTokens { get; }
 
+    /// <summary>ONNX Runtime intra-op threads in use (<see cref="CrossEncoderOptions.Threads"/>, or one per physical core).</summary>
+    public int Threads => _session.Threads;
+
     /// <summary>The ONNX Runtime execution provider in use.</summary>
     public string ExecutionProvider => _session.ExecutionProvider;
 
@@ -132,12 +135,12 @@ public sealed class CrossEncoder : IReranker
         using (var weights = SafetensorsStore.Open(folder))
         {
             weights.Validate(XlmRobertaGraph.ExpectedTensors(folder.Config));
-            var model = XlmRobertaGraph.Build(folder.Config, weights, folder.WeightsDirectory, options.GraphForm, options.Precision);
+            var model = XlmRobertaGraph.Build(folder.Config, weights, folder.WeightsDirectory, options.GraphForm, options.Precision, options.Int8Recipe);
             graph = model.ToByteArray();
         }
         if (options.SaveOnnxPath is not null) File.WriteAllBytes(options.SaveOnnxPath, graph);
 
-        var settings = new SessionSettings(options.Device, options.Threads ?? Environment.ProcessorCount,
+        var settings = new SessionSettings(options.Device, options.Threads ?? CpuTopology.DefaultThreads(),
             GraphOptimizationLevel.ORT_ENABLE_ALL, options.PrepackWeights);
         var session = EncoderSession.Create(graph, folder.WeightsDirectory, folder.Config.NumLabels, settings, logger);
         return new CrossEncoder(folder, tokenizer, session, maxLength, options, logger, clock.Elapsed);
