@@ -72,7 +72,7 @@ PRESETS = {
     # qwen3-a converted to the seq-cls form: score.weight = lm_head[yes] - lm_head[no].
     "qwen3-c": QwenSpec(hidden=48, layers=2, heads=6, kv_heads=2, head_dim=12, intermediate=70, vocab=6272, tie=True, rope_theta=1000000.0, seed=21, seq_cls_of="qwen3-a"),
     # Qwen/Qwen3-Reranker-0.6B's shape (151669 ids), for benchmarks.
-    "reranker-0.6b": QwenSpec(hidden=1024, layers=28, heads=16, kv_heads=8, head_dim=128, intermediate=3072, vocab=151669, tie=True, rope_theta=1000000.0, seed=23),
+    "reranker-0.6b": QwenSpec(hidden=1024, layers=28, heads=16, kv_heads=8, head_dim=128, intermediate=3072, vocab=151669, tie=True, rope_theta=1000000.0, dtype="BF16", seed=23),
 }
 
 

@@ -39,11 +39,12 @@ internal sealed class EncoderSession : IDisposable
     private readonly string[] _inputNames;
     private readonly TokenTypeRule? _tokenTypes;
 
-    private EncoderSession(InferenceSession session, string provider, int numLabels, string[] inputNames, TokenTypeRule? tokenTypes)
+    private EncoderSession(InferenceSession session, string provider, int numLabels, int threads, string[] inputNames, TokenTypeRule? tokenTypes)
     {
         _session = session;
         ExecutionProvider = provider;
         NumLabels = numLabels;
+        Threads = threads;
         _inputNames = inputNames;
         _tokenTypes = tokenTypes;
     }
@@ -52,6 +53,9 @@ internal sealed class EncoderSession : IDisposable
     public bool TakesTokenTypeIds => _inputNames.Contains(TokenTypeIds);
 
     public string ExecutionProvider { get; }
+
+    /// <summary>ONNX Runtime intra-op threads.</summary>
+    public int Threads { get; }
 
     public int NumLabels { get; }
 
@@ -122,7 +126,7 @@ internal sealed class EncoderSession : IDisposable
             var session = open(options);
             try
             {
-                return new EncoderSession(session, provider, numLabels, CheckSignature(session, numLabels, what), tokenTypes);
+                return new EncoderSession(session, provider, numLabels, settings.IntraOpThreads, CheckSignature(session, numLabels, what), tokenTypes);
             }
             catch
             {

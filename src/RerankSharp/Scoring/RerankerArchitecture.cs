@@ -22,7 +22,7 @@ internal abstract class RerankerArchitecture
     public abstract IEnumerable<(string Name, long[] Shape)> ExpectedTensors(ModelConfig config);
 
     /// <summary>The graph over <paramref name="weights"/>, whose external data is located relative to <paramref name="weightsDirectory"/>.</summary>
-    public abstract ModelProto BuildGraph(ModelConfig config, SafetensorsStore weights, string weightsDirectory, GraphForm form, Precision precision,
+    public abstract ModelProto BuildGraph(ModelConfig config, SafetensorsStore weights, string weightsDirectory, CrossEncoderOptions options,
         PairTokenizer tokenizer);
 
     /// <summary>The max length used when the caller gives none: the model folder's, unless the reference uses less.</summary>
@@ -65,6 +65,16 @@ internal abstract class RerankerArchitecture
         return architecture;
     }
 
+    // The int8 recipes (Int8Recipe) are XLM-R's; the other graphs quantize every projection per column with per-tensor
+    // activations, which is the default recipe.
+    private protected static Precision DefaultRecipeOnly(CrossEncoderOptions options)
+    {
+        if (options.Precision == Precision.Int8 && options.Int8Recipe is { } recipe && !recipe.Equals(Int8Recipe.Default))
+            throw new RerankException(RerankErrorKind.InvalidInput,
+                $"int8 recipe \"{recipe}\" applies to XLM-RoBERTa models only; this architecture runs the default int8 ({Int8Recipe.Default}). Drop the recipe.");
+        return options.Precision;
+    }
+
     private protected static void RequireOneLabel(ModelFolder folder, string example)
     {
         if (folder.Config.NumLabels != 1)
@@ -84,8 +94,8 @@ internal abstract class RerankerArchitecture
 
         public override IEnumerable<(string Name, long[] Shape)> ExpectedTensors(ModelConfig config) => XlmRobertaGraph.ExpectedTensors(config);
 
-        public override ModelProto BuildGraph(ModelConfig config, SafetensorsStore weights, string weightsDirectory, GraphForm form, Precision precision,
-            PairTokenizer tokenizer) => XlmRobertaGraph.Build(config, weights, weightsDirectory, form, precision);
+        public override ModelProto BuildGraph(ModelConfig config, SafetensorsStore weights, string weightsDirectory, CrossEncoderOptions options,
+            PairTokenizer tokenizer) => XlmRobertaGraph.Build(config, weights, weightsDirectory, options.GraphForm, options.Precision, options.Int8Recipe);
     }
 
     // BERT cross-encoders: ms-marco-MiniLM, TinyBERT (WordPiece), and mMiniLM (an XLM-R SentencePiece tokenizer
@@ -102,8 +112,8 @@ internal abstract class RerankerArchitecture
 
         public override IEnumerable<(string Name, long[] Shape)> ExpectedTensors(ModelConfig config) => BertGraph.ExpectedTensors(config);
 
-        public override ModelProto BuildGraph(ModelConfig config, SafetensorsStore weights, string weightsDirectory, GraphForm form, Precision precision,
-            PairTokenizer tokenizer) => BertGraph.Build(config, weights, weightsDirectory, form, precision);
+        public override ModelProto BuildGraph(ModelConfig config, SafetensorsStore weights, string weightsDirectory, CrossEncoderOptions options,
+            PairTokenizer tokenizer) => BertGraph.Build(config, weights, weightsDirectory, options.GraphForm, DefaultRecipeOnly(options));
     }
 
     // Qwen3-Reranker: a decoder read at the last token through its prompt (Qwen3RerankerTokenizer). The causal-LM
@@ -133,11 +143,11 @@ internal abstract class RerankerArchitecture
 
         public override IEnumerable<(string Name, long[] Shape)> ExpectedTensors(ModelConfig config) => Qwen3Graph.ExpectedTensors(config, seqCls);
 
-        public override ModelProto BuildGraph(ModelConfig config, SafetensorsStore weights, string weightsDirectory, GraphForm form, Precision precision,
+        public override ModelProto BuildGraph(ModelConfig config, SafetensorsStore weights, string weightsDirectory, CrossEncoderOptions options,
             PairTokenizer tokenizer)
         {
             var prompt = (Qwen3RerankerTokenizer)tokenizer;
-            return Qwen3Graph.Build(config, weights, weightsDirectory, seqCls, prompt.YesId, prompt.NoId, precision);
+            return Qwen3Graph.Build(config, weights, weightsDirectory, seqCls, prompt.YesId, prompt.NoId, DefaultRecipeOnly(options));
         }
     }
 }
