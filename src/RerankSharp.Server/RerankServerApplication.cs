@@ -82,8 +82,9 @@ public static class RerankServerApplication
     /// <summary>The HTTP addresses a started server listens on, with the port chosen when 0 was asked.</summary>
     public static IReadOnlyList<string> ListeningAddresses(WebApplication app)
     {
-        var grpc = GrpcAddress(app);
-        return app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.Where(a => a != grpc).ToList() ?? [];
+        var grpcPort = app.Services.GetRequiredService<Listeners>().Grpc?.IPEndPoint?.Port;
+        return app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses
+            .Where(a => grpcPort is null || new Uri(a).Port != grpcPort).ToList() ?? [];
     }
 
     /// <summary>The address of the gRPC endpoint of a started server (<c>http://HOST:PORT</c>), or null when it serves no gRPC.</summary>

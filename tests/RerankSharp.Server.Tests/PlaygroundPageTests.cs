@@ -46,7 +46,8 @@ public class PlaygroundPageTests(ITestOutputHelper output)
     public async Task In_a_browser_the_page_ranks_as_the_api_does_with_token_counts_and_truncation_flags()
     {
         Assert.True(File.Exists(Chromium), $"{Chromium} is missing; install Debian's chromium (apt-get install -y chromium), as .ci/run does.");
-        await using var server = await RunningServer.StartAsync(new RerankServerOptions { ApiKeys = [Key] });
+        // The screenshot (docs/playground.png is one) names the random-weight fixture it shows.
+        await using var server = await RunningServer.StartAsync(new RerankServerOptions { ApiKeys = [Key], ModelName = "tiny-a (random weights)" });
         using var playwright = await Playwright.CreateAsync();
         await using var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = Chromium, Headless = true });
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1100, Height = 860 } });
