@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using RerankSharp.Server.TeiGrpc;
 using Microsoft.Extensions.DependencyInjection;
@@ -105,6 +106,10 @@ public static class RerankServerApplication
         var grpcPort = context.RequestServices.GetRequiredService<Listeners>().Grpc?.IPEndPoint?.Port;
         var onGrpcPort = context.Connection.LocalPort == grpcPort;
         var isGrpc = context.Request.ContentType?.StartsWith("application/grpc", StringComparison.OrdinalIgnoreCase) == true;
+        if (onGrpcPort && isGrpc && context.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodyLimit)
+            // gRPC's own limits apply instead (MaxReceiveMessageSize per message, the stream budget in RerankStream):
+            // Kestrel's would fail a unary call mid-read with UNKNOWN rather than RESOURCE_EXHAUSTED and a message.
+            bodyLimit.MaxRequestBodySize = null;
         if (onGrpcPort == isGrpc) return next(context);
         return ErrorResponses.Error(StatusCodes.Status404NotFound, ErrorTypes.NotFound, onGrpcPort
             ? "This port serves gRPC (tei.v1.Rerank, tei.v1.Info, tei.v1.Tokenize); the HTTP routes are on the server's --port."

@@ -147,13 +147,15 @@ public class RerankGrpcServiceTests(GrpcServerFixture fixture) : IClassFixture<G
     [Fact]
     public async Task Limits_and_truncation_follow_the_server_settings()
     {
-        await using var server = await RunningServer.StartAsync(new RerankServerOptions { MaxDocuments = 3, AutoTruncate = false }, grpc: true);
+        await using var server = await RunningServer.StartAsync(new RerankServerOptions { MaxDocuments = 3, AutoTruncate = false, MaxBodyBytes = 15_000 }, grpc: true);
         var client = new Rerank.RerankClient(server.Channel);
         var longText = string.Join(' ', Enumerable.Repeat("population", 600));
 
         var tooMany = await Assert.ThrowsAsync<RpcException>(async () => await client.RerankAsync(Request("q", ["a", "b", "c", "d"])));
         var tooManyStreamed = await Assert.ThrowsAsync<RpcException>(() => StreamAsync(client, Messages("q", ["a", "b", "c", "d"])));
         var tooLong = await Assert.ThrowsAsync<RpcException>(async () => await client.RerankAsync(Request("q", [longText])));
+        var tooManyBytes = await Assert.ThrowsAsync<RpcException>(() => StreamAsync(client, Messages("q", [longText, longText, longText])));
+        var tooLargeMessage = await Assert.ThrowsAsync<RpcException>(async () => await client.RerankAsync(Request("q", [string.Join(' ', Enumerable.Repeat(longText, 4))])));
         var cut = await client.RerankAsync(new RerankRequest { Query = "q", Texts = { longText }, Truncate = true });
         var cutFromTheLeft = await client.RerankAsync(new RerankRequest { Query = "q", Texts = { longText + " river" }, Truncate = true, TruncationDirection = TruncationDirection.Left });
 
@@ -161,6 +163,10 @@ public class RerankGrpcServiceTests(GrpcServerFixture fixture) : IClassFixture<G
         Assert.Contains("--max-documents", tooMany.Status.Detail);
         Assert.Contains("--max-documents", tooManyStreamed.Status.Detail);
         Assert.Contains("over the max length", tooLong.Status.Detail);
+        Assert.Equal(StatusCode.ResourceExhausted, tooManyBytes.StatusCode);
+        Assert.Contains("--max-body-bytes", tooManyBytes.Status.Detail);
+        Assert.Equal(StatusCode.ResourceExhausted, tooLargeMessage.StatusCode);
+        Assert.Contains("maximum configured message size", tooLargeMessage.Status.Detail);
         Assert.Equal((uint)server.Encoder.MaxLength, cut.Metadata.ComputeTokens);
         var expectedLeft = await server.Encoder.ScoreDocumentsAsync("q", [longText + " river"],
             new RerankOptions { Truncate = true, TruncationDirection = Tokenization.TruncationDirection.Left });

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Grpc.AspNetCore.Server;
 using Grpc.Core;
 using RerankSharp.Scoring;
 using RerankSharp.Server.TeiGrpc.Protocol;
@@ -37,9 +36,16 @@ internal sealed class RerankGrpcService(RankingService ranking, RerankServerOpti
     public override async Task<RerankResponse> RerankStream(IAsyncStreamReader<RerankStreamRequest> requestStream, ServerCallContext context)
     {
         var pairs = new List<RerankStreamRequest>();
+        long bytes = 0;
         await foreach (var pair in requestStream.ReadAllAsync(context.CancellationToken))
         {
             CheckCount(pairs.Count + 1);
+            // Each message is bounded by the message size limit; the stream as a whole is held in memory until it
+            // closes, so it gets the limit of one HTTP body, refused as gRPC refuses an oversized message.
+            bytes += pair.CalculateSize();
+            if (bytes > options.MaxBodyBytes)
+                throw new RpcException(new Status(StatusCode.ResourceExhausted,
+                    $"The stream's messages add up to more than {options.MaxBodyBytes} bytes (--max-body-bytes); send fewer or shorter texts per call."));
             pairs.Add(pair);
         }
         if (pairs.Count == 0) throw HttpError.Invalid("The stream held no texts; send one RerankStreamRequest per text before closing it.");

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using Grpc.AspNetCore.Server;
 using Grpc.Core;
 using Grpc.Core.Interceptors;
 using Microsoft.Extensions.Logging;
@@ -63,8 +62,8 @@ internal sealed class TeiGrpcInterceptor(RerankServerOptions options, ApiKeyChec
         catch (OperationCanceledException) when (context.CancellationToken.IsCancellationRequested)
         {
             // The client left or its deadline passed; its pairs have been dropped from the queue.
-            code = StatusCode.Cancelled;
-            throw new RpcException(new Status(StatusCode.Cancelled, "The call was cancelled before its answer was ready."));
+            code = context.Deadline <= DateTime.UtcNow ? StatusCode.DeadlineExceeded : StatusCode.Cancelled;
+            throw new RpcException(new Status(code, "The call was cancelled or ran past its deadline before its answer was ready."));
         }
         catch (Exception e)
         {
