@@ -6,11 +6,11 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
-using RerankSharp.Server.TeiGrpc;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using RerankSharp.Scoring;
+using RerankSharp.Server.TeiGrpc;
 
 namespace RerankSharp.Server;
 
@@ -92,11 +92,8 @@ public static class RerankServerApplication
     public static string? GrpcAddress(WebApplication app)
     {
         // Kestrel writes the bound endpoint (the port it chose for 0) back into the ListenOptions.
-        var endpoint = app.Services.GetRequiredService<Listeners>().Grpc?.IPEndPoint;
-        if (endpoint is null) return null;
-        var host = endpoint.Address.Equals(IPAddress.Any) ? "0.0.0.0" : endpoint.Address.Equals(IPAddress.IPv6Any) ? "[::]" : endpoint.Address.ToString();
-        if (endpoint.Address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !host.StartsWith('[')) host = $"[{host}]";
-        return $"http://{host}:{endpoint.Port}";
+        // IPEndPoint writes IPv6 addresses in brackets, as a URL needs them.
+        return app.Services.GetRequiredService<Listeners>().Grpc?.IPEndPoint is { } endpoint ? $"http://{endpoint}" : null;
     }
 
     // The gRPC port carries only gRPC calls and the HTTP port only the HTTP routes, so neither answers the other's
