@@ -4,8 +4,8 @@ namespace RerankSharp.Cli;
 
 /// <summary>
 /// Shard <see cref="Index"/> of <see cref="Count"/> of a JSON Lines input (<c>rerank score --shard I/N</c>): a contiguous
-/// block of input lines, so that the outputs of shards 0, 1, …, N-1 concatenated in that order are exactly the output of
-/// one unsharded run. Contiguous blocks rather than every N-th line, because then concatenation keeps input order with
+/// block of input lines, so that the outputs of shards 0, 1, …, N-1 concatenated in that order are the output of one
+/// unsharded run, line for line (scores equal up to the float32 rounding that depends on which lines shared a batch). Contiguous blocks rather than every N-th line, because then concatenation keeps input order with
 /// no merge step (<c>cat part-*</c> in index order), which is what a Kubernetes Indexed Job's pods can produce on their own.
 /// </summary>
 internal sealed record InputShard(int Index, int Count)

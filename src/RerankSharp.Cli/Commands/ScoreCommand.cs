@@ -23,7 +23,7 @@ internal static class ScoreCommand
 
     private static readonly Option<InputShard?> Shard = new("--shard")
     {
-        Description = "Score only shard I of N (0 ≤ I < N): the I-th of N contiguous blocks of input lines, so the outputs of shards 0..N-1 concatenated in order equal the unsharded output. Needs --input FILE. Env: RERANK_SHARD.",
+        Description = "Score only shard I of N (0 ≤ I < N): the I-th of N contiguous blocks of input lines, so the outputs of shards 0..N-1 concatenated in order are the unsharded output, line for line. Needs --input FILE. Env: RERANK_SHARD.",
         CustomParser = arg => InputShard.Parse(arg, arg.Tokens.Single().Value, "--shard"),
         DefaultValueFactory = arg => CommonOptions.Env("RERANK_SHARD") is { } value ? InputShard.Parse(arg, value, "RERANK_SHARD") : null,
     };
