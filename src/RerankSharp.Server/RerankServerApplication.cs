@@ -42,6 +42,9 @@ public static class RerankServerApplication
         var listeners = new Listeners();
         // No args, no appsettings or ASPNETCORE_ variables: the CLI's flags and RERANK_ variables are the only configuration.
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        // The slim builder still reads ASPNETCORE_URLS / ASPNETCORE_HTTP_PORTS (the ASP.NET container images set the
+        // latter); Kestrel listens only where Host and Port say, and those would just make it warn that they are overridden.
+        builder.WebHost.UseSetting(WebHostDefaults.ServerUrlsKey, "").UseSetting(WebHostDefaults.HttpPortsKey, "").UseSetting(WebHostDefaults.HttpsPortsKey, "");
         builder.Logging.ClearProviders();
         builder.Logging.SetMinimumLevel(hostOptions.LogLevel);
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true);

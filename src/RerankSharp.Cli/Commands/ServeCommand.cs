@@ -47,6 +47,9 @@ internal static class ServeCommand
             };
             // Disposed after the server has stopped, so in-flight requests finish on a live encoder.
             using var encoder = await CrossEncoder.LoadAsync(model, encoderOptions, ct);
+            // One pair through the session before listening: /health, the readiness probe of a container, then answers
+            // only once the model has run, and the first request does not pay ONNX Runtime's first-run costs.
+            await encoder.PredictAsync([("warm-up", "warm-up")], cancellationToken: ct);
             var serverOptions = new RerankServerOptions
             {
                 ModelName = result.GetValue(modelName) ?? (Directory.Exists(model) ? Path.GetFileName(Path.GetFullPath(model).TrimEnd(Path.DirectorySeparatorChar)) : model),
