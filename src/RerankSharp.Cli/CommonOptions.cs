@@ -2,6 +2,7 @@ using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using RerankSharp.Inference;
 using RerankSharp.Models;
+using RerankSharp.Onnx;
 using RerankSharp.Scoring;
 
 namespace RerankSharp.Cli;
@@ -56,6 +57,14 @@ internal static class CommonOptions
         Recursive = true,
     };
 
+    public static readonly Option<Precision> Precision = new("--precision")
+    {
+        Description = "fp32 (default: the reference's scores) or fp16 (for GPUs: float16 weights, projections and attention; float32 LayerNorms and head). Env: RERANK_PRECISION.",
+        CustomParser = arg => ParsePrecision(arg, arg.Tokens.Single().Value, "--precision"),
+        DefaultValueFactory = arg => Env("RERANK_PRECISION") is { } value ? ParsePrecision(arg, value, "RERANK_PRECISION") : Onnx.Precision.Fp32,
+        Recursive = true,
+    };
+
     public static readonly Option<bool> Raw = new("--raw")
     {
         Description = "Raw logits instead of sigmoid scores in [0, 1]. Env: RERANK_RAW=1.",
@@ -93,7 +102,7 @@ internal static class CommonOptions
 
     public static void AddTo(RootCommand root)
     {
-        foreach (var option in new Option[] { Model, MaxLength, BatchSize, MaxBatchTokens, Threads, Device, Raw, SaveOnnx, OnnxFile, Verbose })
+        foreach (var option in new Option[] { Model, MaxLength, BatchSize, MaxBatchTokens, Threads, Device, Precision, Raw, SaveOnnx, OnnxFile, Verbose })
             root.Options.Add(option);
     }
 
@@ -117,10 +126,24 @@ internal static class CommonOptions
         BatchSize = result.GetValue(BatchSize),
         MaxBatchTokens = result.GetValue(MaxBatchTokens),
         Threads = result.GetValue(Threads),
+        Precision = result.GetValue(Precision),
         SaveOnnxPath = result.GetValue(SaveOnnx),
         OnnxFile = result.GetValue(OnnxFile),
         Logger = Logger(result),
     };
+
+    // int8 stays library-only until its accuracy is settled (docs/benchmarks.md).
+    private static Onnx.Precision ParsePrecision(System.CommandLine.Parsing.ArgumentResult result, string value, string origin)
+    {
+        switch (value.ToLowerInvariant())
+        {
+            case "fp32": return Onnx.Precision.Fp32;
+            case "fp16": return Onnx.Precision.Fp16;
+            default:
+                result.AddError($"{origin} {value} is not a precision; use fp32 (CPU, the reference's scores) or fp16 (GPU).");
+                return Onnx.Precision.Fp32;
+        }
+    }
 
     /// <summary>A RERANK_… variable's value, or null when unset or empty.</summary>
     internal static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : null;

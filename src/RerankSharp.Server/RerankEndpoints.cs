@@ -89,8 +89,10 @@ public static class RerankEndpoints
             Instruction = fields.OptionalString("instruction"),
         };
         var returnText = fields.OptionalBool("return_text") ?? false;
+        var returnTokens = fields.OptionalBool("return_tokens") ?? false;
         var ranked = await ranking.RankAsync(context, query);
-        var reply = ranked.Results.Select(r => new TeiRank(r.Index, r.Score, returnText ? query.Documents[r.Index] : null, r.Truncated ? true : null)).ToArray();
+        var reply = ranked.Results.Select(r => new TeiRank(r.Index, r.Score, returnText ? query.Documents[r.Index] : null, r.Truncated ? true : null,
+            returnTokens ? ranked.Scores.Tokens[r.Index] : null)).ToArray();
         return TypedResults.Json(reply, RerankJson.Options);
     }
 
@@ -115,10 +117,12 @@ public static class RerankEndpoints
             Instruction = fields.OptionalString("instruction"),
         };
         var returnDocuments = fields.OptionalBool("return_documents") ?? false;
+        var returnTokens = fields.OptionalBool("return_tokens") ?? false;
         var ranked = await ranking.RankAsync(context, query);
 
         var results = ranked.Results.Select(r => new RerankResultItem(r.Index, r.Score,
-            returnDocuments ? new RerankDocument(query.Documents[r.Index]) : null, r.Truncated ? true : null)).ToArray();
+            returnDocuments ? new RerankDocument(query.Documents[r.Index]) : null, r.Truncated ? true : null,
+            returnTokens ? ranked.Scores.Tokens[r.Index] : null)).ToArray();
         // Cohere bills one search unit per query over up to 100 documents.
         var billed = new RerankBilledUnits((query.Documents.Count + 99) / 100);
         var reply = apiVersion == 1
@@ -143,18 +147,23 @@ public static class RerankEndpoints
             ? [fields.RequiredString("inputs")]
             : fields.Documents("inputs", options.MaxDocuments, allowObjects: false);
         var special = fields.OptionalBool("add_special_tokens") ?? true;
-        var tokenizer = encoder.Tokenizer;
-        var reply = inputs.Select(text =>
-        {
-            var ids = tokenizer.EncodeText(text);
-            if (special) ids = tokenizer.WithSpecialTokens(ids);
-            var pieces = tokenizer.ToPieces(ids);
-            return ids.Select((id, i) => new TeiToken(id, pieces[i], tokenizer.IsSpecial(id), null, null)).ToArray();
-        }).ToArray();
+        var reply = inputs.Select(text => Tokens(encoder.Tokenizer, text, special)).ToArray();
         return TypedResults.Json(reply, RerankJson.Options);
     }
 
-    private static IResult Info(CrossEncoder encoder, RerankServerOptions options) => TypedResults.Json(new TeiInfo(
+    /// <summary>The tokens of one text as <c>/tokenize</c> and gRPC <c>Tokenize</c> report them.</summary>
+    internal static TeiToken[] Tokens(PairTokenizer tokenizer, string text, bool addSpecialTokens)
+    {
+        var ids = tokenizer.EncodeText(text);
+        if (addSpecialTokens) ids = tokenizer.WithSpecialTokens(ids);
+        var pieces = tokenizer.ToPieces(ids);
+        return ids.Select((id, i) => new TeiToken(id, pieces[i], tokenizer.IsSpecial(id), null, null)).ToArray();
+    }
+
+    private static IResult Info(CrossEncoder encoder, RerankServerOptions options) => TypedResults.Json(DescribeServer(encoder, options), RerankJson.Options);
+
+    /// <summary>What <c>GET /info</c> and gRPC <c>Info</c> report.</summary>
+    internal static TeiInfo DescribeServer(CrossEncoder encoder, RerankServerOptions options) => new(
         ModelId: options.ModelName,
         ModelSha: null,
         ModelDtype: encoder.Folder.Config.TorchDtype ?? "float32",
@@ -171,7 +180,7 @@ public static class RerankEndpoints
         MaxBatchSize: encoder.BatchSize,
         MaxQueuedTokens: encoder.QueueStatistics.MaxQueuedTokens,
         MaxBodyBytes: options.MaxBodyBytes,
-        ExecutionProvider: encoder.ExecutionProvider), RerankJson.Options);
+        ExecutionProvider: encoder.ExecutionProvider);
 
     private static IResult Health(IHostApplicationLifetime lifetime) =>
         lifetime.ApplicationStopping.IsCancellationRequested

@@ -156,6 +156,9 @@ public sealed class CrossEncoder : IReranker
 
             session = EncoderSession.Create(graph, folder.WeightsDirectory, folder.Config.NumLabels, settings, logger, tokenizer.TokenTypeIds);
         }
+        if (options.Precision == Precision.Fp16 && session.ExecutionProvider != EncoderSession.CudaProvider)
+            logger.LogWarning("fp16 runs natively on the CUDA provider only; on {Provider} ONNX Runtime computes it in float32 over float16-rounded weights. Use fp32 on CPU (--precision fp32).",
+                session.ExecutionProvider);
         return new CrossEncoder(folder, tokenizer, session, maxLength, options, logger, clock.Elapsed, architecture.Name);
     }
 

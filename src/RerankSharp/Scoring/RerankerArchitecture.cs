@@ -65,10 +65,13 @@ internal abstract class RerankerArchitecture
         return architecture;
     }
 
-    // The int8 recipes (Int8Recipe) are XLM-R's; the other graphs quantize every projection per column with per-tensor
-    // activations, which is the default recipe.
+    // fp16 and the int8 recipes (Int8Recipe) are XLM-R's; the other graphs run fp32, or int8 with every projection
+    // quantized per column and per-tensor activations, which is the default recipe.
     private protected static Precision DefaultRecipeOnly(CrossEncoderOptions options)
     {
+        if (options.Precision == Precision.Fp16)
+            throw new RerankException(RerankErrorKind.InvalidInput,
+                "fp16 is implemented for XLM-RoBERTa models only; run this architecture in fp32 or int8.");
         if (options.Precision == Precision.Int8 && options.Int8Recipe is { } recipe && !recipe.Equals(Int8Recipe.Default))
             throw new RerankException(RerankErrorKind.InvalidInput,
                 $"int8 recipe \"{recipe}\" applies to XLM-RoBERTa models only; this architecture runs the default int8 ({Int8Recipe.Default}). Drop the recipe.");
