@@ -68,7 +68,7 @@ public static class RerankEndpoints
         .Produces<ErrorResponse>(StatusCodes.Status415UnsupportedMediaType)
         .Produces<ErrorResponse>(StatusCodes.Status429TooManyRequests);
 
-    private static async Task<IResult> RerankTeiOrJina(HttpContext context, RankingService ranking, RerankServerOptions options)
+    internal static async Task<IResult> RerankTeiOrJina(HttpContext context, RankingService ranking, RerankServerOptions options)
     {
         using var body = await JsonRequestBody.ReadAsync(context, options);
         var fields = new JsonFields(body.Root);
@@ -93,7 +93,7 @@ public static class RerankEndpoints
         return TypedResults.Json(reply, RerankJson.Options);
     }
 
-    private static async Task<IResult> RerankCohere(HttpContext context, RankingService ranking, RerankServerOptions options, int apiVersion)
+    internal static async Task<IResult> RerankCohere(HttpContext context, RankingService ranking, RerankServerOptions options, int apiVersion)
     {
         using var body = await JsonRequestBody.ReadAsync(context, options);
         return await RankCohere(context, ranking, options, new JsonFields(body.Root), apiVersion);
@@ -132,7 +132,7 @@ public static class RerankEndpoints
         _ => throw HttpError.Invalid($"`truncation_direction` must be \"left\" or \"right\"; got \"{value}\"."),
     };
 
-    private static async Task<IResult> Tokenize(HttpContext context, CrossEncoder encoder, RerankServerOptions options)
+    internal static async Task<IResult> Tokenize(HttpContext context, CrossEncoder encoder, RerankServerOptions options)
     {
         using var body = await JsonRequestBody.ReadAsync(context, options);
         var fields = new JsonFields(body.Root);
