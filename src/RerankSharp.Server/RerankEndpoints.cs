@@ -40,7 +40,7 @@ public static class RerankEndpoints
             .WithSummary("TEI tokenize: {inputs: string | [string], add_special_tokens?} → [[{id, text, special, start, stop}]].")
             .AcceptsJson<TeiTokenizeRequest>().Produces<TeiToken[][]>().WithErrors();
         routes.MapGet("/info", Info).WithName("info").WithSummary("TEI info: the model and this server's limits.").Produces<TeiInfo>();
-        routes.MapGet("/health", Health).WithName("health").WithSummary("200 while serving; 503 once shutting down.")
+        routes.MapGet("/health", Health).WithName("health").WithSummary("200 while serving; 503 from the moment it starts shutting down (while it drains).")
             .Produces(StatusCodes.Status200OK).Produces<ErrorResponse>(StatusCodes.Status503ServiceUnavailable);
         routes.MapGet("/metrics", Metrics).WithName("metrics").WithSummary("Prometheus text exposition.").Produces<string>(contentType: "text/plain");
         endpoints.MapOpenApi("/openapi.json");
@@ -173,8 +173,8 @@ public static class RerankEndpoints
         MaxBodyBytes: options.MaxBodyBytes,
         ExecutionProvider: encoder.ExecutionProvider), RerankJson.Options);
 
-    private static IResult Health(IHostApplicationLifetime lifetime) =>
-        lifetime.ApplicationStopping.IsCancellationRequested
+    private static IResult Health(IHostApplicationLifetime lifetime, ShutdownDrain drain) =>
+        lifetime.ApplicationStopping.IsCancellationRequested || drain.IsDraining
             ? ErrorResponses.Error(StatusCodes.Status503ServiceUnavailable, ErrorTypes.Unhealthy, "The server is shutting down.")
             : TypedResults.Ok();
 

@@ -87,6 +87,32 @@ public class ServerLifecycleTests
         await server.DisposeAsync();
     }
 
+    [Fact]
+    public async Task While_draining_health_and_new_requests_get_503_and_the_request_in_flight_completes()
+    {
+        var server = await RunningServer.StartAsync(new RerankServerOptions { DrainDelay = TimeSpan.FromSeconds(1) }, new CrossEncoderOptions { BatchSize = 2 });
+
+        using var hold = HoldWorker(server);
+        var inFlight = server.PostAsync("/rerank", Body(300, seed: 8));
+        await WaitUntil(() => server.Encoder.QueueStatistics.QueuedSequences > 0);
+        var stopping = server.App.StopAsync();
+        var (health, _) = await server.GetAsync("/health");
+        var (refused, refusal) = await server.PostAsync("/v1/rerank", new JsonObject { ["query"] = "q", ["documents"] = new JsonArray("a") });
+        var drainingWhileHeld = !stopping.IsCompleted;
+        hold.Set();
+        var (response, reply) = await inFlight;
+        await stopping;
+
+        Assert.Equal(503, (int)health.StatusCode);
+        Assert.Equal(503, (int)refused.StatusCode);
+        Assert.Equal("unhealthy", refusal!["error_type"]!.GetValue<string>());
+        Assert.True(refused.Headers.ConnectionClose);
+        Assert.True(drainingWhileHeld, "the server stopped before its request in flight was answered");
+        Assert.Equal(200, (int)response.StatusCode);
+        Assert.Equal(300, reply!.AsArray().Count);
+        await server.DisposeAsync();
+    }
+
     // The tiny model scores 1,000 pairs in about a second, faster than a test can observe a full
     // queue; holding the worker after its first batch (until the gate is set, at most 20 s) keeps
     // the queue as the test needs it, whatever the machine's speed.

@@ -28,11 +28,12 @@ internal static class ServeCommand
         var apiKeys = new Option<string[]>("--api-key") { Description = "Require 'Authorization: Bearer KEY'; repeat for several keys. Env: RERANK_API_KEY (comma-separated).", DefaultValueFactory = _ => CommonOptions.Env("RERANK_API_KEY")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [], AllowMultipleArgumentsPerToken = false };
         var openHealth = new Option<bool>("--open-health") { Description = "Answer GET /health without a key. Env: RERANK_OPEN_HEALTH=1.", DefaultValueFactory = _ => CommonOptions.Env("RERANK_OPEN_HEALTH") is "1" or "true" };
         var openMetrics = new Option<bool>("--open-metrics") { Description = "Answer GET /metrics without a key. Env: RERANK_OPEN_METRICS=1.", DefaultValueFactory = _ => CommonOptions.Env("RERANK_OPEN_METRICS") is "1" or "true" };
-        var shutdown = new Option<int>("--shutdown-timeout") { Description = "Seconds a stopping server lets in-flight requests finish. Env: RERANK_SHUTDOWN_TIMEOUT.", DefaultValueFactory = _ => CommonOptions.EnvInt("RERANK_SHUTDOWN_TIMEOUT") ?? 30 };
+        var shutdown = new Option<int>("--shutdown-timeout") { Description = "Seconds a stopping server (SIGTERM) has to drain: in-flight requests finish, new ones get 503; keep it under Kubernetes' terminationGracePeriodSeconds. Env: RERANK_SHUTDOWN_TIMEOUT.", DefaultValueFactory = _ => CommonOptions.EnvInt("RERANK_SHUTDOWN_TIMEOUT") ?? 30 };
+        var drainDelay = new Option<double>("--drain-delay") { Description = "Seconds a stopping server keeps listening at least, answering 503 (and /health 503), so a load balancer's readiness probe takes it out first; set it to the probe's period. Env: RERANK_DRAIN_DELAY.", DefaultValueFactory = _ => CommonOptions.Env("RERANK_DRAIN_DELAY") is { } v ? double.Parse(v, CultureInfo.InvariantCulture) : 0 };
 
         var command = new Command("serve", "Serve TEI (/rerank), Jina and Cohere (/v1/rerank, /v2/rerank) rerank APIs over HTTP, with /metrics.")
         {
-            host, port, modelName, maxBody, maxDocuments, maxConcurrent, maxBatchTokens, maxQueuedTokens, autoTruncate, minScore, apiKeys, openHealth, openMetrics, shutdown,
+            host, port, modelName, maxBody, maxDocuments, maxConcurrent, maxBatchTokens, maxQueuedTokens, autoTruncate, minScore, apiKeys, openHealth, openMetrics, shutdown, drainDelay,
         };
         command.SetAction((result, ct) => Cli.Run(result, async () =>
         {
@@ -55,6 +56,7 @@ internal static class ServeCommand
                 ApiKeys = result.GetValue(apiKeys) ?? [],
                 OpenHealth = result.GetValue(openHealth),
                 OpenMetrics = result.GetValue(openMetrics),
+                DrainDelay = TimeSpan.FromSeconds(result.GetValue(drainDelay)),
             };
             var hostOptions = new RerankHostOptions(result.GetValue(host)!, result.GetValue(port), TimeSpan.FromSeconds(result.GetValue(shutdown)),
                 result.GetValue(CommonOptions.Verbose) ? LogLevel.Information : LogLevel.Warning);
