@@ -331,4 +331,32 @@ public class CrossEncoderTests(ITestOutputHelper output)
         Assert.Equal(before, after);
         Assert.All(reloadedScores.Zip(before), p => Assert.NotEqual(p.First, p.Second));
     }
+
+    [Fact]
+    public async Task Cancelling_the_only_caller_terminates_the_running_batch_instead_of_finishing_it()
+    {
+        // One batch of 96 pairs × 512 tokens on one thread, its shape never run before: seconds of work on tiny-a
+        // (fresh buffers fault in page by page), so a cancel 100 ms after it starts lands inside the run.
+        using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model("tiny-a"),
+            new CrossEncoderOptions { BatchSize = 96, MaxBatchTokens = 96 * 512, Threads = 1 });
+        var random = new Random(5);
+        var sequences = Enumerable.Range(0, 96)
+            .Select(_ => new[] { 0 }.Concat(Enumerable.Range(0, 510).Select(_ => random.Next(4, 16000))).Append(2).ToArray()).ToArray();
+        var probe = new[] { sequences[0][..8].Append(2).ToArray() };
+
+        using var cancel = new CancellationTokenSource();
+        var running = encoder.ScoreTokenizedAsync(sequences, cancellationToken: cancel.Token);
+        while (encoder.QueueStatistics.QueuedSequences > 0) await Task.Delay(1);
+        await Task.Delay(TimeSpan.FromMilliseconds(100));
+        var cancelled = System.Diagnostics.Stopwatch.StartNew();
+        cancel.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running);
+        // The engine is free when the next caller's pair has run.
+        await encoder.ScoreTokenizedAsync(probe);
+        var freedAfter = cancelled.Elapsed;
+
+        output.WriteLine($"engine free {freedAfter.TotalMilliseconds:F0} ms after cancelling a 96 × 512 batch");
+        Assert.Equal(1, encoder.BatchesRun);   // the probe: the cancelled batch never completed
+        Assert.True(freedAfter < TimeSpan.FromSeconds(5), $"the engine was free only {freedAfter} after cancelling");
+    }
 }
