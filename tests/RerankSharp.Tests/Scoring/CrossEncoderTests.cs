@@ -359,4 +359,17 @@ public class CrossEncoderTests(ITestOutputHelper output)
         Assert.Equal(1, encoder.BatchesRun);   // the probe: the cancelled batch never completed
         Assert.True(freedAfter < TimeSpan.FromSeconds(5), $"the engine was free only {freedAfter} after cancelling");
     }
+
+    [Fact]
+    public async Task Its_metadata_names_the_model_and_the_in_process_provider()
+    {
+        using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model("tiny-a"));
+        IReranker reranker = encoder;
+
+        var metadata = reranker.GetService<RerankerMetadata>();
+
+        Assert.Equal(new RerankerMetadata("rerank_sharp", null, "tiny-a"), metadata);
+        Assert.Same(encoder, reranker.GetService<CrossEncoder>());
+        Assert.Null(reranker.GetService<CrossEncoder>(serviceKey: "other"));
+    }
 }
