@@ -168,6 +168,8 @@ internal static class ReliabilityRuns
         Console.Error.WriteLine($"building a {options.Tokens}-token pair ...");
         var big = await driver.BodyAsync(1, options.Tokens, random);
         var probe = await driver.BodyAsync(1, 16, random);
+        await using var rss = new ProcessRss(options.Pid ?? Environment.ProcessId, TimeSpan.FromMilliseconds(50));
+        var idle = rss.CurrentMiB;
         await driver.SendAsync(probe);
         var probeIdle = Enumerable.Range(0, 5).Select(_ => driver.SendAsync(probe).Result.Elapsed.TotalMilliseconds).Min();
         Console.Error.WriteLine("a full run for its time ...");
@@ -198,6 +200,7 @@ internal static class ReliabilityRuns
                 $"| {run} | {options.Tokens} | {full.TotalMilliseconds:F0} | {freed:F0} | {batchesAfter - batchesBefore - 1:F0} |"));
         }
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"\n(engine free = time from the disconnect until a 16-token probe is answered, minus the probe's idle latency of {probeIdle:F0} ms)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"server RSS: {idle:F0} MiB before the {options.Tokens}-token runs, peak {rss.PeakSampledMiB:F0} MiB sampled, VmHWM {rss.HighWaterMiB:F0} MiB"));
         return 0;
     }
 
