@@ -59,7 +59,7 @@ internal static class CommonOptions
 
     public static readonly Option<Precision> Precision = new("--precision")
     {
-        Description = "fp32 (default: the reference's scores) or fp16 (for GPUs: float16 weights, projections and attention; float32 LayerNorms and head). Env: RERANK_PRECISION.",
+        Description = "fp32 (default: the reference's scores), fp16 (for GPUs: float16 weights, projections and attention; float32 LayerNorms and head) or int8 (CPU: int8 weight matrices, approximate; measure it with `rerank eval`). Env: RERANK_PRECISION.",
         CustomParser = arg => ParsePrecision(arg, arg.Tokens.Single().Value, "--precision"),
         DefaultValueFactory = arg => Env("RERANK_PRECISION") is { } value ? ParsePrecision(arg, value, "RERANK_PRECISION") : Onnx.Precision.Fp32,
         Recursive = true,
@@ -122,8 +122,9 @@ internal static class CommonOptions
         {
             case "fp32": return Onnx.Precision.Fp32;
             case "fp16": return Onnx.Precision.Fp16;
+            case "int8": return Onnx.Precision.Int8;
             default:
-                result.AddError($"{origin} {value} is not a precision; use fp32 (CPU, the reference's scores) or fp16 (GPU).");
+                result.AddError($"{origin} {value} is not a precision; use fp32 (the reference's scores), fp16 (GPU) or int8 (CPU, approximate).");
                 return Onnx.Precision.Fp32;
         }
     }
