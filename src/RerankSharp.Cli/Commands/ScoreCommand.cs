@@ -27,6 +27,7 @@ internal static class ScoreCommand
             "Score query/document pairs from JSON Lines: {\"query\": ..., \"documents\": [...]} → {\"scores\": [...]}. Progress on standard error; Ctrl-C keeps the complete lines written so far.",
             RunAsync);
         command.Options.Add(ProgressInterval);
+        LongDocumentOptions.AddTo(command);
         return command;
     }
 
@@ -34,6 +35,7 @@ internal static class ScoreCommand
     {
         using var encoder = await CrossEncoder.LoadAsync(await CommonOptions.ResolveModelAsync(result, ct), CommonOptions.EncoderOptions(result), ct);
         var raw = result.GetValue(CommonOptions.Raw);
+        var options = LongDocumentOptions.Apply(result, new RerankOptions { RawScores = raw });
         // A file can be counted first, for a percentage and a time left; standard input cannot.
         long? total = input.CanSeek ? JsonLines.CountLines(input) : null;
         var progress = new ProgressLine(!Console.IsErrorRedirected, TimeSpan.FromSeconds(result.GetValue(ProgressInterval)));
@@ -69,7 +71,7 @@ internal static class ScoreCommand
             foreach (var (line, text) in JsonLines.ReadLines(input, source))
             {
                 ct.ThrowIfCancellationRequested();
-                inFlight.Enqueue((line, Submit(encoder, text, line, source, raw, ct)));
+                inFlight.Enqueue((line, Submit(encoder, text, line, source, options, ct)));
                 if (inFlight.Count >= LinesInFlight) await WriteOldest();
             }
             while (inFlight.Count > 0) await WriteOldest();
@@ -85,7 +87,7 @@ internal static class ScoreCommand
 
     // A bad line becomes a failed task rather than an exception, so it gets its own error line and
     // the lines around it are still scored.
-    private static Task<float[]> Submit(CrossEncoder encoder, string text, int line, string source, bool raw, CancellationToken ct)
+    private static Task<float[]> Submit(CrossEncoder encoder, string text, int line, string source, RerankOptions options, CancellationToken ct)
     {
         try
         {
@@ -100,7 +102,7 @@ internal static class ScoreCommand
                     throw new RerankException(RerankErrorKind.InvalidInput, $"{source}: line {line}: documents[{i}] must be a string.");
                 pairs.Add((query, document));
             }
-            return encoder.PredictAsync(pairs, new RerankOptions { RawScores = raw }, ct);
+            return encoder.PredictAsync(pairs, options, ct);
         }
         catch (RerankException e) when (e.Kind == RerankErrorKind.InvalidInput)
         {
