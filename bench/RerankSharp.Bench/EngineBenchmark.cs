@@ -1,110 +1,182 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using RerankSharp.Models;
+using RerankSharp.Onnx;
 using RerankSharp.Scoring;
 
 namespace RerankSharp.Bench;
 
+/// <summary>
+/// Our engine (each precision), the machine's SGEMM peak and the PyTorch reference on the same token
+/// ids, alternating round by round so host drift hits every contender alike. Prints Markdown.
+/// </summary>
 internal static class EngineBenchmark
 {
-    public static async Task<int> RunAsync(BenchArguments a)
+    private const string DefaultCases = "10x128,10x512,50x256,4x1024,4x2048,1x8192";
+
+    private sealed record Case(int Docs, int Tokens)
+    {
+        public override string ToString() => $"{Docs} × {Tokens}";
+        public bool Long => Tokens >= 2048;
+    }
+
+    private sealed record Row(Case Case, string Contender, List<double> Seconds, double? PeakRssMib, double? Baseline)
+    {
+        public double Median => EngineBenchmark.Median(Seconds);
+    }
+
+    // `engine`: one case (--docs, --tokens); `suite`: every case of --cases.
+    public static async Task<int> RunAsync(BenchArguments a, bool suite)
     {
         var model = a.Get("model", "models/full");
-        int docs = a.Int("docs", 10), tokens = a.Int("tokens", 512), rounds = a.Int("rounds", 2), runs = a.Int("runs", 3), threads = a.Int("threads", 2);
+        int rounds = a.Int("rounds", 2), runs = a.Int("runs", 2), threads = a.Int("threads", 2);
+        var cases = suite
+            ? a.Get("cases", DefaultCases).Split(',').Select(c => c.Split('x')).Select(p => new Case(int.Parse(p[0], CultureInfo.InvariantCulture), int.Parse(p[1], CultureInfo.InvariantCulture))).ToList()
+            : [new Case(a.Int("docs", 10), a.Int("tokens", 512))];
+        var precisions = a.Get("precisions", "fp32,int8").Split(',').Select(p => Enum.Parse<Precision>(p, ignoreCase: true)).ToList();
+        var defaultMallocCases = a.Get("default-malloc", "10x512").Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
         var torchScript = a.Get("torch", "tools/model/bench_reference.py");
+        var noTorch = a.Flag("no-torch");
         var folder = ModelFolder.Open(model);
-        // --ids FILE (a JSON list of id lists) replaces the generated inputs, e.g. for a batch of mixed lengths.
-        var inputs = a.Options.TryGetValue("ids", out var given)
-            ? JsonSerializer.Deserialize<int[][]>(await File.ReadAllTextAsync(given))!
-            : Inputs.Make(docs, tokens, folder.Config.VocabSize);
-        docs = inputs.Length;
-        tokens = inputs.Max(s => s.Length);
-        var idsPath = given ?? Path.Combine(Path.GetTempPath(), $"rerank-bench-ids-{docs}x{tokens}.json");
-        if (given is null) await File.WriteAllTextAsync(idsPath, JsonSerializer.Serialize(inputs));
-        long totalTokens = inputs.Sum(s => (long)s.Length);
-        Console.Error.WriteLine($"case: {docs} docs × {tokens} tokens = {totalTokens} tokens; model {model}; {threads} threads");
 
-        // Load time and memory in a fresh process, so nothing of ours is resident before it.
-        var probe = RunSelf($"load-probe --model {model} --ids {idsPath} --threads {threads}");
-        Console.Error.WriteLine($"load probe: {probe.ToJsonString()}");
+        var report = new StringBuilder();
+        report.AppendLine($"Machine: {MachineDescription()}; {threads} intra-op threads; model {Path.GetFileName(Path.GetFullPath(model))} ({folder.Config.NumHiddenLayers} layers, hidden {folder.Config.HiddenSize}); {rounds} rounds × {runs} runs per case after 2 warm-up runs ({(1)} for cases of ≥ 2048 tokens, which run 1 round × 1 run).");
+        report.AppendLine();
 
-        var precision = Enum.Parse<RerankSharp.Onnx.Precision>(a.Get("precision", "fp32"), ignoreCase: true);
-        using var encoder = CrossEncoder.Load(model, new CrossEncoderOptions { Threads = threads, BatchSize = docs, MaxBatchTokens = docs * tokens, Precision = precision });
-        for (var w = 0; w < 2; w++) await encoder.ScoreTokenizedAsync(inputs, rawScores: true);  // arena first-touch (ort.md finding 9)
-
-        var ours = new List<double>();
-        var torchTuned = new List<double>();
-        float[] ourLogits = [];
-        JsonNode? torchLast = null;
-        for (var round = 0; round < rounds; round++)
+        var encoders = precisions.ToDictionary(p => p, p => CrossEncoder.Load(model, new CrossEncoderOptions
         {
-            for (var r = 0; r < runs; r++)
+            Threads = threads, Precision = p, BatchSize = 64, MaxBatchTokens = 16384,
+        }));
+        using var peak = new SgemmPeak(threads);
+        var rows = new List<Row>();
+        string torchGemm = "not run";
+        var peaks = new List<double>();
+        var loads = new List<string>();
+        try
+        {
+            foreach (var c in cases)
             {
-                var clock = Stopwatch.StartNew();
-                ourLogits = await encoder.ScoreTokenizedAsync(inputs, rawScores: true);
-                ours.Add(clock.Elapsed.TotalSeconds);
+                var inputs = Inputs.Make(c.Docs, c.Tokens, folder.Config.VocabSize);
+                var idsPath = Path.Combine(Path.GetTempPath(), $"rerank-bench-ids-{c.Docs}x{c.Tokens}.json");
+                await File.WriteAllTextAsync(idsPath, JsonSerializer.Serialize(inputs));
+                Console.Error.WriteLine($"case {c}: {(long)c.Docs * c.Tokens} tokens");
+
+                // Memory and first-request latency in fresh processes, so nothing of ours is resident before.
+                var probes = precisions.ToDictionary(p => p, p => RunSelf($"load-probe --model {model} --ids {idsPath} --threads {threads} --precision {p}"));
+                foreach (var (p, probe) in probes)
+                    loads.Add($"| {c} | {Name(p)} | {probe["load_s"]} | {probe["first_run_s"]} | {probe["second_run_s"]} | {probe["third_run_s"]} | {probe["rss_after_load_mib"]} | {probe["hwm_after_run_mib"]} |");
+
+                int caseRounds = c.Long ? 1 : rounds, caseRuns = c.Long ? 1 : runs;
+                var ours = precisions.ToDictionary(p => p, _ => new List<double>());
+                var torch = new List<double>();
+                JsonNode? torchLast = null;
+                foreach (var (p, encoder) in encoders)
+                    for (var w = 0; w < (c.Long ? 1 : 2); w++) await encoder.ScoreTokenizedAsync(inputs, rawScores: true);
+                for (var round = 0; round < caseRounds; round++)
+                {
+                    peaks.AddRange(peak.Measure(3));
+                    foreach (var (p, encoder) in encoders)
+                        for (var r = 0; r < caseRuns; r++)
+                        {
+                            var clock = Stopwatch.StartNew();
+                            await encoder.ScoreTokenizedAsync(inputs, rawScores: true);
+                            ours[p].Add(clock.Elapsed.TotalSeconds);
+                        }
+                    if (!noTorch)
+                    {
+                        var firstTorch = torchGemm == "not run";
+                        torchLast = RunTorch(torchScript, model, idsPath, threads, c.Docs, warmup: 1, caseRuns, tuned: true, gemmReps: firstTorch ? 3 : 0);
+                        if (firstTorch)
+                        {
+                            var gflops = Number(torchLast["gemm_check"]?["median_gflops"]) ?? 0;
+                            torchGemm = $"{gflops:F0} GFLOP/s";
+                            // OpenBLAS reaches ~0.6× MLAS's SGEMM here (ort.md §2), the reference BLAS ~0.03×:
+                            // far below, PyTorch is crippled and the comparison would flatter us. Judged
+                            // against the same round's ORT peak, so a busy host does not trip it.
+                            var ortPeak = Median(peaks);
+                            if (gflops < 100 && gflops < 0.35 * ortPeak)
+                                throw new InvalidOperationException($"PyTorch's GEMM check gave {gflops:F0} GFLOP/s against ORT's {ortPeak:F0} in the same round: it is not on OpenBLAS. Install libopenblas0-pthread before comparing.");
+                        }
+                        torch.AddRange(Seconds(torchLast));
+                    }
+                    Console.Error.WriteLine($"  round {round + 1}: " + string.Join("; ", ours.Select(o => $"{Name(o.Key)} {Median(o.Value):F2} s")) + (torch.Count > 0 ? $"; torch {Median(torch):F2} s" : ""));
+                }
+                double? baseline = torch.Count > 0 ? Median(torch) : null;
+                foreach (var p in precisions)
+                    rows.Add(new Row(c, $"RerankSharp {Name(p)}", ours[p], Number(probes[p]["hwm_after_run_mib"]), baseline));
+                if (torchLast is not null)
+                    rows.Add(new Row(c, "PyTorch fp32 eager, tuned malloc", torch, Number(torchLast["peak_rss_mib"]), baseline));
+                if (!noTorch && defaultMallocCases.Contains($"{c.Docs}x{c.Tokens}"))
+                {
+                    var slow = RunTorch(torchScript, model, idsPath, threads, c.Docs, warmup: 0, 1, tuned: false, gemmReps: 0);
+                    rows.Add(new Row(c, "PyTorch fp32 eager, default malloc", Seconds(slow), Number(slow["peak_rss_mib"]), baseline));
+                }
             }
-            Console.Error.WriteLine($"round {round + 1}: ours median {Median(ours):F2} s");
-            if (a.Flag("no-torch")) continue;
-            torchLast = RunTorch(torchScript, model, idsPath, threads, docs, runs, tuned: true);
-            torchTuned.AddRange(torchLast["run_seconds"]!.AsArray().Select(x => x!.GetValue<double>()));
-            Console.Error.WriteLine($"round {round + 1}: torch (tuned malloc) median {Median(torchTuned):F2} s");
         }
-        JsonNode? torchDefault = a.Flag("no-torch") || a.Flag("no-default-malloc") ? null : RunTorch(torchScript, model, idsPath, threads, docs, 1, tuned: false);
-
-        var rows = new List<string[]>
+        finally
         {
-            Row($"RerankSharp {precision.ToString().ToLowerInvariant()} (ORT, fused graph)", ours, totalTokens),
-        };
-        if (torchTuned.Count > 0) rows.Add(Row("PyTorch fp32 eager, tuned malloc", torchTuned, totalTokens));
-        if (torchDefault is not null) rows.Add(Row("PyTorch fp32 eager, default malloc", torchDefault["run_seconds"]!.AsArray().Select(x => x!.GetValue<double>()).ToList(), totalTokens));
+            foreach (var encoder in encoders.Values) encoder.Dispose();
+        }
 
-        Console.WriteLine($"### {docs} docs × {tokens} tokens, {threads} threads, {rounds} rounds × {runs} runs\n");
-        Console.WriteLine("| contender | median s | min s | tokens/s | × PyTorch (tuned) |");
-        Console.WriteLine("|---|---|---|---|---|");
-        var baseline = torchTuned.Count > 0 ? Median(torchTuned) : double.NaN;
+        var peakMedian = Median(peaks);
+        report.AppendLine($"SGEMM peak (ORT MatMul [5120,1024]×[1024,4096], same run): median {peakMedian:F0} GFLOP/s, range {peaks.Min():F0}–{peaks.Max():F0} over {peaks.Count} products. PyTorch's own GEMM check (OpenBLAS): {torchGemm}.");
+        report.AppendLine();
+        report.AppendLine("| case (docs × tokens) | contender | median s | min s | pairs/s | tokens/s | GFLOP/s | % of SGEMM peak | × PyTorch (tuned) | peak RSS MiB |");
+        report.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
         foreach (var row in rows)
-            Console.WriteLine($"| {row[0]} | {row[1]} | {row[2]} | {row[3]} | {(double.IsNaN(baseline) ? "—" : (baseline / double.Parse(row[1], CultureInfo.InvariantCulture)).ToString("F2", CultureInfo.InvariantCulture))} |");
-        Console.WriteLine();
-        Console.WriteLine($"Load (fresh process): {probe["load_s"]} s; RSS after load {probe["rss_after_load_mib"]} MiB; peak RSS (VmHWM) after the first batch {probe["hwm_after_run_mib"]} MiB (anon {probe["anon_after_run_mib"]}, file {probe["file_after_run_mib"]}); weights {probe["weights_mib"]} MiB.");
-        if (torchLast is not null)
         {
-            var torchLogits = torchLast["logits"]!.AsArray().Select(x => x!.GetValue<double>()).ToArray();
-            var diff = ourLogits.Zip(torchLogits, (o, t) => Math.Abs(o - t)).Max();
-            Console.WriteLine($"Max |Δ logit| ours vs PyTorch fp32: {diff:E2} (logits {torchLogits.Min():F3} … {torchLogits.Max():F3}); PyTorch GEMM check {torchLast["gemm_check"]?["median_gflops"]} GFLOP/s; peak RSS PyTorch {torchLast["peak_rss_mib"]} MiB.");
+            var flops = Flops(folder.Config, row.Case);
+            var gflops = flops / row.Median / 1e9;
+            report.AppendLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {row.Case} | {row.Contender} | {row.Median:F2} | {row.Seconds.Min():F2} | {row.Case.Docs / row.Median:F1} | {(double)row.Case.Docs * row.Case.Tokens / row.Median:F0} | {gflops:F0} | {gflops / peakMedian:P0} | {(row.Baseline is { } b ? (b / row.Median).ToString("F2", CultureInfo.InvariantCulture) : "—")} | {(row.PeakRssMib is { } m ? m.ToString("F0", CultureInfo.InvariantCulture) : "—")} |"));
         }
-        if (a.Options.TryGetValue("reference-logits", out var referencePath))
-        {
-            // golden_logits.py --ids writes one case per sequence, in input order.
-            var reference = JsonNode.Parse(await File.ReadAllTextAsync(referencePath))!["cases"]!.AsArray()
-                .SelectMany(c => c!["logits"]!.AsArray().Select(x => x!.GetValue<double>())).ToArray();
-            var worst = ourLogits.Zip(reference, (o, r) => Math.Abs(o - r) / Math.Max(1, Math.Abs(r))).Max();
-            Console.WriteLine($"Max relative |Δ logit| ours vs float64 reference: {worst:E2}.");
-        }
+        report.AppendLine();
+        report.AppendLine("Fresh process per case and precision (warm page cache): load = `CrossEncoder.Load` until ready; then the case's batch three times (first request, second, third ≈ steady state); RSS after load and peak RSS (VmHWM) after the runs.");
+        report.AppendLine();
+        report.AppendLine("| case | precision | load s | first run s | second run s | third run s | RSS after load MiB | peak RSS MiB |");
+        report.AppendLine("|---|---|---|---|---|---|---|---|");
+        foreach (var line in loads) report.AppendLine(line);
+        report.AppendLine();
+        report.AppendLine($"Weights: {folder.WeightFiles.Sum(f => new FileInfo(f).Length) / 1048576.0:F0} MiB fp32 on disk.");
+        Console.Write(report.ToString());
+        if (a.Options.TryGetValue("out", out var outPath)) await File.WriteAllTextAsync(outPath, report.ToString());
         return 0;
     }
 
-    private static string[] Row(string name, List<double> seconds, long tokens) =>
-    [
-        name,
-        Median(seconds).ToString("F2", CultureInfo.InvariantCulture),
-        seconds.Min().ToString("F2", CultureInfo.InvariantCulture),
-        (tokens / Median(seconds)).ToString("F0", CultureInfo.InvariantCulture),
-    ];
+    // Forward FLOPs of XLM-R per sequence of T tokens: per layer the six weight GEMMs (2·T·(4H² + 2HI))
+    // and the two attention products (2·2·T²·H); the head's two small GEMMs are negligible.
+    private static double Flops(ModelConfig c, Case k)
+    {
+        double h = c.HiddenSize, i = c.IntermediateSize, t = k.Tokens;
+        return k.Docs * c.NumHiddenLayers * (2 * t * (4 * h * h + 2 * h * i) + 4 * t * t * h);
+    }
 
-    private static double Median(List<double> values)
+    private static string Name(Precision p) => p.ToString().ToLowerInvariant();
+
+    private static double? Number(JsonNode? node) =>
+        node is null ? null : double.Parse(node.ToString(), CultureInfo.InvariantCulture);
+
+    private static List<double> Seconds(JsonNode torch) => torch["run_seconds"]!.AsArray().Select(x => x!.GetValue<double>()).ToList();
+
+    internal static double Median(List<double> values)
     {
         var sorted = values.Order().ToList();
         return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
-    private static JsonNode RunTorch(string script, string model, string idsPath, int threads, int batch, int runs, bool tuned)
+    private static string MachineDescription()
     {
-        var arguments = $"{script} --model {model} --ids {idsPath} --threads {threads} --batch-size {batch} --warmup 1 --runs {runs} --print-logits{(tuned ? " --tuned-malloc" : "")}";
-        return RunProcess("/usr/bin/python3", arguments);
+        var model = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU";
+        var flags = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal)) ?? "";
+        var features = new[] { "avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16" }.Where(f => flags.Split(' ').Contains(f));
+        return $"{model}, {Environment.ProcessorCount} logical CPUs ({string.Join(", ", features)}), {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1L << 30)} GiB";
     }
+
+    private static JsonNode RunTorch(string script, string model, string idsPath, int threads, int batch, int warmup, int runs, bool tuned, int gemmReps) =>
+        RunProcess("/usr/bin/python3", $"{script} --model {model} --ids {idsPath} --threads {threads} --batch-size {batch} --warmup {warmup} --runs {runs} --gemm-reps {gemmReps}{(tuned ? " --tuned-malloc" : "")}");
 
     private static JsonNode RunSelf(string arguments) =>
         RunProcess(Environment.ProcessPath!, (Environment.ProcessPath!.EndsWith("dotnet", StringComparison.Ordinal) ? typeof(EngineBenchmark).Assembly.Location + " " : "") + arguments);

@@ -13,18 +13,31 @@ internal static class LoadProbe
     {
         var ids = JsonSerializer.Deserialize<int[][]>(await File.ReadAllTextAsync(a.Get("ids", "")))!;
         var clock = Stopwatch.StartNew();
-        using var encoder = CrossEncoder.Load(a.Get("model", ""), new CrossEncoderOptions { Threads = a.Int("threads", 2), BatchSize = ids.Length, MaxBatchTokens = ids.Sum(s => s.Length) });
+        var precision = Enum.Parse<RerankSharp.Onnx.Precision>(a.Get("precision", "fp32"), ignoreCase: true);
+        using var encoder = CrossEncoder.Load(a.Get("model", ""), new CrossEncoderOptions
+        {
+            Threads = a.Int("threads", 2), BatchSize = ids.Length, MaxBatchTokens = ids.Sum(s => s.Length), Precision = precision,
+        });
         var load = clock.Elapsed.TotalSeconds;
         var rssAfterLoad = Memory.Read("VmRSS");
         clock.Restart();
         await encoder.ScoreTokenizedAsync(ids, rawScores: true);
         var firstRun = clock.Elapsed.TotalSeconds;
+        clock.Restart();
+        await encoder.ScoreTokenizedAsync(ids, rawScores: true);
+        var secondRun = clock.Elapsed.TotalSeconds;
+        clock.Restart();
+        await encoder.ScoreTokenizedAsync(ids, rawScores: true);
+        var thirdRun = clock.Elapsed.TotalSeconds;
         var weights = encoder.Folder.WeightFiles.Sum(f => new FileInfo(f).Length) / 1048576.0;
         string F(double v) => v.ToString("F1", CultureInfo.InvariantCulture);
+        string F2(double v) => v.ToString("F2", CultureInfo.InvariantCulture);
         Console.WriteLine(new JsonObject
         {
-            ["load_s"] = F(load),
-            ["first_run_s"] = F(firstRun),
+            ["load_s"] = F2(load),
+            ["first_run_s"] = F2(firstRun),
+            ["second_run_s"] = F2(secondRun),
+            ["third_run_s"] = F2(thirdRun),
             ["rss_after_load_mib"] = F(rssAfterLoad),
             ["hwm_after_run_mib"] = F(Memory.Read("VmHWM")),
             ["anon_after_run_mib"] = F(Memory.Read("RssAnon")),

@@ -14,8 +14,11 @@ using RerankSharp.Bench;
 var arguments = BenchArguments.Parse(args);
 return arguments.Mode switch
 {
-    "engine" => await EngineBenchmark.RunAsync(arguments),
+    "engine" => await EngineBenchmark.RunAsync(arguments, suite: false),
+    "suite" => await EngineBenchmark.RunAsync(arguments, suite: true),
     "load-probe" => await LoadProbe.RunAsync(arguments),
+    "int8" => await Int8Frontier.RunAsync(arguments),
+    "prepack-probe" => await PrepackProbe.RunAsync(arguments),
     _ => Usage(),
 };
 

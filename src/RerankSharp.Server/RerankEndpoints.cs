@@ -108,6 +108,7 @@ public static class RerankEndpoints
             TopN = fields.OptionalPositiveInt("top_n"),
             MaxDocumentTokens = fields.OptionalPositiveInt("max_tokens_per_doc"),
             Truncate = fields.OptionalBool("truncate"),
+            Direction = Direction(fields.OptionalString("truncation_direction")),
             RawScores = fields.OptionalBool("raw_scores") ?? false,
             MinScore = fields.OptionalNumber("min_score"),
         }.WithLongDocuments(fields);

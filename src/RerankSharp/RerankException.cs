@@ -17,6 +17,8 @@ public enum RerankErrorKind
     Backend,
     /// <summary>An invariant of the library was broken: a bug to report.</summary>
     Internal,
+    /// <summary>A remote reranker refused the credentials (HTTP 401 or 403).</summary>
+    Unauthorized,
 }
 
 /// <summary>

@@ -49,7 +49,7 @@ internal static class BenchCommand
                 throw new RerankException(RerankErrorKind.InvalidInput,
                     $"--grid asks for {string.Join(", ", tooLong)}-token inputs but this model takes at most {encoder.MaxLength} tokens (--max-length); pass --grid with lengths up to {encoder.MaxLength}, e.g. --grid {Math.Min(512, encoder.MaxLength)}x10.");
 
-            var threads = options.Threads ?? Environment.ProcessorCount;
+            var threads = encoder.Threads;
             var setup = $"{encoder.ExecutionProvider}, {threads} threads, batches of ≤ {options.BatchSize} pairs and ≤ {options.MaxBatchTokens} tokens, {warmups} warm-up + {runs} timed runs per row";
             Console.Error.WriteLine($"bench: {encoder.Folder.Directory} loaded in {encoder.LoadTime.TotalSeconds:F1} s; {setup}");
             var peakResets = ProcessMemory.TryResetPeak();

@@ -28,14 +28,18 @@ internal sealed class EncoderSession : IDisposable
 
     private readonly InferenceSession _session;
 
-    private EncoderSession(InferenceSession session, string provider, int numLabels)
+    private EncoderSession(InferenceSession session, string provider, int numLabels, int threads)
     {
         _session = session;
         ExecutionProvider = provider;
         NumLabels = numLabels;
+        Threads = threads;
     }
 
     public string ExecutionProvider { get; }
+
+    /// <summary>ONNX Runtime intra-op threads.</summary>
+    public int Threads { get; }
 
     public int NumLabels { get; }
 
@@ -91,7 +95,7 @@ internal sealed class EncoderSession : IDisposable
             }
 
             var session = new InferenceSession(model, options);
-            return new EncoderSession(session, provider, numLabels);
+            return new EncoderSession(session, provider, numLabels, settings.IntraOpThreads);
         }
         catch (OnnxRuntimeException e)
         {

@@ -6,15 +6,17 @@ using RerankSharp.Models;
 namespace RerankSharp.Onnx;
 
 /// <summary>
-/// int8 copies of the encoder's weight matrices for ONNX Runtime's <c>DynamicQuantizeMatMul</c>:
-/// per output column, symmetric, <c>B</c> int8 [in, out] and <c>b_scale</c> float [out]. Made once
-/// from the checkpoint and kept on disk next to the model (<c>.rerank-cache/</c>), so later loads map
-/// them like the fp32 weights instead of quantizing again.
+/// Quantized copies of the encoder's weight matrices, made once from the checkpoint and kept on disk
+/// next to the model (<c>.rerank-cache/</c>), so later loads map them like the fp32 weights instead of
+/// quantizing again. <see cref="Int8Layout.PerColumn"/>: for ONNX Runtime's integer GEMMs, per output
+/// column, symmetric, <c>B</c> int8 [in, out] and <c>b_scale</c> float [out].
+/// <see cref="Int8Layout.Block32Float"/>: the q8_0 yardstick, fp32 [out, in] holding the weights as
+/// int8 per block of 32 would give them back.
 /// </summary>
 internal sealed class Int8WeightCache
 {
     public const string FolderName = ".rerank-cache";
-    private const int FormatVersion = 1;
+    private const int FormatVersion = 2;
     private const int Alignment = 64;
 
     private readonly Dictionary<string, (Slice Weight, Slice Scale)> _tensors;
@@ -38,11 +40,12 @@ internal sealed class Int8WeightCache
     /// tensors' names, files, offsets and the files' sizes and modification times, so a changed
     /// checkpoint gets a new cache rather than stale weights.
     /// </summary>
-    public static Int8WeightCache LoadOrCreate(string modelDirectory, SafetensorsStore store, IReadOnlyList<string> matrixNames)
+    public static Int8WeightCache LoadOrCreate(string modelDirectory, SafetensorsStore store, IReadOnlyList<string> matrixNames,
+        Int8Layout layout = Int8Layout.PerColumn)
     {
-        var key = Key(store, matrixNames);
+        var key = Key(store, matrixNames, layout);
         var folder = Path.Combine(modelDirectory, FolderName);
-        var relative = Path.Combine(FolderName, $"int8-{key}.bin");
+        var relative = Path.Combine(FolderName, $"{(layout == Int8Layout.PerColumn ? "int8" : "q8_0")}-{key}.bin");
         var dataPath = Path.Combine(modelDirectory, relative);
         var indexPath = Path.ChangeExtension(dataPath, ".json");
         if (File.Exists(dataPath) && File.Exists(indexPath))
@@ -54,7 +57,7 @@ internal sealed class Int8WeightCache
         try
         {
             Directory.CreateDirectory(folder);
-            var tensors = Write(store, matrixNames, dataPath, indexPath);
+            var tensors = Write(store, matrixNames, dataPath, indexPath, layout);
             return new Int8WeightCache(relative, tensors);
         }
         catch (UnauthorizedAccessException e)
@@ -90,7 +93,30 @@ internal sealed class Int8WeightCache
         return (b, scale);
     }
 
-    private static Dictionary<string, (Slice, Slice)> Write(SafetensorsStore store, IReadOnlyList<string> names, string dataPath, string indexPath)
+    /// <summary>
+    /// q8_0 as llama.cpp does it, turned back into float: per block of 32 along a row of W [out, in],
+    /// d = max|x| / 127 stored as fp16, q = round(x / d), value q · d.
+    /// </summary>
+    internal static float[] RoundBlock32(float[] w, int inFeatures)
+    {
+        const int block = 32;
+        var result = new float[w.Length];
+        for (var start = 0; start < w.Length; start += block)
+        {
+            var end = Math.Min(start + block, (start / inFeatures + 1) * inFeatures);
+            var max = 0f;
+            for (var i = start; i < end; i++) max = Math.Max(max, Math.Abs(w[i]));
+            var d = (float)(Half)(max / 127f);
+            var inverse = d > 0 ? 1f / d : 0f;
+            for (var i = start; i < end; i++)
+                result[i] = Math.Clamp(MathF.Round(w[i] * inverse, MidpointRounding.AwayFromZero), -127, 127) * d;
+            if (end != start + block) start = end - block;   // a row shorter than a block restarts at the next row
+        }
+        return result;
+    }
+
+    private static Dictionary<string, (Slice, Slice)> Write(SafetensorsStore store, IReadOnlyList<string> names, string dataPath, string indexPath,
+        Int8Layout layout)
     {
         var tensors = new Dictionary<string, (Slice, Slice)>(StringComparer.Ordinal);
         var partial = $"{dataPath}.partial-{Environment.ProcessId}";
@@ -100,6 +126,13 @@ internal sealed class Int8WeightCache
             {
                 var entry = store.Tensors[name];
                 int outFeatures = checked((int)entry.Shape[0]), inFeatures = checked((int)entry.Shape[1]);
+                if (layout == Int8Layout.Block32Float)
+                {
+                    var rounded = RoundBlock32(store.ReadAsFloat32(name), inFeatures);
+                    var slice = Append(stream, System.Runtime.InteropServices.MemoryMarshal.AsBytes(rounded.AsSpan()), [outFeatures, inFeatures]);
+                    tensors[name] = (slice, slice);
+                    continue;
+                }
                 var (b, scale) = Quantize(store.ReadAsFloat32(name), outFeatures, inFeatures);
                 var weight = Append(stream, System.Runtime.InteropServices.MemoryMarshal.AsBytes(b.AsSpan()), [inFeatures, outFeatures]);
                 var scales = Append(stream, System.Runtime.InteropServices.MemoryMarshal.AsBytes(scale.AsSpan()), [outFeatures]);
@@ -139,9 +172,9 @@ internal sealed class Int8WeightCache
         }
     }
 
-    private static string Key(SafetensorsStore store, IReadOnlyList<string> names)
+    private static string Key(SafetensorsStore store, IReadOnlyList<string> names, Int8Layout layout)
     {
-        var text = new StringBuilder($"v{FormatVersion}\n");
+        var text = new StringBuilder($"v{FormatVersion} {layout}\n");
         foreach (var file in store.Files)
         {
             var info = new FileInfo(file);
@@ -159,4 +192,11 @@ internal sealed class Int8WeightCache
     private sealed record Index(int Version, Dictionary<string, IndexEntry> Tensors);
 
     private sealed record IndexEntry(Slice Weight, Slice Scale);
+}
+
+/// <summary>What an <see cref="Int8WeightCache"/> file holds.</summary>
+internal enum Int8Layout
+{
+    PerColumn,
+    Block32Float,
 }

@@ -11,10 +11,28 @@ internal sealed class OnnxGraphBuilder
     public const string ContribDomain = "com.microsoft";
 
     private readonly GraphProto _graph;
-    private readonly HashSet<string> _names = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _names;
     private int _anonymous;
 
-    public OnnxGraphBuilder(string name) => _graph = new GraphProto { Name = name };
+    public OnnxGraphBuilder(string name) : this(name, new HashSet<string>(StringComparer.Ordinal)) { }
+
+    private OnnxGraphBuilder(string name, HashSet<string> names)
+    {
+        _graph = new GraphProto { Name = name };
+        _names = names;
+    }
+
+    /// <summary>
+    /// A branch body for <c>If</c>: its nodes read this graph's values by name, and it shares this
+    /// graph's names, since ONNX forbids a subgraph value shadowing an outer one.
+    /// </summary>
+    public OnnxGraphBuilder Branch(string name) => new(name, _names);
+
+    /// <summary>The graph as built so far (a branch body for <see cref="GraphAttribute"/>).</summary>
+    public GraphProto Graph => _graph;
+
+    public static AttributeProto GraphAttribute(string name, GraphProto graph) =>
+        new() { Name = name, Type = AttributeProto.Types.AttributeType.Graph, G = graph };
 
     public int NodeCount => _graph.Node.Count;
 
@@ -51,6 +69,10 @@ internal sealed class OnnxGraphBuilder
 
     public string AddConstant(string name, long[] dims, params float[] values) =>
         AddInitializer(Tensor(name, TensorProto.Types.DataType.Float, dims, t => t.FloatData.AddRange(values)));
+
+    /// <summary>A uint8 scalar (a quantization zero point); ONNX carries it in int32_data.</summary>
+    public string AddUInt8Constant(string name, byte value) =>
+        AddInitializer(Tensor(name, TensorProto.Types.DataType.Uint8, [], t => t.Int32Data.Add(value)));
 
     private static TensorProto Tensor(string name, TensorProto.Types.DataType type, long[] dims, Action<TensorProto> fill)
     {

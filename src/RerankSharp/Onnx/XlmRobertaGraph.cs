@@ -29,13 +29,16 @@ internal sealed class XlmRobertaGraph
     private readonly OnnxGraphBuilder _g = new("XLMRobertaForSequenceClassification");
     private readonly Dictionary<string, string> _float32 = new(StringComparer.Ordinal);
     private readonly Int8WeightCache? _int8;
+    private readonly Int8Recipe _recipe;
+    private string? _unpadded;
 
-    private XlmRobertaGraph(ModelConfig config, SafetensorsStore weights, string modelDirectory, Int8WeightCache? int8)
+    private XlmRobertaGraph(ModelConfig config, SafetensorsStore weights, string modelDirectory, Int8WeightCache? int8, Int8Recipe recipe)
     {
         _config = config;
         _weights = weights;
         _modelDirectory = modelDirectory;
         _int8 = int8;
+        _recipe = recipe;
     }
 
     /// <summary>The weight matrices of the encoder blocks (what int8 quantizes); embeddings and the head stay fp32.</summary>
@@ -97,16 +100,18 @@ internal sealed class XlmRobertaGraph
     /// which must hold them: <see cref="ModelFolder.WeightsDirectory"/>.
     /// </summary>
     public static ModelProto Build(ModelConfig config, SafetensorsStore weights, string modelDirectory, GraphForm form,
-        Precision precision = Precision.Fp32)
+        Precision precision = Precision.Fp32, Int8Recipe? recipe = null)
     {
+        recipe ??= Int8Recipe.Default;
         Int8WeightCache? int8 = null;
         if (precision == Precision.Int8)
         {
             if (form != GraphForm.Fused)
-                throw new RerankException(RerankErrorKind.InvalidInput, "int8 runs only on the fused graph form (its DynamicQuantizeMatMul is an ONNX Runtime operator); use the fused form or fp32.");
-            int8 = Int8WeightCache.LoadOrCreate(modelDirectory, weights, EncoderMatrices(config));
+                throw new RerankException(RerankErrorKind.InvalidInput, "int8 runs only on the fused graph form (its integer GEMMs are ONNX Runtime operators); use the fused form or fp32.");
+            int8 = Int8WeightCache.LoadOrCreate(modelDirectory, weights, EncoderMatrices(config),
+                recipe.Activations == Int8Activations.WeightsOnlyBlock32 ? Int8Layout.Block32Float : Int8Layout.PerColumn);
         }
-        var graph = new XlmRobertaGraph(config, weights, modelDirectory, int8);
+        var graph = new XlmRobertaGraph(config, weights, modelDirectory, int8, recipe);
         return graph.BuildModel(form, precision);
     }
 
@@ -120,6 +125,12 @@ internal sealed class XlmRobertaGraph
         var mask = form == GraphForm.Fused
             ? _g.Node("Cast", "roberta.encoder.key_padding_mask", [attentionMask], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Int32)]) // [B, T] int32
             : AdditiveMask(attentionMask);                                   // [B, 1, 1, T]
+        if (form == GraphForm.Fused)
+        {
+            // True when no row is padded (every batch of one row, and batches of equal lengths).
+            var smallest = _g.Node("ReduceMin", "roberta.encoder.unpadded/min", [attentionMask], attributes: [OnnxGraphBuilder.Int("keepdims", 0)]);
+            _unpadded = _g.Node("Equal", "roberta.encoder.unpadded", [smallest, _g.AddConstant("roberta.encoder.unpadded/one", [], 1L)]); // [] bool
+        }
         for (var layer = 0; layer < _config.NumHiddenLayers; layer++)
             hidden = form == GraphForm.Fused
                 ? FusedLayer($"roberta.encoder.layer.{layer}", hidden, mask)
@@ -127,7 +138,11 @@ internal sealed class XlmRobertaGraph
         ClassificationHead(hidden, "logits");
 
         return _g.ToModel(typeof(XlmRobertaGraph).Assembly.GetName().Version?.ToString() ?? "0",
-            new Dictionary<string, string> { ["architecture"] = Architecture, ["graph_form"] = form.ToString(), ["precision"] = precision.ToString() });
+            new Dictionary<string, string>
+            {
+                ["architecture"] = Architecture, ["graph_form"] = form.ToString(), ["precision"] = precision.ToString(),
+                ["int8_recipe"] = precision == Precision.Int8 ? _recipe.ToString() : "",
+            });
     }
 
     // XLMRobertaEmbeddings: word + position + token type 0, then LayerNorm. Position ids are
@@ -212,8 +227,7 @@ internal sealed class XlmRobertaGraph
         var qkvBias = _g.Node("Concat", $"{p}.attention.self/qkv_bias",
             [Weight($"{p}.attention.self.query.bias"), Weight($"{p}.attention.self.key.bias"), Weight($"{p}.attention.self.value.bias")],
             attributes: [OnnxGraphBuilder.Int("axis", 0)]);                                                   // [3H]
-        var context = _g.Node("MultiHeadAttention", $"{p}.attention.self", [q, k, v, qkvBias, keyPaddingMask],
-            attributes: [OnnxGraphBuilder.Int("num_heads", _config.NumAttentionHeads)], domain: OnnxGraphBuilder.ContribDomain); // [B, T, H]
+        var context = Attention($"{p}.attention.self", q, k, v, qkvBias, keyPaddingMask);                      // [B, T, H]
 
         var attended = ProjectT($"{p}.attention.output.dense", context);
         attended = SkipLayerNorm($"{p}.attention.output", attended, hidden, $"{p}.attention.output.dense.bias");  // [B, T, H]
@@ -225,17 +239,70 @@ internal sealed class XlmRobertaGraph
         return SkipLayerNorm($"{p}.output", output, attended, $"{p}.output.dense.bias");
     }
 
-    // x · Wᵀ without the bias (which the following fused op adds), W as stored: [out, in]. In int8,
-    // DynamicQuantizeMatMul quantizes x per tensor at run time against the cached int8 Wᵀ [in, out].
+    // ONNX Runtime's CPU MultiHeadAttention runs its flash kernel (memory linear in T, tiles in L2)
+    // only without a key padding mask; with one it materialises the [B, N, T, T] scores, 4 GiB at
+    // 8192 tokens. So an If picks the mask-free node whenever no row is padded, which covers every
+    // single long input; padded batches keep the mask (and BatchQueue bounds their B × T²).
+    private string Attention(string module, string q, string k, string v, string bias, string keyPaddingMask)
+    {
+        var heads = OnnxGraphBuilder.Int("num_heads", _config.NumAttentionHeads);
+        var padded = _g.Branch($"{module}/padded");
+        padded.AddOutput(padded.Node("MultiHeadAttention", module, [q, k, v, bias, keyPaddingMask], $"{module}/padded/out",
+            attributes: [heads], domain: OnnxGraphBuilder.ContribDomain), DataType.Float, "B", "T", _config.HiddenSize);
+        var unpadded = _g.Branch($"{module}/unpadded");
+        unpadded.AddOutput(unpadded.Node("MultiHeadAttention", module, [q, k, v, bias], $"{module}/unpadded/out",
+            attributes: [heads], domain: OnnxGraphBuilder.ContribDomain), DataType.Float, "B", "T", _config.HiddenSize);
+        return _g.Node("If", module, [_unpadded!],
+            attributes: [OnnxGraphBuilder.GraphAttribute("then_branch", unpadded.Graph), OnnxGraphBuilder.GraphAttribute("else_branch", padded.Graph)]);
+    }
+
+    // x · Wᵀ without the bias (which the following fused op adds), W as stored: [out, in]. In int8
+    // the recipe picks the integer path per matrix; see Int8Recipe.
     private string ProjectT(string module, string input)
     {
-        if (_int8 is null)
+        if (_int8 is null || KeptFp32(module))
             return _g.Node("FusedMatMul", module, [input, Weight($"{module}.weight")],
                 attributes: [OnnxGraphBuilder.Int("transB", 1), OnnxGraphBuilder.Float("alpha", 1f)], domain: OnnxGraphBuilder.ContribDomain);
         var (weight, scale) = _int8[$"{module}.weight"];
+        if (_recipe.Activations == Int8Activations.WeightsOnlyBlock32)
+        {
+            var rounded = _g.AddExternalInitializer($"{module}.weight.q8_0", DataType.Float, weight.Shape, _int8.RelativePath, weight.Offset, weight.Length);
+            return _g.Node("FusedMatMul", module, [input, rounded],
+                attributes: [OnnxGraphBuilder.Int("transB", 1), OnnxGraphBuilder.Float("alpha", 1f)], domain: OnnxGraphBuilder.ContribDomain);
+        }
         var b = _g.AddExternalInitializer($"{module}.weight.int8", DataType.Int8, weight.Shape, _int8.RelativePath, weight.Offset, weight.Length);
         var bScale = _g.AddExternalInitializer($"{module}.weight.scale", DataType.Float, scale.Shape, _int8.RelativePath, scale.Offset, scale.Length);
-        return _g.Node("DynamicQuantizeMatMul", module, [input, b, bScale], domain: OnnxGraphBuilder.ContribDomain);
+        if (_recipe.Activations == Int8Activations.PerTensor)
+            return _g.Node("DynamicQuantizeMatMul", module, [input, b, bScale], domain: OnnxGraphBuilder.ContribDomain);
+        return PerRowInt8MatMul(module, input, b, bScale);
+    }
+
+    // Symmetric int8 per token row: s = max|x_row| / 127, q = round(x / s) carried as uint8 with zero
+    // point 128 (MLAS's fast integer GEMM is u8 × s8), then y = (q − 128)·B · s_row · s_col.
+    private string PerRowInt8MatMul(string module, string input, string b, string bScale)
+    {
+        var m = $"{module}/per_row";
+        var axes = _g.AddConstant($"{m}/axes", [1], -1L);
+        var rowMax = _g.Node("ReduceMax", $"{m}/row_max", [_g.Node("Abs", $"{m}/abs", [input]), axes], attributes: [OnnxGraphBuilder.Int("keepdims", 1)]); // [B, T, 1]
+        var tiny = _g.AddConstant($"{m}/tiny", [], 1e-30f);
+        var levels = _g.AddConstant($"{m}/levels", [], 127f);
+        var rowScale = _g.Node("Div", $"{m}/scale", [_g.Node("Max", $"{m}/nonzero", [rowMax, tiny]), levels]);                            // [B, T, 1]
+        var q = _g.Node("Round", $"{m}/round", [_g.Node("Div", $"{m}/divide", [input, rowScale])]);
+        var offset = _g.AddConstant($"{m}/offset", [], 128f);
+        var quantized = _g.Node("Cast", $"{m}/to_uint8", [_g.Node("Add", $"{m}/shift", [q, offset])], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Uint8)]);
+        var zeroPoint = _g.AddUInt8Constant($"{m}/zero_point", 128);
+        var product = _g.Node("MatMulInteger", $"{m}/matmul", [quantized, b, zeroPoint]);                                                   // [B, T, out] int32
+        var asFloat = _g.Node("Cast", $"{m}/to_float", [product], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Float)]);
+        return _g.Node("Mul", module, [_g.Node("Mul", $"{m}/row_rescale", [asFloat, rowScale]), bScale]);
+    }
+
+    // roberta.encoder.layer.{L}.{kind}
+    private bool KeptFp32(string module)
+    {
+        const string prefix = "roberta.encoder.layer.";
+        var rest = module[prefix.Length..];
+        var dot = rest.IndexOf('.', StringComparison.Ordinal);
+        return _recipe.KeepsFp32(int.Parse(rest[..dot], System.Globalization.CultureInfo.InvariantCulture), _config.NumHiddenLayers, rest[(dot + 1)..]);
     }
 
     // XLMRobertaClassificationHead: the <s> token's state → dense → tanh → out_proj.

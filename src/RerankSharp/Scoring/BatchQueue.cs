@@ -147,6 +147,12 @@ internal sealed class BatchQueue : IDisposable
         }
     }
 
+    // A padded batch runs attention with a key mask, which ONNX Runtime's CPU kernel computes as full
+    // [B, heads, T, T] scores; a batch of equal lengths (or one row) takes the flash kernel, linear in
+    // T. So padded batches are held to B·T² ≤ 2²² (16 × 512, 4 × 1024, 1 × 2048: 256 MiB of scores at
+    // 16 heads) and longer inputs batch only with inputs of their own length.
+    internal const long MaxPaddedAttentionCells = 1L << 22;
+
     // Caller holds _lock. The oldest waiting sequence always goes in, so nothing starves; the rest
     // of the batch is filled from a window of the next waiting sequences, nearest in length first,
     // so little compute is spent on padding.
@@ -158,13 +164,18 @@ internal sealed class BatchQueue : IDisposable
         var seed = window[0];
         var batch = new List<Item>(_batchSize) { seed };
         var longest = seed.Sequence.Length;
+        var uniform = true;
         foreach (var candidate in window.Skip(1).OrderBy(c => Math.Abs(c.Sequence.Length - seed.Sequence.Length)))
         {
             if (batch.Count == _batchSize) break;
-            var padded = (long)Math.Max(longest, candidate.Sequence.Length) * (batch.Count + 1);
-            if (padded > _maxBatchTokens) continue;
+            var rows = batch.Count + 1L;
+            var width = Math.Max(longest, candidate.Sequence.Length);
+            if (width * rows > _maxBatchTokens) continue;
+            var stillUniform = uniform && candidate.Sequence.Length == longest;
+            if (!stillUniform && rows * width * width > MaxPaddedAttentionCells) continue;
             batch.Add(candidate);
-            longest = Math.Max(longest, candidate.Sequence.Length);
+            longest = width;
+            uniform = stillUniform;
         }
         foreach (var item in batch)
         {

@@ -55,6 +55,9 @@ public sealed class CrossEncoder : IReranker
     /// <summary>Most padded tokens in one inference batch.</summary>
     public int MaxBatchTokens { get; }
 
+    /// <summary>ONNX Runtime intra-op threads in use (<see cref="CrossEncoderOptions.Threads"/>, or one per physical core).</summary>
+    public int Threads => _session.Threads;
+
     /// <summary>The ONNX Runtime execution provider in use.</summary>
     public string ExecutionProvider => _session.ExecutionProvider;
 
@@ -66,6 +69,31 @@ public sealed class CrossEncoder : IReranker
 
     /// <summary>What waits in the batching queue now and what has run since load.</summary>
     public QueueStatistics QueueStatistics => _queue.Statistics;
+
+    /// <summary>
+    /// The model's name: <c>org/name</c> for a Hugging Face cache snapshot, else the folder's name. Telemetry and score
+    /// caches key on it (<see cref="RerankerMetadata.ModelId"/>).
+    /// </summary>
+    public string ModelId => ModelIdOf(Folder.Directory);
+
+    /// <inheritdoc />
+    public object? GetService(Type serviceType, object? serviceKey = null)
+    {
+        ArgumentNullException.ThrowIfNull(serviceType);
+        if (serviceKey is not null) return null;
+        if (serviceType == typeof(RerankerMetadata)) return new RerankerMetadata(RerankerMetadata.InProcessProvider, null, ModelId);
+        return serviceType.IsInstanceOfType(this) ? this : null;
+    }
+
+    // The hub cache lays a model out as models--org--name/snapshots/<commit>/ (HubCache).
+    private static string ModelIdOf(string directory)
+    {
+        var folder = new DirectoryInfo(directory);
+        var repo = folder.Parent is { Name: "snapshots" } snapshots ? snapshots.Parent : null;
+        return repo is not null && repo.Name.StartsWith("models--", StringComparison.Ordinal)
+            ? repo.Name["models--".Length..].Replace("--", "/", StringComparison.Ordinal)
+            : folder.Name;
+    }
 
     /// <summary>
     /// Raised on the worker thread after each inference batch, for metrics. Handlers must be quick and must not
@@ -107,12 +135,12 @@ public sealed class CrossEncoder : IReranker
         using (var weights = SafetensorsStore.Open(folder))
         {
             weights.Validate(XlmRobertaGraph.ExpectedTensors(folder.Config));
-            var model = XlmRobertaGraph.Build(folder.Config, weights, folder.WeightsDirectory, options.GraphForm, options.Precision);
+            var model = XlmRobertaGraph.Build(folder.Config, weights, folder.WeightsDirectory, options.GraphForm, options.Precision, options.Int8Recipe);
             graph = model.ToByteArray();
         }
         if (options.SaveOnnxPath is not null) File.WriteAllBytes(options.SaveOnnxPath, graph);
 
-        var settings = new SessionSettings(options.Device, options.Threads ?? Environment.ProcessorCount,
+        var settings = new SessionSettings(options.Device, options.Threads ?? CpuTopology.DefaultThreads(),
             GraphOptimizationLevel.ORT_ENABLE_ALL, options.PrepackWeights);
         var session = EncoderSession.Create(graph, folder.WeightsDirectory, folder.Config.NumLabels, settings, logger);
         return new CrossEncoder(folder, tokenizer, session, maxLength, options, logger, clock.Elapsed);

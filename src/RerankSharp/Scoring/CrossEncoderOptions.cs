@@ -26,7 +26,7 @@ public sealed record CrossEncoderOptions
     /// <summary>Most tokens waiting in the queue before new work is refused as overloaded (a request arriving at an empty queue is always taken).</summary>
     public long MaxQueuedTokens { get; init; } = 4_000_000;
 
-    /// <summary>ONNX Runtime intra-op threads; null = one per logical processor.</summary>
+    /// <summary>ONNX Runtime intra-op threads; null = one per physical core this process may use (hyper-threads add no GEMM throughput).</summary>
     public int? Threads { get; init; }
 
     /// <summary>
@@ -38,6 +38,9 @@ public sealed record CrossEncoderOptions
 
     /// <summary>fp32 (default, the reference's scores) or int8 (faster on CPU, approximate; quantized weights are cached in the model folder's .rerank-cache/).</summary>
     public Precision Precision { get; init; } = Precision.Fp32;
+
+    /// <summary>Which matrices int8 quantizes and how it treats their activations; null = <see cref="Int8Recipe.Default"/>. Ignored unless <see cref="Precision"/> is int8.</summary>
+    public Int8Recipe? Int8Recipe { get; init; }
 
     /// <summary>Contrib-operator graph (default) or the plain-ONNX cross-check.</summary>
     public GraphForm GraphForm { get; init; } = GraphForm.Fused;

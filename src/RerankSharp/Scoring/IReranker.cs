@@ -53,9 +53,33 @@ public sealed record RerankResult(int Index, float Score, string Document)
 }
 
 /// <summary>Scores documents against a query and returns them best first.</summary>
-/// <remarks>Implementations are thread-safe: many callers may rerank at once, and their pairs are batched together.</remarks>
+/// <remarks>
+/// Implementations are thread-safe: many callers may rerank at once, and their pairs are batched together.
+/// Middleware (logging, telemetry, a score cache) wraps an implementation through <see cref="RerankerBuilder"/>.
+/// </remarks>
 public interface IReranker : IDisposable
 {
     Task<IReadOnlyList<RerankResult>> RerankAsync(string query, IReadOnlyList<string> documents,
         RerankOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// An object of <paramref name="serviceType"/> this reranker or one it wraps holds — its <see cref="RerankerMetadata"/>,
+    /// the <see cref="CrossEncoder"/> under a middleware chain — or null. Microsoft.Extensions.AI's <c>GetService</c> pattern.
+    /// </summary>
+    object? GetService(Type serviceType, object? serviceKey = null)
+    {
+        ArgumentNullException.ThrowIfNull(serviceType);
+        return serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;
+    }
+}
+
+/// <summary>Typed access to <see cref="IReranker.GetService"/>.</summary>
+public static class RerankerServiceExtensions
+{
+    /// <summary>The <typeparamref name="TService"/> the reranker (or one it wraps) holds, or null.</summary>
+    public static TService? GetService<TService>(this IReranker reranker, object? serviceKey = null) where TService : class
+    {
+        ArgumentNullException.ThrowIfNull(reranker);
+        return reranker.GetService(typeof(TService), serviceKey) as TService;
+    }
 }

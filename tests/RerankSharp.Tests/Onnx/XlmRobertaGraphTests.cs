@@ -100,8 +100,17 @@ public class XlmRobertaGraphTests(ITestOutputHelper output)
         var fused = XlmRobertaGraph.Build(folder.Config, store, folder.Directory, GraphForm.Fused).Graph;
         var plain = XlmRobertaGraph.Build(folder.Config, store, folder.Directory, GraphForm.Plain).Graph;
 
-        Assert.Equal(folder.Config.NumHiddenLayers, fused.Node.Count(n => n.OpType == "MultiHeadAttention" && n.Domain == OnnxGraphBuilder.ContribDomain));
         Assert.Equal(2 * folder.Config.NumHiddenLayers, fused.Node.Count(n => n.OpType == "SkipLayerNormalization"));
+        // Each layer's attention: the mask-free (flash) node when no row is padded, the masked one otherwise.
+        var attention = fused.Node.Where(n => n.OpType == "If").ToList();
+        Assert.Equal(folder.Config.NumHiddenLayers, attention.Count);
+        foreach (var node in attention)
+        {
+            var then = node.Attribute.Single(a => a.Name == "then_branch").G.Node.Single();
+            var otherwise = node.Attribute.Single(a => a.Name == "else_branch").G.Node.Single();
+            Assert.Equal(("MultiHeadAttention", OnnxGraphBuilder.ContribDomain, 4), (then.OpType, then.Domain, then.Input.Count));
+            Assert.Equal(("MultiHeadAttention", OnnxGraphBuilder.ContribDomain, 5), (otherwise.OpType, otherwise.Domain, otherwise.Input.Count));
+        }
         Assert.DoesNotContain(plain.Node, n => n.Domain == OnnxGraphBuilder.ContribDomain);
     }
 

@@ -71,6 +71,36 @@ public class BatchQueueTests
     }
 
     [Fact]
+    public async Task Long_rows_batch_only_with_rows_of_their_own_length_so_padded_attention_stays_bounded()
+    {
+        var fake = new FakeEncoder();
+        using var queue = Queue(fake, batchSize: 8, maxBatchTokens: 1 << 20);
+
+        // 2048-token rows: two of equal length may share a (mask-free) batch; a 2047-token row
+        // would pad the pair and make B·T² = 2 · 2048² > 2²², so it runs on its own.
+        var logits = await queue.EnqueueAsync([Seq(2048, 1), Seq(2048, 2), Seq(2047, 3)], CancellationToken.None);
+
+        Assert.Equal([2048f, 4096f, 6141f], logits);
+        Assert.All(fake.Batches, b =>
+        {
+            var padded = b.AttentionMask.Any(m => m == 0);
+            Assert.True(!padded || (long)b.Rows * b.Tokens * b.Tokens <= BatchQueue.MaxPaddedAttentionCells, $"{b.Rows} × {b.Tokens} padded");
+        });
+        Assert.Contains(fake.Batches, b => b.Rows == 2 && b.Tokens == 2048);
+    }
+
+    [Fact]
+    public async Task Short_rows_of_different_lengths_still_share_a_padded_batch()
+    {
+        var fake = new FakeEncoder();
+        using var queue = Queue(fake, batchSize: 16, maxBatchTokens: 16384);
+
+        await queue.EnqueueAsync(Enumerable.Range(0, 16).Select(i => Seq(497 + i, 1)).ToList(), CancellationToken.None);
+
+        Assert.Equal(16, Assert.Single(fake.Batches).Rows);   // 16 × 512² = 2²²: the default batch of 512-token pairs
+    }
+
+    [Fact]
     public async Task Concurrent_callers_share_batches_and_each_gets_its_own_results()
     {
         var fake = new FakeEncoder();

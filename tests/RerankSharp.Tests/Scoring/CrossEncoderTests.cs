@@ -288,4 +288,17 @@ public class CrossEncoderTests(ITestOutputHelper output)
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
             Messages.Add(formatter(state, exception));
     }
+
+    [Fact]
+    public async Task Its_metadata_names_the_model_and_the_in_process_provider()
+    {
+        using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model("tiny-a"));
+        IReranker reranker = encoder;
+
+        var metadata = reranker.GetService<RerankerMetadata>();
+
+        Assert.Equal(new RerankerMetadata("rerank_sharp", null, "tiny-a"), metadata);
+        Assert.Same(encoder, reranker.GetService<CrossEncoder>());
+        Assert.Null(reranker.GetService<CrossEncoder>(serviceKey: "other"));
+    }
 }

@@ -1,0 +1,13 @@
+namespace RerankSharp.Scoring;
+
+/// <summary>
+/// What a reranker is, for telemetry and cache keys: ask for it with <c>reranker.GetService&lt;RerankerMetadata&gt;()</c>.
+/// </summary>
+/// <param name="ProviderName">Who computes the scores, e.g. <c>rerank_sharp</c> in-process or the remote API's name (<c>tei</c>, <c>cohere</c>…).</param>
+/// <param name="ProviderUri">The server called, or null in-process.</param>
+/// <param name="ModelId">The model that scores: a hub id, a folder name or the remote model name; null when the server decides.</param>
+public sealed record RerankerMetadata(string ProviderName, Uri? ProviderUri = null, string? ModelId = null)
+{
+    /// <summary>The provider name of a <see cref="CrossEncoder"/> scoring in this process.</summary>
+    public const string InProcessProvider = "rerank_sharp";
+}
