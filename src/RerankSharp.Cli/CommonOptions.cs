@@ -132,6 +132,15 @@ internal static class CommonOptions
     /// <summary>A RERANK_… variable's value, or null when unset or empty.</summary>
     internal static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : null;
 
+    /// <summary>A RERANK_… variable naming one of <typeparamref name="T"/>'s values (any case), or <paramref name="fallback"/> when unset.</summary>
+    internal static T EnvEnum<T>(string name, T fallback) where T : struct, Enum =>
+        Env(name) is { } value
+            ? Enum.TryParse<T>(value, ignoreCase: true, out var parsed) && Enum.IsDefined(parsed)
+                ? parsed
+                : throw new RerankException(RerankErrorKind.InvalidInput,
+                    $"{name}={value} is not one of {string.Join(", ", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))}.")
+            : fallback;
+
     internal static int? EnvInt(string name) => EnvLong(name) is { } value ? checked((int)value) : null;
 
     internal static long? EnvLong(string name) =>

@@ -86,12 +86,12 @@ public static class RerankEndpoints
             RawScores = fields.OptionalBool("raw_scores") ?? false,
             TopN = fields.OptionalPositiveInt("top_n"),
             MinScore = fields.OptionalNumber("min_score"),
-        };
+        }.WithLongDocuments(fields);
         var returnText = fields.OptionalBool("return_text") ?? false;
         var returnTokens = fields.OptionalBool("return_tokens") ?? false;
         var ranked = await ranking.RankAsync(context, query);
         var reply = ranked.Results.Select(r => new TeiRank(r.Index, r.Score, returnText ? query.Documents[r.Index] : null, r.Truncated ? true : null,
-            returnTokens ? ranked.Scores.Tokens[r.Index] : null)).ToArray();
+            returnTokens ? ranked.Scores.Tokens[r.Index] : null, RerankWindow.Of(r.Window))).ToArray();
         return TypedResults.Json(reply, RerankJson.Options);
     }
 
@@ -113,14 +113,14 @@ public static class RerankEndpoints
             Direction = Direction(fields.OptionalString("truncation_direction")),
             RawScores = fields.OptionalBool("raw_scores") ?? false,
             MinScore = fields.OptionalNumber("min_score"),
-        };
+        }.WithLongDocuments(fields);
         var returnDocuments = fields.OptionalBool("return_documents") ?? false;
         var returnTokens = fields.OptionalBool("return_tokens") ?? false;
         var ranked = await ranking.RankAsync(context, query);
 
         var results = ranked.Results.Select(r => new RerankResultItem(r.Index, r.Score,
             returnDocuments ? new RerankDocument(query.Documents[r.Index]) : null, r.Truncated ? true : null,
-            returnTokens ? ranked.Scores.Tokens[r.Index] : null)).ToArray();
+            returnTokens ? ranked.Scores.Tokens[r.Index] : null, RerankWindow.Of(r.Window))).ToArray();
         // Cohere bills one search unit per query over up to 100 documents.
         var billed = new RerankBilledUnits((query.Documents.Count + 99) / 100);
         var reply = apiVersion == 1
@@ -129,6 +129,15 @@ public static class RerankEndpoints
             : new RerankResponse(Guid.NewGuid().ToString(), results, new RerankMeta(new RerankApiVersion("2", IsExperimental: false), billed));
         return TypedResults.Json(reply, RerankJson.Options);
     }
+
+    // The long-document extension fields, the same on every rerank route.
+    private static RankQuery WithLongDocuments(this RankQuery query, JsonFields fields) => query with
+    {
+        LongDocuments = fields.OptionalEnum<LongDocumentMode>("long_documents"),
+        ChunkStride = fields.OptionalNonNegativeInt("chunk_stride"),
+        ChunkAggregation = fields.OptionalEnum<WindowAggregation>("chunk_aggregation"),
+        ReturnWindows = fields.OptionalBool("return_windows") ?? false,
+    };
 
     private static TruncationDirection Direction(string? value) => value?.ToLowerInvariant() switch
     {

@@ -35,6 +35,7 @@ internal static class ScoreCommand
             RunAsync);
         command.Options.Add(ProgressInterval);
         command.Options.Add(Shard);
+        LongDocumentOptions.AddTo(command);
         return command;
     }
 
@@ -49,6 +50,7 @@ internal static class ScoreCommand
         if (lineRange is not null) input.Position = 0;
         using var encoder = await CrossEncoder.LoadAsync(await CommonOptions.ResolveModelAsync(result, ct), CommonOptions.EncoderOptions(result), ct);
         var raw = result.GetValue(CommonOptions.Raw);
+        var options = LongDocumentOptions.Apply(result, new RerankOptions { RawScores = raw });
         // A file can be counted first, for a percentage and a time left; standard input cannot.
         long? total = lineRange is { } range ? range.End - range.Start : input.CanSeek ? JsonLines.CountLines(input) : null;
         var progress = new ProgressLine(!Console.IsErrorRedirected, TimeSpan.FromSeconds(result.GetValue(ProgressInterval)));
@@ -91,7 +93,7 @@ internal static class ScoreCommand
                     if (index < shardLines.Start) continue;
                     if (index >= shardLines.End) break;
                 }
-                inFlight.Enqueue((line, Submit(encoder, text, line, source, raw, ct)));
+                inFlight.Enqueue((line, Submit(encoder, text, line, source, options, ct)));
                 if (inFlight.Count >= LinesInFlight) await WriteOldest();
             }
             while (inFlight.Count > 0) await WriteOldest();
@@ -107,7 +109,7 @@ internal static class ScoreCommand
 
     // A bad line becomes a failed task rather than an exception, so it gets its own error line and
     // the lines around it are still scored.
-    private static Task<float[]> Submit(CrossEncoder encoder, string text, int line, string source, bool raw, CancellationToken ct)
+    private static Task<float[]> Submit(CrossEncoder encoder, string text, int line, string source, RerankOptions options, CancellationToken ct)
     {
         try
         {
@@ -122,7 +124,7 @@ internal static class ScoreCommand
                     throw new RerankException(RerankErrorKind.InvalidInput, $"{source}: line {line}: documents[{i}] must be a string.");
                 pairs.Add((query, document));
             }
-            return encoder.PredictAsync(pairs, new RerankOptions { RawScores = raw }, ct);
+            return encoder.PredictAsync(pairs, options, ct);
         }
         catch (RerankException e) when (e.Kind == RerankErrorKind.InvalidInput)
         {

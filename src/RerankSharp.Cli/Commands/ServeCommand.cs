@@ -37,6 +37,8 @@ internal static class ServeCommand
         {
             host, port, modelName, maxBody, maxDocuments, maxConcurrent, maxBatchTokens, maxQueuedTokens, autoTruncate, minScore, apiKeys, openHealth, openMetrics, grpcPort, noPlayground, shutdown,
         };
+        // The defaults for requests that do not set long_documents, chunk_stride, chunk_aggregation.
+        LongDocumentOptions.AddTo(command);
         command.SetAction((result, ct) => Cli.Run(result, async () =>
         {
             var model = result.GetValue(CommonOptions.Model)!;
@@ -62,6 +64,10 @@ internal static class ServeCommand
                 OpenHealth = result.GetValue(openHealth),
                 OpenMetrics = result.GetValue(openMetrics),
             };
+            var longDocuments = LongDocumentOptions.Apply(result, new RerankOptions());
+            serverOptions.LongDocuments = longDocuments.LongDocuments;
+            serverOptions.ChunkStride = longDocuments.ChunkStride;
+            serverOptions.ChunkAggregation = longDocuments.ChunkAggregation;
             var hostOptions = new RerankHostOptions(result.GetValue(host)!, result.GetValue(port), TimeSpan.FromSeconds(result.GetValue(shutdown)),
                 result.GetValue(CommonOptions.Verbose) ? LogLevel.Information : LogLevel.Warning, result.GetValue(grpcPort), !result.GetValue(noPlayground));
             await using var app = RerankServerApplication.Create(encoder, serverOptions, hostOptions);

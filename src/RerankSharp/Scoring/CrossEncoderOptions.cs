@@ -51,6 +51,9 @@ public sealed record CrossEncoderOptions
     /// <summary>Where warnings (clamped max length, missing CUDA) go.</summary>
     public ILogger? Logger { get; init; }
 
+    /// <summary>Test seam: runs each padded batch instead of the ONNX Runtime session, which is still loaded.</summary>
+    internal Func<PaddedBatch, CancellationToken, float[]>? BatchRunner { get; init; }
+
     internal void Validate()
     {
         if (BatchSize < 1) throw new RerankException(RerankErrorKind.InvalidInput, $"Batch size {BatchSize} must be at least 1.");
