@@ -40,7 +40,7 @@ public static class RerankEndpoints
             .WithSummary("TEI tokenize: {inputs: string | [string], add_special_tokens?} → [[{id, text, special, start, stop}]].")
             .AcceptsJson<TeiTokenizeRequest>().Produces<TeiToken[][]>().WithErrors();
         routes.MapGet("/info", Info).WithName("info").WithSummary("TEI info: the model and this server's limits.").Produces<TeiInfo>();
-        routes.MapGet("/health", Health).WithName("health").WithSummary("200 while serving; 503 once shutting down.")
+        routes.MapGet("/health", Health).WithName("health").WithSummary("200 while serving; 503 from the moment it starts shutting down (while it drains).")
             .Produces(StatusCodes.Status200OK).Produces<ErrorResponse>(StatusCodes.Status503ServiceUnavailable);
         routes.MapGet("/metrics", Metrics).WithName("metrics").WithSummary("Prometheus text exposition.").Produces<string>(contentType: "text/plain");
         endpoints.MapOpenApi("/openapi.json");
@@ -68,7 +68,7 @@ public static class RerankEndpoints
         .Produces<ErrorResponse>(StatusCodes.Status415UnsupportedMediaType)
         .Produces<ErrorResponse>(StatusCodes.Status429TooManyRequests);
 
-    private static async Task<IResult> RerankTeiOrJina(HttpContext context, RankingService ranking, RerankServerOptions options)
+    internal static async Task<IResult> RerankTeiOrJina(HttpContext context, RankingService ranking, RerankServerOptions options)
     {
         using var body = await JsonRequestBody.ReadAsync(context, options);
         var fields = new JsonFields(body.Root);
@@ -95,7 +95,7 @@ public static class RerankEndpoints
         return TypedResults.Json(reply, RerankJson.Options);
     }
 
-    private static async Task<IResult> RerankCohere(HttpContext context, RankingService ranking, RerankServerOptions options, int apiVersion)
+    internal static async Task<IResult> RerankCohere(HttpContext context, RankingService ranking, RerankServerOptions options, int apiVersion)
     {
         using var body = await JsonRequestBody.ReadAsync(context, options);
         return await RankCohere(context, ranking, options, new JsonFields(body.Root), apiVersion);
@@ -146,7 +146,7 @@ public static class RerankEndpoints
         _ => throw HttpError.Invalid($"`truncation_direction` must be \"left\" or \"right\"; got \"{value}\"."),
     };
 
-    private static async Task<IResult> Tokenize(HttpContext context, CrossEncoder encoder, RerankServerOptions options)
+    internal static async Task<IResult> Tokenize(HttpContext context, CrossEncoder encoder, RerankServerOptions options)
     {
         using var body = await JsonRequestBody.ReadAsync(context, options);
         var fields = new JsonFields(body.Root);
@@ -192,8 +192,8 @@ public static class RerankEndpoints
         MaxBodyBytes: options.MaxBodyBytes,
         ExecutionProvider: encoder.ExecutionProvider);
 
-    private static IResult Health(IHostApplicationLifetime lifetime) =>
-        lifetime.ApplicationStopping.IsCancellationRequested
+    private static IResult Health(IHostApplicationLifetime lifetime, ShutdownDrain drain) =>
+        lifetime.ApplicationStopping.IsCancellationRequested || drain.IsDraining
             ? ErrorResponses.Error(StatusCodes.Status503ServiceUnavailable, ErrorTypes.Unhealthy, "The server is shutting down.")
             : TypedResults.Ok();
 

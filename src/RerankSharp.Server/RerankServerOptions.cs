@@ -45,6 +45,14 @@ public sealed class RerankServerOptions
     /// <summary>Answer <c>GET /metrics</c> without a key (for a Prometheus scraper without credentials).</summary>
     public bool OpenMetrics { get; set; }
 
+    /// <summary>
+    /// How long a stopping server keeps listening at least, answering 503 to new requests and to <c>GET /health</c>,
+    /// before it closes its listener (it also waits for the requests in flight, within the host's shutdown timeout).
+    /// Set it to the readiness probe's period behind a load balancer, so the instance is taken out before connections
+    /// are refused. Default 0: close as soon as the requests in flight are done.
+    /// </summary>
+    public TimeSpan DrainDelay { get; set; } = TimeSpan.Zero;
+
     /// <summary>Nesting beyond this in a request body is refused before anything reads it.</summary>
     public int MaxJsonDepth { get; set; } = 32;
 
@@ -56,6 +64,7 @@ public sealed class RerankServerOptions
         if (MaxConcurrentRequests < 1) throw new ArgumentOutOfRangeException(nameof(MaxConcurrentRequests), MaxConcurrentRequests, "At least one request at a time must be allowed.");
         if (ChunkStride is < 0) throw new ArgumentOutOfRangeException(nameof(ChunkStride), ChunkStride, "The chunk stride must not be negative.");
         if (MaxJsonDepth < 4) throw new ArgumentOutOfRangeException(nameof(MaxJsonDepth), MaxJsonDepth, "Request bodies nest at least 3 deep.");
+        if (DrainDelay < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(DrainDelay), DrainDelay, "The drain delay cannot be negative.");
         if (ApiKeys.Any(string.IsNullOrEmpty)) throw new ArgumentException("An API key is empty; remove it or give it a value.", nameof(ApiKeys));
     }
 }

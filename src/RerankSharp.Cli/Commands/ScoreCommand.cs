@@ -113,22 +113,28 @@ internal static class ScoreCommand
     {
         try
         {
-            var obj = JsonLines.ParseObject(text, line, source);
-            var query = JsonLines.RequiredString(obj, "query", line, source);
-            if (obj["documents"] is not JsonArray documents)
-                throw new RerankException(RerankErrorKind.InvalidInput, $"{source}: line {line} needs an array \"documents\".");
-            var pairs = new List<(string, string)>(documents.Count);
-            for (var i = 0; i < documents.Count; i++)
-            {
-                if (documents[i] is not JsonValue value || !value.TryGetValue<string>(out var document))
-                    throw new RerankException(RerankErrorKind.InvalidInput, $"{source}: line {line}: documents[{i}] must be a string.");
-                pairs.Add((query, document));
-            }
-            return encoder.PredictAsync(pairs, options, ct);
+            return encoder.PredictAsync(ParseLine(text, line, source), options, ct);
         }
         catch (RerankException e) when (e.Kind == RerankErrorKind.InvalidInput)
         {
             return Task.FromException<float[]>(e);
         }
+    }
+
+    /// <summary>One input line as (query, document) pairs; anything malformed is an <see cref="RerankErrorKind.InvalidInput"/> naming the line.</summary>
+    internal static List<(string Query, string Document)> ParseLine(string text, int line, string source)
+    {
+        var obj = JsonLines.ParseObject(text, line, source);
+        var query = JsonLines.RequiredString(obj, "query", line, source);
+        if (obj["documents"] is not JsonArray documents)
+            throw new RerankException(RerankErrorKind.InvalidInput, $"{source}: line {line} needs an array \"documents\".");
+        var pairs = new List<(string, string)>(documents.Count);
+        for (var i = 0; i < documents.Count; i++)
+        {
+            if (documents[i] is not JsonValue value || !value.TryGetValue<string>(out var document))
+                throw new RerankException(RerankErrorKind.InvalidInput, $"{source}: line {line}: documents[{i}] must be a string.");
+            pairs.Add((query, document));
+        }
+        return pairs;
     }
 }

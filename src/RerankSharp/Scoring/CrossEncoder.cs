@@ -131,18 +131,25 @@ public sealed class CrossEncoder : IReranker
                 $"The tokenizer has {tokenizer.VocabSize} ids but {folder.ConfigPath} says vocab_size {folder.Config.VocabSize}; the tokenizer files do not belong to this model.");
         var maxLength = ChooseMaxLength(folder, options.MaxLength, logger);
 
-        byte[] graph;
-        using (var weights = SafetensorsStore.Open(folder))
-        {
-            weights.Validate(XlmRobertaGraph.ExpectedTensors(folder.Config));
-            var model = XlmRobertaGraph.Build(folder.Config, weights, folder.WeightsDirectory, options.GraphForm, options.Precision, options.Int8Recipe);
-            graph = model.ToByteArray();
-        }
+        // The store stays open until the session exists: ONNX Runtime reads the weight files by path with the
+        // offsets read from their headers, so the files must still be those after it has (ThrowIfChanged).
+        using var weights = SafetensorsStore.Open(folder);
+        weights.Validate(XlmRobertaGraph.ExpectedTensors(folder.Config));
+        var graph = XlmRobertaGraph.Build(folder.Config, weights, folder.WeightsDirectory, options.GraphForm, options.Precision, options.Int8Recipe).ToByteArray();
         if (options.SaveOnnxPath is not null) File.WriteAllBytes(options.SaveOnnxPath, graph);
 
         var settings = new SessionSettings(options.Device, options.Threads ?? CpuTopology.DefaultThreads(),
             GraphOptimizationLevel.ORT_ENABLE_ALL, options.PrepackWeights);
         var session = EncoderSession.Create(graph, folder.WeightsDirectory, folder.Config.NumLabels, settings, logger);
+        try
+        {
+            weights.ThrowIfChanged();
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
         if (options.Precision == Precision.Fp16 && session.ExecutionProvider != EncoderSession.CudaProvider)
             logger.LogWarning("fp16 runs natively on the CUDA provider only; on {Provider} ONNX Runtime computes it in float32 over float16-rounded weights. Use fp32 on CPU (--precision fp32).",
                 session.ExecutionProvider);

@@ -19,17 +19,10 @@ internal static class TokenizerJsonReader
                 $"tokenizer.json '{path}' not found; pass the path of the model's tokenizer.json or of sentencepiece.bpe.model.");
         }
 
-        try
-        {
-            using var stream = File.OpenRead(path);
-            using var doc = JsonDocument.Parse(stream, new JsonDocumentOptions { MaxDepth = 64 });
-            return FromJson(doc.RootElement, path);
-        }
-        catch (JsonException e)
-        {
-            throw new RerankException(RerankErrorKind.InvalidModel,
-                $"'{path}' is not valid JSON ({e.Message}); replace it with the model's tokenizer.json.", e);
-        }
+        // Checked as UTF-8 text with no lone-surrogate escapes before anything reads it: JsonDocument would
+        // otherwise throw InvalidOperationException from whichever string read met the bad bytes first (found by fuzzing).
+        using var doc = Models.JsonFile.Read(path, "replace it with the model's tokenizer.json");
+        return FromJson(doc.RootElement, path);
     }
 
     internal static TokenizerDefinition FromJson(JsonElement root, string source)

@@ -158,4 +158,25 @@ public sealed class TokenizerLoadingTests : IDisposable
         File.WriteAllText(path, content);
         return path;
     }
+
+    [Fact]
+    public void TokenizerJsonWithInvalidUtf8OrALoneSurrogateEscapeIsInvalidModel()
+    {
+        // Found by fuzzing: both parsed, and the first string read threw InvalidOperationException.
+        var json = File.ReadAllBytes(TokenizerFixtures.JsonPath);
+        var at = json.AsSpan().IndexOf("\"Metaspace\""u8);
+        var invalid = json.ToArray();
+        invalid[at + 2] = 0xFF;
+        var escaped = System.Text.Encoding.UTF8.GetString(json).Replace("\"Metaspace\"", "\"Meta\\ud800space\"");
+
+        AssertFails(RerankErrorKind.InvalidModel, () => XlmRobertaTokenizer.FromTokenizerJson(WriteBytes("invalid.json", invalid)), "not UTF-8");
+        AssertFails(RerankErrorKind.InvalidModel, () => XlmRobertaTokenizer.FromTokenizerJson(Write("escaped.json", escaped)), "lone UTF-16 surrogate");
+    }
+
+    private string WriteBytes(string name, byte[] bytes)
+    {
+        var path = Path.Combine(_dir, name);
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
 }
