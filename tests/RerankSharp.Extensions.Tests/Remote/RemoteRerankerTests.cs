@@ -89,8 +89,16 @@ public class RemoteRerankerTests(RealServerFixture server) : IClassFixture<RealS
         using var client = new HttpClient();
         using IReranker remote = new RemoteReranker(client, new RemoteRerankerOptions { Endpoint = server.Address, MaxDocumentsPerRequest = 2 });
 
-        Assert.Equal(await RankAsync(server.Reference), await RankAsync(remote));
-        Assert.Equal(await RankAsync(server.Reference, new() { TopN = 3 }), await RankAsync(remote, new() { TopN = 3 }));
+        // Split requests batch differently from one call (an unpadded batch takes ONNX Runtime's flash attention kernel,
+        // a padded one the masked kernel), so scores agree to float32 rounding rather than bit for bit.
+        AssertSameRanking(await RankAsync(server.Reference), await RankAsync(remote));
+        AssertSameRanking(await RankAsync(server.Reference, new() { TopN = 3 }), await RankAsync(remote, new() { TopN = 3 }));
+    }
+
+    private static void AssertSameRanking(IReadOnlyList<RerankResult> expected, IReadOnlyList<RerankResult> actual)
+    {
+        Assert.Equal(expected.Select(r => (r.Index, r.Document)), actual.Select(r => (r.Index, r.Document)));
+        Assert.All(expected.Zip(actual), p => Assert.Equal(p.First.Score, p.Second.Score, 1e-5f));
     }
 
     [Theory]
