@@ -1,7 +1,7 @@
 // rerank-bench: the engine against the PyTorch reference on the same token ids, in one run.
 //
-//   dotnet run -c Release --project bench/RerankSharp.Bench -- engine --model /work/models/full \
-//       --docs 10 --tokens 512 --rounds 2 --runs 3 --threads 2
+//   dotnet run -c Release --project bench/RerankSharp.Bench -- suite --model /work/models/full \
+//       --cases 10x128,10x512,50x256,4x1024,4x2048,1x8192 --rounds 2 --runs 2 --threads 2
 //
 // Each case is stated as docs × tokens and reported in tokens/s. Ours and PyTorch alternate
 // round by round, so host drift hits both; the ratio of medians is the figure to quote.
@@ -18,13 +18,19 @@ return arguments.Mode switch
     "suite" => await EngineBenchmark.RunAsync(arguments, suite: true),
     "load-probe" => await LoadProbe.RunAsync(arguments),
     "int8" => await Int8Frontier.RunAsync(arguments),
-    "prepack-probe" => await PrepackProbe.RunAsync(arguments),
+    "accuracy" => await AccuracyCheck.RunAsync(arguments),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: rerank-bench engine --model DIR [--docs 10] [--tokens 512] [--rounds 2] [--runs 3] [--threads 2] [--torch tools/model/bench_reference.py] [--no-torch] [--reference-logits FILE]");
+    Console.Error.WriteLine("""
+        usage: rerank-bench suite --model DIR [--cases 10x128,10x512,...] [--precisions fp32,int8] [--rounds 2] [--runs 2] [--threads 2] [--default-malloc 10x512] [--no-torch] [--out FILE]
+               rerank-bench engine --model DIR [--docs 10] [--tokens 512] (one case of the suite)
+               rerank-bench int8 --model DIR [--queries 200] [--docs 10] [--min-tokens 16] [--max-tokens 80] [--recipes "per-tensor|per-row|..."] [--runs 3]
+               rerank-bench accuracy --model DIR --ids IDS.json --reference-logits REF.json [--precision fp32]
+               rerank-bench load-probe --model DIR --ids IDS.json [--precision fp32]
+        """);
     return 2;
 }
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Microsoft.Extensions.Logging;
 using RerankSharp.Inference;
 using RerankSharp.Models;
+using RerankSharp.Onnx;
 using RerankSharp.Scoring;
 
 namespace RerankSharp.Cli;
@@ -56,6 +57,14 @@ internal static class CommonOptions
         Recursive = true,
     };
 
+    public static readonly Option<Precision> Precision = new("--precision")
+    {
+        Description = "fp32 (default: the reference's scores), fp16 (for GPUs: float16 weights, projections and attention; float32 LayerNorms and head) or int8 (CPU: int8 weight matrices, approximate; measure it with `rerank eval`). Env: RERANK_PRECISION.",
+        CustomParser = arg => ParsePrecision(arg, arg.Tokens.Single().Value, "--precision"),
+        DefaultValueFactory = arg => Env("RERANK_PRECISION") is { } value ? ParsePrecision(arg, value, "RERANK_PRECISION") : Onnx.Precision.Fp32,
+        Recursive = true,
+    };
+
     public static readonly Option<bool> Raw = new("--raw")
     {
         Description = "Raw logits instead of sigmoid scores in [0, 1]. Env: RERANK_RAW=1.",
@@ -77,7 +86,7 @@ internal static class CommonOptions
 
     public static void AddTo(RootCommand root)
     {
-        foreach (var option in new Option[] { Model, MaxLength, BatchSize, MaxBatchTokens, Threads, Device, Raw, SaveOnnx, Verbose })
+        foreach (var option in new Option[] { Model, MaxLength, BatchSize, MaxBatchTokens, Threads, Device, Precision, Raw, SaveOnnx, Verbose })
             root.Options.Add(option);
     }
 
@@ -101,12 +110,36 @@ internal static class CommonOptions
         BatchSize = result.GetValue(BatchSize),
         MaxBatchTokens = result.GetValue(MaxBatchTokens),
         Threads = result.GetValue(Threads),
+        Precision = result.GetValue(Precision),
         SaveOnnxPath = result.GetValue(SaveOnnx),
         Logger = Logger(result),
     };
 
+    // int8 stays library-only until its accuracy is settled (docs/benchmarks.md).
+    private static Onnx.Precision ParsePrecision(System.CommandLine.Parsing.ArgumentResult result, string value, string origin)
+    {
+        switch (value.ToLowerInvariant())
+        {
+            case "fp32": return Onnx.Precision.Fp32;
+            case "fp16": return Onnx.Precision.Fp16;
+            case "int8": return Onnx.Precision.Int8;
+            default:
+                result.AddError($"{origin} {value} is not a precision; use fp32 (the reference's scores), fp16 (GPU) or int8 (CPU, approximate).");
+                return Onnx.Precision.Fp32;
+        }
+    }
+
     /// <summary>A RERANK_… variable's value, or null when unset or empty.</summary>
     internal static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : null;
+
+    /// <summary>A RERANK_… variable naming one of <typeparamref name="T"/>'s values (any case), or <paramref name="fallback"/> when unset.</summary>
+    internal static T EnvEnum<T>(string name, T fallback) where T : struct, Enum =>
+        Env(name) is { } value
+            ? Enum.TryParse<T>(value, ignoreCase: true, out var parsed) && Enum.IsDefined(parsed)
+                ? parsed
+                : throw new RerankException(RerankErrorKind.InvalidInput,
+                    $"{name}={value} is not one of {string.Join(", ", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))}.")
+            : fallback;
 
     internal static int? EnvInt(string name) => EnvLong(name) is { } value ? checked((int)value) : null;
 

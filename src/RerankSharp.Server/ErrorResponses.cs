@@ -23,7 +23,18 @@ internal static class ErrorResponses
 
     public static IResult From(Exception exception, HttpContext context, RerankMetrics metrics, ILogger logger)
     {
-        var (status, type, message) = exception switch
+        var (status, type, message) = Describe(exception);
+        if (status >= 500) logger.LogError(exception, "Request {Path} failed with {Status}.", context.Request.Path, status);
+        if (status == StatusCodes.Status429TooManyRequests)
+            context.Response.Headers.RetryAfter = metrics.SecondsUntilQueueDrains().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (status == StatusCodes.Status401Unauthorized)
+            context.Response.Headers.WWWAuthenticate = "Bearer";
+        return Error(status, type, message);
+    }
+
+    /// <summary>The status, <c>error_type</c> and message of a failure; the gRPC edge maps the same error types to its codes.</summary>
+    public static (int Status, string ErrorType, string Message) Describe(Exception exception) =>
+        exception switch
         {
             HttpError e => (e.Status, e.ErrorType, e.Message),
             RerankException e => (For(e.Kind).Status, For(e.Kind).ErrorType, e.Message),
@@ -34,13 +45,6 @@ internal static class ErrorResponses
             ObjectDisposedException => (StatusCodes.Status503ServiceUnavailable, ErrorTypes.Unhealthy, "The server is shutting down; retry on another instance."),
             _ => (StatusCodes.Status500InternalServerError, ErrorTypes.Internal, $"Unexpected {exception.GetType().Name}: {exception.Message} (this is a bug; please report it)."),
         };
-        if (status >= 500) logger.LogError(exception, "Request {Path} failed with {Status}.", context.Request.Path, status);
-        if (status == StatusCodes.Status429TooManyRequests)
-            context.Response.Headers.RetryAfter = metrics.SecondsUntilQueueDrains().ToString(System.Globalization.CultureInfo.InvariantCulture);
-        if (status == StatusCodes.Status401Unauthorized)
-            context.Response.Headers.WWWAuthenticate = "Bearer";
-        return Error(status, type, message);
-    }
 
     public static IResult Error(int status, string errorType, string message) =>
         TypedResults.Json(new ErrorResponse(message, errorType), RerankJson.Options, statusCode: status);

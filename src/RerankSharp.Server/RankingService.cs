@@ -15,51 +15,71 @@ internal sealed record RankQuery(string Query, IReadOnlyList<string> Documents)
     public TruncationDirection Direction { get; init; } = TruncationDirection.Right;
     public int? MaxDocumentTokens { get; init; }
     public float? MinScore { get; init; }
+    public LongDocumentMode? LongDocuments { get; init; }
+    public int? ChunkStride { get; init; }
+    public WindowAggregation? ChunkAggregation { get; init; }
+    public bool ReturnWindows { get; init; }
 }
 
 /// <summary>One document in the answer, best first.</summary>
-internal sealed record RankedDocument(int Index, float Score, bool Truncated);
+internal sealed record RankedDocument(int Index, float Score, bool Truncated, DocumentWindow? Window = null);
 
 /// <summary>The answer of every rerank route before it is put in that route's shape.</summary>
 internal sealed record Ranking(IReadOnlyList<RankedDocument> Results, DocumentScores Scores);
 
 /// <summary>
-/// Scores and ranks for all routes: the pairs go to the encoder's one batching queue (DESIGN.md §1) with the
-/// request's abort token, so a client that disconnects drops its pending pairs; nothing here batches on its own.
+/// Scores and ranks for all routes, HTTP and gRPC: the pairs go to the encoder's one batching queue (DESIGN.md §1)
+/// with the request's abort token, so a client that disconnects drops its pending pairs; nothing here batches on its own.
 /// </summary>
 internal sealed class RankingService(CrossEncoder encoder, RerankServerOptions options, RerankMetrics metrics)
 {
     public async Task<Ranking> RankAsync(HttpContext context, RankQuery query)
     {
-        if (query.Query.Length == 0) throw HttpError.Invalid("`query` is empty; send the text to rank the documents against.");
         var clock = Stopwatch.StartNew();
+        var scores = await ScoreAsync(query, context.RequestAborted);
+        WriteTimingHeaders(context.Response, ComputeCharacters(query.Query, query.Documents), scores, clock.Elapsed);
+
+        var minScore = query.MinScore ?? options.MinScore;
+        var ranked = CrossEncoder.RankScores(scores.Scores, query.Documents)
+            .Where(r => minScore is null || r.Score >= minScore)
+            .Take(query.TopN ?? int.MaxValue)
+            .Select(r => new RankedDocument(r.Index, r.Score, scores.Truncated[r.Index], scores.Windows?[r.Index]))
+            .ToList();
+        return new Ranking(ranked, scores);
+    }
+
+    /// <summary>The scores of <paramref name="query"/>'s documents in input order, unranked.</summary>
+    public async Task<DocumentScores> ScoreAsync(RankQuery query, CancellationToken cancellationToken)
+    {
+        if (query.Query.Length == 0) throw HttpError.Invalid("`query` is empty; send the text to rank the documents against.");
         var scores = await encoder.ScoreDocumentsAsync(query.Query, query.Documents, new RerankOptions
         {
             RawScores = query.RawScores,
             Truncate = query.Truncate ?? options.AutoTruncate,
             TruncationDirection = query.Direction,
             MaxDocumentTokens = query.MaxDocumentTokens,
-        }, context.RequestAborted);
+            LongDocuments = query.LongDocuments ?? options.LongDocuments,
+            ChunkStride = query.ChunkStride ?? options.ChunkStride,
+            ChunkAggregation = query.ChunkAggregation ?? options.ChunkAggregation,
+            ReturnWindows = query.ReturnWindows,
+        }, cancellationToken);
         if (scores.Scores.Any(float.IsNaN))
             throw new RerankException(RerankErrorKind.Backend, "The model produced NaN scores; the weights or the execution provider are broken.");
         metrics.RecordDocuments(scores);
-        WriteTimingHeaders(context.Response, query, scores, clock.Elapsed);
-
-        var minScore = query.MinScore ?? options.MinScore;
-        var ranked = CrossEncoder.RankScores(scores.Scores, query.Documents)
-            .Where(r => minScore is null || r.Score >= minScore)
-            .Take(query.TopN ?? int.MaxValue)
-            .Select(r => new RankedDocument(r.Index, r.Score, scores.Truncated[r.Index]))
-            .ToList();
-        return new Ranking(ranked, scores);
+        return scores;
     }
 
+    /// <summary>Characters the model was given, as TEI counts them: the query once per document, plus the documents.</summary>
+    public static long ComputeCharacters(string query, IReadOnlyList<string> documents) =>
+        query.Length * (long)documents.Count + documents.Sum(d => (long)d.Length);
+
     // TEI's headers (router/src/http/server.rs), in whole milliseconds, so dashboards built for TEI keep working.
-    private static void WriteTimingHeaders(HttpResponse response, RankQuery query, DocumentScores scores, TimeSpan compute)
+    // TEI's gRPC server sends the same headers as initial metadata; so does ours.
+    public static void WriteTimingHeaders(HttpResponse response, long characters, DocumentScores scores, TimeSpan compute)
     {
         var headers = response.Headers;
         headers["x-compute-time"] = Milliseconds(compute);
-        headers["x-compute-characters"] = (query.Query.Length * (long)query.Documents.Count + query.Documents.Sum(d => (long)d.Length)).ToString(CultureInfo.InvariantCulture);
+        headers["x-compute-characters"] = characters.ToString(CultureInfo.InvariantCulture);
         headers["x-compute-tokens"] = scores.TotalTokens.ToString(CultureInfo.InvariantCulture);
         headers["x-tokenization-time"] = Milliseconds(scores.TokenizationTime);
         headers["x-queue-time"] = Milliseconds(scores.QueueTime);

@@ -86,10 +86,12 @@ public static class RerankEndpoints
             RawScores = fields.OptionalBool("raw_scores") ?? false,
             TopN = fields.OptionalPositiveInt("top_n"),
             MinScore = fields.OptionalNumber("min_score"),
-        };
+        }.WithLongDocuments(fields);
         var returnText = fields.OptionalBool("return_text") ?? false;
+        var returnTokens = fields.OptionalBool("return_tokens") ?? false;
         var ranked = await ranking.RankAsync(context, query);
-        var reply = ranked.Results.Select(r => new TeiRank(r.Index, r.Score, returnText ? query.Documents[r.Index] : null, r.Truncated ? true : null)).ToArray();
+        var reply = ranked.Results.Select(r => new TeiRank(r.Index, r.Score, returnText ? query.Documents[r.Index] : null, r.Truncated ? true : null,
+            returnTokens ? ranked.Scores.Tokens[r.Index] : null, RerankWindow.Of(r.Window))).ToArray();
         return TypedResults.Json(reply, RerankJson.Options);
     }
 
@@ -111,12 +113,14 @@ public static class RerankEndpoints
             Direction = Direction(fields.OptionalString("truncation_direction")),
             RawScores = fields.OptionalBool("raw_scores") ?? false,
             MinScore = fields.OptionalNumber("min_score"),
-        };
+        }.WithLongDocuments(fields);
         var returnDocuments = fields.OptionalBool("return_documents") ?? false;
+        var returnTokens = fields.OptionalBool("return_tokens") ?? false;
         var ranked = await ranking.RankAsync(context, query);
 
         var results = ranked.Results.Select(r => new RerankResultItem(r.Index, r.Score,
-            returnDocuments ? new RerankDocument(query.Documents[r.Index]) : null, r.Truncated ? true : null)).ToArray();
+            returnDocuments ? new RerankDocument(query.Documents[r.Index]) : null, r.Truncated ? true : null,
+            returnTokens ? ranked.Scores.Tokens[r.Index] : null, RerankWindow.Of(r.Window))).ToArray();
         // Cohere bills one search unit per query over up to 100 documents.
         var billed = new RerankBilledUnits((query.Documents.Count + 99) / 100);
         var reply = apiVersion == 1
@@ -125,6 +129,15 @@ public static class RerankEndpoints
             : new RerankResponse(Guid.NewGuid().ToString(), results, new RerankMeta(new RerankApiVersion("2", IsExperimental: false), billed));
         return TypedResults.Json(reply, RerankJson.Options);
     }
+
+    // The long-document extension fields, the same on every rerank route.
+    private static RankQuery WithLongDocuments(this RankQuery query, JsonFields fields) => query with
+    {
+        LongDocuments = fields.OptionalEnum<LongDocumentMode>("long_documents"),
+        ChunkStride = fields.OptionalNonNegativeInt("chunk_stride"),
+        ChunkAggregation = fields.OptionalEnum<WindowAggregation>("chunk_aggregation"),
+        ReturnWindows = fields.OptionalBool("return_windows") ?? false,
+    };
 
     private static TruncationDirection Direction(string? value) => value?.ToLowerInvariant() switch
     {
@@ -141,21 +154,26 @@ public static class RerankEndpoints
             ? [fields.RequiredString("inputs")]
             : fields.Documents("inputs", options.MaxDocuments, allowObjects: false);
         var special = fields.OptionalBool("add_special_tokens") ?? true;
-        var tokenizer = encoder.Tokenizer;
-        var reply = inputs.Select(text =>
-        {
-            var ids = tokenizer.EncodeText(text);
-            if (special) ids = [tokenizer.BosId, .. ids, tokenizer.EosId];
-            var pieces = tokenizer.ToPieces(ids);
-            return ids.Select((id, i) => new TeiToken(id, pieces[i], IsSpecial(tokenizer, id), null, null)).ToArray();
-        }).ToArray();
+        var reply = inputs.Select(text => Tokens(encoder.Tokenizer, text, special)).ToArray();
         return TypedResults.Json(reply, RerankJson.Options);
+    }
+
+    /// <summary>The tokens of one text as <c>/tokenize</c> and gRPC <c>Tokenize</c> report them.</summary>
+    internal static TeiToken[] Tokens(XlmRobertaTokenizer tokenizer, string text, bool addSpecialTokens)
+    {
+        var ids = tokenizer.EncodeText(text);
+        if (addSpecialTokens) ids = [tokenizer.BosId, .. ids, tokenizer.EosId];
+        var pieces = tokenizer.ToPieces(ids);
+        return ids.Select((id, i) => new TeiToken(id, pieces[i], IsSpecial(tokenizer, id), null, null)).ToArray();
     }
 
     private static bool IsSpecial(XlmRobertaTokenizer tokenizer, int id) =>
         id == tokenizer.BosId || id == tokenizer.EosId || id == tokenizer.PadId || id == tokenizer.UnkId || id == tokenizer.MaskId;
 
-    private static IResult Info(CrossEncoder encoder, RerankServerOptions options) => TypedResults.Json(new TeiInfo(
+    private static IResult Info(CrossEncoder encoder, RerankServerOptions options) => TypedResults.Json(DescribeServer(encoder, options), RerankJson.Options);
+
+    /// <summary>What <c>GET /info</c> and gRPC <c>Info</c> report.</summary>
+    internal static TeiInfo DescribeServer(CrossEncoder encoder, RerankServerOptions options) => new(
         ModelId: options.ModelName,
         ModelSha: null,
         ModelDtype: encoder.Folder.Config.TorchDtype ?? "float32",
@@ -172,7 +190,7 @@ public static class RerankEndpoints
         MaxBatchSize: encoder.BatchSize,
         MaxQueuedTokens: encoder.QueueStatistics.MaxQueuedTokens,
         MaxBodyBytes: options.MaxBodyBytes,
-        ExecutionProvider: encoder.ExecutionProvider), RerankJson.Options);
+        ExecutionProvider: encoder.ExecutionProvider);
 
     private static IResult Health(IHostApplicationLifetime lifetime, ShutdownDrain drain) =>
         lifetime.ApplicationStopping.IsCancellationRequested || drain.IsDraining

@@ -14,6 +14,8 @@ internal sealed class RerankMetrics : IDisposable
     private readonly Gauge _requestsInFlight;
     private readonly Counter _requests;
     private readonly Histogram _requestSeconds;
+    private readonly Counter _grpcCalls;
+    private readonly Histogram _grpcCallSeconds;
     private readonly Histogram _requestDocuments;
     private readonly Counter _truncatedDocuments;
     private readonly Histogram _batchRows;
@@ -39,6 +41,9 @@ internal sealed class RerankMetrics : IDisposable
         _requests = factory.CreateCounter("rerank_http_requests_total", "HTTP requests by route and status.", "route", "status");
         _requestSeconds = factory.CreateHistogram("rerank_http_request_duration_seconds", "Time from the request's arrival to its answer, by route.",
             new HistogramConfiguration { LabelNames = ["route"], Buckets = Histogram.ExponentialBuckets(0.001, 2, 18) });
+        _grpcCalls = factory.CreateCounter("rerank_grpc_requests_total", "gRPC calls by method and status code.", "method", "code");
+        _grpcCallSeconds = factory.CreateHistogram("rerank_grpc_request_duration_seconds", "Time from a gRPC call's arrival to its answer, by method.",
+            new HistogramConfiguration { LabelNames = ["method"], Buckets = Histogram.ExponentialBuckets(0.001, 2, 18) });
         _requestDocuments = factory.CreateHistogram("rerank_request_documents", "Documents per rerank request.",
             new HistogramConfiguration { Buckets = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000] });
         _truncatedDocuments = factory.CreateCounter("rerank_truncated_documents_total", "Documents whose pair was cut to the max length.");
@@ -51,7 +56,7 @@ internal sealed class RerankMetrics : IDisposable
         _batchSeconds = factory.CreateHistogram("rerank_batch_duration_seconds", "Time of one inference batch.",
             new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.0005, 2, 18) });
         _batchesMerged = factory.CreateCounter("rerank_batches_merged_total", "Inference batches that held pairs of more than one request.");
-        _requestsInFlight = factory.CreateGauge("rerank_requests_in_flight", "Scoring requests being handled now (429 beyond --max-concurrent-requests).");
+        _requestsInFlight = factory.CreateGauge("rerank_requests_in_flight", "Scoring requests (HTTP and gRPC) being handled now (429 / RESOURCE_EXHAUSTED beyond --max-concurrent-requests).");
         _queueSequences = factory.CreateGauge("rerank_queue_depth", "Pairs waiting in the batching queue.");
         _queueTokens = factory.CreateGauge("rerank_queued_tokens", "Tokens waiting in the batching queue.");
         _queueMaxTokens = factory.CreateGauge("rerank_queued_tokens_limit", "Queued tokens beyond which requests get 429.");
@@ -69,6 +74,13 @@ internal sealed class RerankMetrics : IDisposable
     {
         _requests.WithLabels(route, status.ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
         _requestSeconds.WithLabels(route).Observe(elapsed.TotalSeconds);
+    }
+
+    /// <summary>One gRPC call, by its full method name (<c>/tei.v1.Rerank/Rerank</c>) and status code name (<c>OK</c>, <c>InvalidArgument</c>).</summary>
+    public void RecordGrpcCall(string method, string code, TimeSpan elapsed)
+    {
+        _grpcCalls.WithLabels(method, code).Inc();
+        _grpcCallSeconds.WithLabels(method).Observe(elapsed.TotalSeconds);
     }
 
     public void RecordDocuments(DocumentScores scores)

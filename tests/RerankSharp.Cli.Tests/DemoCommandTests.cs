@@ -87,4 +87,17 @@ public partial class DemoCommandTests
     [InlineData(0.5f, "██████████░░░░░░░░░░")]
     [InlineData(0.53f, "██████████▋░░░░░░░░░")]   // 10.6 cells: 10 full and a five-eighths block
     public void Bars_fill_in_eighths_of_a_cell(float fraction, string bar) => Assert.Equal(bar, DemoCommand.Bar(fraction));
+
+    [Fact]
+    public void The_server_playground_is_prefilled_with_the_keyword_trap_demo()
+    {
+        using var stream = typeof(Server.PlaygroundPage).Assembly.GetManifestResourceStream("RerankSharp.Server.Playground.playground.html")!;
+        var html = new StreamReader(stream).ReadToEnd();
+
+        const string textarea = "<textarea id=\"documents\" spellcheck=\"false\">";
+        var start = html.IndexOf(textarea, StringComparison.Ordinal) + textarea.Length;
+        var passages = html[start..html.IndexOf("</textarea>", start, StringComparison.Ordinal)];
+        Assert.Contains($"<input type=\"text\" id=\"query\" value=\"{DemoCommand.RagQuery}\">", html);
+        Assert.Equal(DemoCommand.RagPassages, passages.Split('\n'));
+    }
 }

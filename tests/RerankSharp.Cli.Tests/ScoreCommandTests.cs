@@ -116,6 +116,73 @@ public class ScoreCommandTests
     }
 
     [Fact]
+    public void Three_shards_written_to_files_concatenate_to_the_unsharded_output()
+    {
+        var dir = Directory.CreateTempSubdirectory("rerank-shard-");
+        try
+        {
+            // 11 lines that get an output line (11 does not split evenly in 3), one of them bad, whose error line must keep
+            // its place; and a blank line, which gets no output line and must not shift the blocks.
+            var lines = Enumerable.Range(0, 10).Select(i => $$"""{"query": "query {{i}}", "documents": [{{string.Join(", ", Enumerable.Range(0, i % 4).Select(d => $"\"document {d} of {i}\""))}}]}""").ToList();
+            lines.Insert(3, "");
+            lines.Insert(7, "{not json}");
+            var inputPath = Path.Combine(dir.FullName, "in.jsonl");
+            File.WriteAllText(inputPath, string.Join('\n', lines) + "\n");
+
+            var whole = RerankProcess.Run(null, "score", "--model", Model, "--input", inputPath);
+            var parts = Enumerable.Range(0, 3).Select(i =>
+            {
+                var output = Path.Combine(dir.FullName, $"part-{i}.jsonl");
+                var run = RerankProcess.Run(null, "score", "--model", Model, "--input", inputPath, "--output", output, "--shard", $"{i}/3");
+                return (run, Text: File.ReadAllText(output));
+            }).ToList();
+
+            Assert.Equal(4, whole.ExitCode);
+            Assert.Equal(11, whole.StdoutLines.Length);
+            // Line for line the same: error lines exactly, scores up to the last digits of float32, which depend on which
+            // lines shared a batch (padding and the attention kernel differ with the batch's shape) and so on timing.
+            var concatenated = string.Concat(parts.Select(p => p.Text)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(whole.StdoutLines.Length, concatenated.Length);
+            foreach (var (expected, actual) in whole.StdoutLines.Zip(concatenated))
+            {
+                var (e, a) = (JsonNode.Parse(expected)!.AsObject(), JsonNode.Parse(actual)!.AsObject());
+                if (e["error"] is { } error) { Assert.Equal(error.GetValue<string>(), a["error"]!.GetValue<string>()); continue; }
+                var (es, scores) = (e["scores"]!.AsArray(), a["scores"]!.AsArray());
+                Assert.Equal(es.Count, scores.Count);
+                for (var i = 0; i < es.Count; i++) Assert.Equal(es[i]!.GetValue<float>(), scores[i]!.GetValue<float>(), 1e-5f);
+            }
+            // ⌊11·i/3⌋: blocks of 3, 4 and 4 lines; the bad line (the 7th scored line) falls in shard 1.
+            Assert.Equal([3, 4, 4], parts.Select(p => p.Text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length));
+            Assert.Equal([0, 4, 0], parts.Select(p => p.run.ExitCode));
+        }
+        finally { dir.Delete(recursive: true); }
+    }
+
+    [Fact]
+    public void Shard_from_the_environment_and_refused_on_standard_input()
+    {
+        var dir = Directory.CreateTempSubdirectory("rerank-shard-");
+        try
+        {
+            var inputPath = Path.Combine(dir.FullName, "in.jsonl");
+            File.WriteAllText(inputPath, "{\"query\": \"a\", \"documents\": [\"x\"]}\n{\"query\": \"b\", \"documents\": [\"y\", \"z\"]}\n");
+
+            var second = RerankProcess.Run(null, new Dictionary<string, string> { ["RERANK_SHARD"] = "1/2" }, "score", "--model", Model, "--input", inputPath);
+            var piped = RerankProcess.Run(File.ReadAllText(inputPath), "score", "--model", Model, "--shard", "0/2");
+            var bad = RerankProcess.Run(null, "score", "--model", Model, "--input", inputPath, "--shard", "2/2");
+
+            Assert.True(second.ExitCode == 0, second.Stderr);
+            Assert.Equal(2, JsonNode.Parse(second.StdoutLines.Single())!["scores"]!.AsArray().Count);
+            Assert.Equal(4, piped.ExitCode);
+            Assert.Contains("--shard 0/2 needs a file", piped.Stderr);
+            Assert.Equal("", piped.Stdout);
+            Assert.NotEqual(0, bad.ExitCode);
+            Assert.Contains("--shard 2/2 is not a shard", bad.Stderr);
+        }
+        finally { dir.Delete(recursive: true); }
+    }
+
+    [Fact]
     public void A_line_with_a_key_given_twice_or_a_lone_surrogate_escape_gets_an_error_line_and_the_others_are_scored()
     {
         // Found by fuzzing: both threw from JsonNode (ArgumentException, InvalidOperationException) and ended the run.

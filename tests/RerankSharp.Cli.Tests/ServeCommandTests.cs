@@ -49,6 +49,41 @@ public class ServeCommandTests
     }
 
     [Fact]
+    public async Task Serve_adds_teis_grpc_port_from_the_variable_and_leaves_out_the_playground_by_flag()
+    {
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, StandardErrorEncoding = Encoding.UTF8 };
+        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "rerank.dll"));
+        foreach (var arg in new[] { "serve", "--model", FixturePaths.Model("tiny-a"), "--port", "0", "--no-playground" }) info.ArgumentList.Add(arg);
+        foreach (var key in info.Environment.Keys.Where(k => k.StartsWith("RERANK_", StringComparison.Ordinal)).ToList()) info.Environment.Remove(key);
+        info.Environment["RERANK_GRPC_PORT"] = "0";
+        using var process = Process.Start(info)!;
+        try
+        {
+            // "rerank: serving ... on http://127.0.0.1:PORT (...)", then "rerank: gRPC (...) on http://127.0.0.1:PORT".
+            var serving = await process.StandardError.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            var grpc = await process.StandardError.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.NotNull(serving);
+            Assert.NotNull(grpc);
+            Assert.StartsWith("rerank: gRPC (tei.v1 Rerank, Info, Tokenize) on http://127.0.0.1:", grpc);
+            using var client = new HttpClient { BaseAddress = new Uri(serving.Split(' ')[4]) };
+            using var channel = Grpc.Net.Client.GrpcChannel.ForAddress(grpc.Split(' ')[^1]);
+
+            var health = await new Grpc.Health.V1.Health.HealthClient(channel).CheckAsync(new Grpc.Health.V1.HealthCheckRequest { Service = "tei.v1.Rerank" });
+            var root = await client.GetAsync("/");
+
+            Assert.Equal(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, health.Status);
+            Assert.Equal(404, (int)root.StatusCode);
+            Process.Start("kill", ["-TERM", process.Id.ToString()])!.WaitForExit();
+            Assert.True(process.WaitForExit(TimeSpan.FromSeconds(30)), "rerank serve did not stop on SIGTERM");
+            Assert.Equal(0, process.ExitCode);
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
+    }
+
+    [Fact]
     public async Task Sigterm_drains_with_503s_finishes_the_request_in_flight_and_exits_0()
     {
         var info = RerankProcess.StartInfo(null, "serve", "--model", FixturePaths.Model("tiny-a"), "--port", "0",

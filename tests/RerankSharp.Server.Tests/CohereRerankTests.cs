@@ -118,4 +118,21 @@ public class CohereRerankTests(ServerFixture fixture) : IClassFixture<ServerFixt
 
         Assert.Equal(2, reply!["meta"]!["billed_units"]!["search_units"]!.GetValue<int>());
     }
+
+    [Theory]
+    [InlineData("/v1/rerank")]
+    [InlineData("/v2/rerank")]
+    public async Task Return_tokens_gives_each_result_the_tokens_of_its_pair(string route)
+    {
+        var body = new JsonObject { ["model"] = "m", ["query"] = TestTexts.Query, ["documents"] = Strings(TestTexts.Documents), ["return_tokens"] = true };
+
+        var (response, reply) = await Server.PostAsync(route, body);
+
+        Assert.Equal(200, (int)response.StatusCode);
+        foreach (var result in reply!["results"]!.AsArray())
+        {
+            Assert.Equal(["index", "relevance_score", "tokens"], result!.AsObject().Select(p => p.Key));
+            Assert.Equal(PairTokens(TestTexts.Query, [TestTexts.Documents[result["index"]!.GetValue<int>()]]), result["tokens"]!.GetValue<int>());
+        }
+    }
 }

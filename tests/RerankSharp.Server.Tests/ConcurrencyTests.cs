@@ -1,9 +1,11 @@
 using System.Text.Json.Nodes;
+using RerankSharp.Server.TeiGrpc.Protocol;
 using Xunit.Abstractions;
 
 namespace RerankSharp.Server.Tests;
 
-public class ConcurrencyTests(ServerFixture fixture, ITestOutputHelper output) : IClassFixture<ServerFixture>
+public class ConcurrencyTests(ServerFixture fixture, GrpcServerFixture grpcFixture, ITestOutputHelper output)
+    : IClassFixture<ServerFixture>, IClassFixture<GrpcServerFixture>
 {
     private const int Clients = 64;
     private const int RequestsPerClient = 20;
@@ -55,6 +57,86 @@ public class ConcurrencyTests(ServerFixture fixture, ITestOutputHelper output) :
         output.WriteLine($"{Clients * RequestsPerClient} requests; {merged} batches merged requests; {batches} batches, {single} with one request; largest |score − sequential| {_largestDifference:E1}");
         Assert.True(merged > 0, "no batch held pairs of more than one request");
         Assert.True(single < batches);
+    }
+
+    [Fact]
+    public async Task Sixty_four_grpc_and_http_clients_get_the_sequential_answers_from_one_queue()
+    {
+        var server = grpcFixture.Server;
+        const int requestsPerClient = 5;
+        // gRPC Rerank, gRPC RerankStream and HTTP /rerank, /v1/rerank in turn: 16 clients of each.
+        var routes = new[] { "grpc", "grpc-stream", "/rerank", "/v1/rerank" };
+        var jobs = Enumerable.Range(0, 24).Select(i =>
+        {
+            var random = new Random(500 + i);
+            return new Job("", TestTexts.Generated(1, seed: 3000 + i, maxWords: 8)[0], TestTexts.Generated(random.Next(1, 33), seed: 2000 + i, maxWords: 60));
+        }).ToArray();
+        var expected = new List<float[]>();
+        foreach (var job in jobs)
+            expected.Add(await grpcFixture.Reference.PredictAsync(job.Documents.Select(d => (job.Query, d)).ToArray()));
+        var mergedBefore = await server.MetricAsync("rerank_batches_merged_total");
+        var client = new Rerank.RerankClient(server.Channel);
+
+        var failures = new List<string>();
+        var clients = Enumerable.Range(0, Clients).Select(c => Task.Run(async () =>
+        {
+            var route = routes[c % routes.Length];
+            for (var r = 0; r < requestsPerClient; r++)
+            {
+                var k = (c * 5 + r * 11) % jobs.Length;
+                var job = jobs[k] with { Route = route };
+                var problem = route switch
+                {
+                    "grpc" => CompareRanks(await client.RerankAsync(new RerankRequest { Query = job.Query, Texts = { job.Documents } }), expected[k]),
+                    "grpc-stream" => CompareRanks(await StreamAsync(client, job), expected[k]),
+                    _ => await PostAndCompare(server, job, expected[k]),
+                };
+                if (problem is not null) lock (failures) failures.Add($"client {c} request {r} ({route}, {job.Documents.Length} docs): {problem}");
+            }
+        })).ToArray();
+        await Task.WhenAll(clients);
+
+        Assert.True(failures.Count == 0, string.Join('\n', failures.Take(10)));
+        var merged = await server.MetricAsync("rerank_batches_merged_total") - mergedBefore;
+        var grpcCalls = await server.MetricAsync("""rerank_grpc_requests_total{method="/tei.v1.Rerank/Rerank",code="OK"}""")
+            + await server.MetricAsync("""rerank_grpc_requests_total{method="/tei.v1.Rerank/RerankStream",code="OK"}""");
+        output.WriteLine($"{Clients * requestsPerClient} requests ({grpcCalls} gRPC); {merged} batches merged requests; largest |score − sequential| {_largestDifference:E1}");
+        Assert.True(merged > 0, "no batch held pairs of more than one request");
+        Assert.True(grpcCalls >= Clients / 2 * requestsPerClient);
+    }
+
+    private static async Task<RerankResponse> StreamAsync(Rerank.RerankClient client, Job job)
+    {
+        using var call = client.RerankStream();
+        foreach (var document in job.Documents) await call.RequestStream.WriteAsync(new RerankStreamRequest { Query = job.Query, Text = document });
+        await call.RequestStream.CompleteAsync();
+        return await call;
+    }
+
+    private async Task<string?> PostAndCompare(RunningServer server, Job job, float[] expected)
+    {
+        var body = new JsonObject
+        {
+            ["query"] = job.Query,
+            [job.Route == "/rerank" ? "texts" : "documents"] = new JsonArray(job.Documents.Select(d => (JsonNode)d!).ToArray()),
+        };
+        var (response, reply) = await server.PostAsync(job.Route, body);
+        return Compare(job, (int)response.StatusCode, reply, expected);
+    }
+
+    private string? CompareRanks(RerankResponse reply, float[] expected)
+    {
+        if (reply.Ranks.Count != expected.Length) return $"{reply.Ranks.Count} ranks for {expected.Length} texts";
+        var previous = float.MaxValue;
+        foreach (var rank in reply.Ranks)
+        {
+            var difference = Math.Abs(rank.Score - expected[rank.Index]);
+            lock (this) _largestDifference = Math.Max(_largestDifference, difference);
+            if (difference > 4e-5f) return $"text {rank.Index}: {rank.Score}, sequentially {expected[rank.Index]}";
+            if (rank.Score > previous) return "not sorted best first";
+            previous = rank.Score;
+        }
+        return reply.Ranks.Select(r => r.Index).Distinct().Count() == expected.Length ? null : "an index twice";
     }
 
     // Batches mix different requests under concurrency, so rows are padded to other lengths than when run alone;

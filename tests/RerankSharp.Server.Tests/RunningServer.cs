@@ -1,6 +1,8 @@
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
+using Grpc.Core;
+using Grpc.Net.Client;
 using Microsoft.AspNetCore.Builder;
 using RerankSharp.Scoring;
 using RerankSharp.Server;
@@ -13,12 +15,14 @@ internal sealed class RunningServer : IAsyncDisposable
 {
     public static readonly string ModelPath = FixturePaths.Model("tiny-a");
 
-    private RunningServer(CrossEncoder encoder, WebApplication app, Uri address)
+    private RunningServer(CrossEncoder encoder, WebApplication app, Uri address, Uri? grpcAddress)
     {
         Encoder = encoder;
         App = app;
         Address = address;
         Client = new HttpClient { BaseAddress = address, Timeout = TimeSpan.FromSeconds(60) };
+        GrpcAddress = grpcAddress;
+        Channel = grpcAddress is null ? null : GrpcChannel.ForAddress(grpcAddress);
     }
 
     public CrossEncoder Encoder { get; }
@@ -27,14 +31,32 @@ internal sealed class RunningServer : IAsyncDisposable
     public HttpClient Client { get; }
     public string? ApiKey { get; init; }
 
-    public static async Task<RunningServer> StartAsync(RerankServerOptions? options = null, CrossEncoderOptions? encoderOptions = null)
+    /// <summary>The gRPC endpoint, when started with <c>grpc: true</c>.</summary>
+    public Uri? GrpcAddress { get; }
+
+    /// <summary>A channel to <see cref="GrpcAddress"/> (cleartext HTTP/2), shared by the test's calls.</summary>
+    public GrpcChannel? Channel { get; }
+
+    public static async Task<RunningServer> StartAsync(RerankServerOptions? options = null, CrossEncoderOptions? encoderOptions = null,
+        bool grpc = false, bool playground = true)
     {
         options ??= new RerankServerOptions();
         var encoder = await CrossEncoder.LoadAsync(ModelPath, encoderOptions);
-        var app = RerankServerApplication.Create(encoder, options, new RerankHostOptions("127.0.0.1", 0, TimeSpan.FromSeconds(20)));
+        var app = RerankServerApplication.Create(encoder, options,
+            new RerankHostOptions("127.0.0.1", 0, TimeSpan.FromSeconds(20), GrpcPort: grpc ? 0 : null, Playground: playground));
         await app.StartAsync();
         var address = new Uri(RerankServerApplication.ListeningAddresses(app).Single());
-        return new RunningServer(encoder, app, address) { ApiKey = options.ApiKeys.FirstOrDefault() };
+        var grpcAddress = RerankServerApplication.GrpcAddress(app) is { } g ? new Uri(g) : null;
+        return new RunningServer(encoder, app, address, grpcAddress) { ApiKey = options.ApiKeys.FirstOrDefault() };
+    }
+
+    /// <summary>gRPC call options carrying the server's key (or <paramref name="key"/>; "" for none), as TEI's clients send it.</summary>
+    public CallOptions GrpcCall(string? key = null, CancellationToken cancellationToken = default)
+    {
+        key ??= ApiKey;
+        var headers = new Metadata();
+        if (!string.IsNullOrEmpty(key)) headers.Add("authorization", $"Bearer {key}");
+        return new CallOptions(headers, cancellationToken: cancellationToken);
     }
 
     public HttpRequestMessage Request(HttpMethod method, string path, string? json = null, bool authorize = true)
@@ -71,6 +93,7 @@ internal sealed class RunningServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
+        Channel?.Dispose();
         await App.StopAsync();
         await App.DisposeAsync();
         Encoder.Dispose();
@@ -86,6 +109,25 @@ public sealed class ServerFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Server = await RunningServer.StartAsync();
+        Reference = await CrossEncoder.LoadAsync(RunningServer.ModelPath);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Server.DisposeAsync();
+        Reference.Dispose();
+    }
+}
+
+/// <summary>One server with the gRPC endpoint per test class, plus a separately loaded encoder for expected scores.</summary>
+public sealed class GrpcServerFixture : IAsyncLifetime
+{
+    internal RunningServer Server { get; private set; } = null!;
+    internal CrossEncoder Reference { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        Server = await RunningServer.StartAsync(grpc: true);
         Reference = await CrossEncoder.LoadAsync(RunningServer.ModelPath);
     }
 

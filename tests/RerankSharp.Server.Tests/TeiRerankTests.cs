@@ -130,4 +130,19 @@ public class TeiRerankTests(ServerFixture fixture) : IClassFixture<ServerFixture
         var result = Assert.Single(reply["results"]!.AsArray())!;
         Assert.Equal(["index", "relevance_score"], result.AsObject().Select(p => p.Key));
     }
+
+    [Fact]
+    public async Task Return_tokens_gives_each_result_the_tokens_of_its_pair_with_the_cut_ones_at_the_max_length()
+    {
+        string[] texts = ["北京", string.Join(' ', Enumerable.Repeat("population", 600))];
+        var body = Body(TestTexts.Query, texts);
+        body["return_tokens"] = true;
+
+        var (response, reply) = await Server.PostAsync("/rerank", body);
+
+        Assert.Equal(200, (int)response.StatusCode);
+        var tokens = reply!.AsArray().ToDictionary(r => r!["index"]!.GetValue<int>(), r => r!["tokens"]!.GetValue<int>());
+        Assert.Equal(Server.Encoder.Tokenizer.EncodePair(TestTexts.Query, texts[0], Server.Encoder.MaxLength).Length, tokens[0]);
+        Assert.Equal(Server.Encoder.MaxLength, tokens[1]);
+    }
 }

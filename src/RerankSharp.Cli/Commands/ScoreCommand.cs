@@ -21,21 +21,38 @@ internal static class ScoreCommand
         DefaultValueFactory = _ => double.TryParse(Environment.GetEnvironmentVariable("RERANK_PROGRESS_INTERVAL"), NumberStyles.Float, CultureInfo.InvariantCulture, out var s) ? s : 10,
     };
 
+    private static readonly Option<InputShard?> Shard = new("--shard")
+    {
+        Description = "Score only shard I of N (0 ≤ I < N): the I-th of N contiguous blocks of input lines, so the outputs of shards 0..N-1 concatenated in order are the unsharded output, line for line. Needs --input FILE. Env: RERANK_SHARD.",
+        CustomParser = arg => InputShard.Parse(arg, arg.Tokens.Single().Value, "--shard"),
+        DefaultValueFactory = arg => CommonOptions.Env("RERANK_SHARD") is { } value ? InputShard.Parse(arg, value, "RERANK_SHARD") : null,
+    };
+
     public static Command Create()
     {
         var command = JsonLines.Command("score",
             "Score query/document pairs from JSON Lines: {\"query\": ..., \"documents\": [...]} → {\"scores\": [...]}. Progress on standard error; Ctrl-C keeps the complete lines written so far.",
             RunAsync);
         command.Options.Add(ProgressInterval);
+        command.Options.Add(Shard);
+        LongDocumentOptions.AddTo(command);
         return command;
     }
 
     private static async Task<int> RunAsync(ParseResult result, Stream input, string source, TextWriter writer, CancellationToken ct)
     {
+        var shard = result.GetValue(Shard);
+        if (shard is not null && !input.CanSeek)
+            throw new RerankException(RerankErrorKind.InvalidInput,
+                $"--shard {shard} needs a file (--input FILE): the shard's lines are found by counting the whole input first, which {source} cannot be read twice for.");
+        // Before the model loads, so a bad shard or input fails at once.
+        var lineRange = shard?.Lines(JsonLines.ReadLines(input, source).LongCount());
+        if (lineRange is not null) input.Position = 0;
         using var encoder = await CrossEncoder.LoadAsync(await CommonOptions.ResolveModelAsync(result, ct), CommonOptions.EncoderOptions(result), ct);
         var raw = result.GetValue(CommonOptions.Raw);
+        var options = LongDocumentOptions.Apply(result, new RerankOptions { RawScores = raw });
         // A file can be counted first, for a percentage and a time left; standard input cannot.
-        long? total = input.CanSeek ? JsonLines.CountLines(input) : null;
+        long? total = lineRange is { } range ? range.End - range.Start : input.CanSeek ? JsonLines.CountLines(input) : null;
         var progress = new ProgressLine(!Console.IsErrorRedirected, TimeSpan.FromSeconds(result.GetValue(ProgressInterval)));
         var clock = Stopwatch.StartNew();
         var inFlight = new Queue<(int Line, Task<float[]> Scores)>();
@@ -66,10 +83,17 @@ internal static class ScoreCommand
 
         try
         {
+            long index = -1;
             foreach (var (line, text) in JsonLines.ReadLines(input, source))
             {
                 ct.ThrowIfCancellationRequested();
-                inFlight.Enqueue((line, Submit(encoder, text, line, source, raw, ct)));
+                index++;
+                if (lineRange is { } shardLines)
+                {
+                    if (index < shardLines.Start) continue;
+                    if (index >= shardLines.End) break;
+                }
+                inFlight.Enqueue((line, Submit(encoder, text, line, source, options, ct)));
                 if (inFlight.Count >= LinesInFlight) await WriteOldest();
             }
             while (inFlight.Count > 0) await WriteOldest();
@@ -85,11 +109,11 @@ internal static class ScoreCommand
 
     // A bad line becomes a failed task rather than an exception, so it gets its own error line and
     // the lines around it are still scored.
-    private static Task<float[]> Submit(CrossEncoder encoder, string text, int line, string source, bool raw, CancellationToken ct)
+    private static Task<float[]> Submit(CrossEncoder encoder, string text, int line, string source, RerankOptions options, CancellationToken ct)
     {
         try
         {
-            return encoder.PredictAsync(ParseLine(text, line, source), new RerankOptions { RawScores = raw }, ct);
+            return encoder.PredictAsync(ParseLine(text, line, source), options, ct);
         }
         catch (RerankException e) when (e.Kind == RerankErrorKind.InvalidInput)
         {

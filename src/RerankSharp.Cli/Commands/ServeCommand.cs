@@ -8,8 +8,9 @@ using RerankSharp.Server;
 namespace RerankSharp.Cli.Commands;
 
 /// <summary>
-/// <c>rerank serve</c>: loads the model once and answers TEI, Jina and Cohere rerank requests over HTTP until
-/// Ctrl+C / SIGTERM, then finishes the requests in flight. Every flag has a <c>RERANK_…</c> variable.
+/// <c>rerank serve</c>: loads the model once and answers TEI, Jina and Cohere rerank requests over HTTP (TEI's gRPC
+/// too with <c>--grpc-port</c>) until Ctrl+C / SIGTERM, then finishes the requests in flight. Every flag has a
+/// <c>RERANK_…</c> variable.
 /// </summary>
 internal static class ServeCommand
 {
@@ -28,13 +29,17 @@ internal static class ServeCommand
         var apiKeys = new Option<string[]>("--api-key") { Description = "Require 'Authorization: Bearer KEY'; repeat for several keys. Env: RERANK_API_KEY (comma-separated).", DefaultValueFactory = _ => CommonOptions.Env("RERANK_API_KEY")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [], AllowMultipleArgumentsPerToken = false };
         var openHealth = new Option<bool>("--open-health") { Description = "Answer GET /health without a key. Env: RERANK_OPEN_HEALTH=1.", DefaultValueFactory = _ => CommonOptions.Env("RERANK_OPEN_HEALTH") is "1" or "true" };
         var openMetrics = new Option<bool>("--open-metrics") { Description = "Answer GET /metrics without a key. Env: RERANK_OPEN_METRICS=1.", DefaultValueFactory = _ => CommonOptions.Env("RERANK_OPEN_METRICS") is "1" or "true" };
+        var grpcPort = new Option<int?>("--grpc-port") { Description = "Also serve TEI's gRPC API (tei.v1 Rerank, Info, Tokenize; cleartext HTTP/2) on this port; 0 picks a free one. Env: RERANK_GRPC_PORT.", DefaultValueFactory = _ => CommonOptions.EnvInt("RERANK_GRPC_PORT") };
+        var noPlayground = new Option<bool>("--no-playground") { Description = "Do not serve the browser playground at GET /. Env: RERANK_NO_PLAYGROUND=1.", DefaultValueFactory = _ => CommonOptions.Env("RERANK_NO_PLAYGROUND") is "1" or "true" };
         var shutdown = new Option<int>("--shutdown-timeout") { Description = "Seconds a stopping server (SIGTERM) has to drain: in-flight requests finish, new ones get 503; keep it under Kubernetes' terminationGracePeriodSeconds. Env: RERANK_SHUTDOWN_TIMEOUT.", DefaultValueFactory = _ => CommonOptions.EnvInt("RERANK_SHUTDOWN_TIMEOUT") ?? 30 };
         var drainDelay = new Option<double>("--drain-delay") { Description = "Seconds a stopping server keeps listening at least, answering 503 (and /health 503), so a load balancer's readiness probe takes it out first; set it to the probe's period. Env: RERANK_DRAIN_DELAY.", DefaultValueFactory = _ => CommonOptions.Env("RERANK_DRAIN_DELAY") is { } v ? double.Parse(v, CultureInfo.InvariantCulture) : 0 };
 
-        var command = new Command("serve", "Serve TEI (/rerank), Jina and Cohere (/v1/rerank, /v2/rerank) rerank APIs over HTTP, with /metrics.")
+        var command = new Command("serve", "Serve TEI (/rerank), Jina and Cohere (/v1/rerank, /v2/rerank) rerank APIs over HTTP, with /metrics and a browser playground at /; TEI's gRPC API with --grpc-port.")
         {
-            host, port, modelName, maxBody, maxDocuments, maxConcurrent, maxBatchTokens, maxQueuedTokens, autoTruncate, minScore, apiKeys, openHealth, openMetrics, shutdown, drainDelay,
+            host, port, modelName, maxBody, maxDocuments, maxConcurrent, maxBatchTokens, maxQueuedTokens, autoTruncate, minScore, apiKeys, openHealth, openMetrics, grpcPort, noPlayground, shutdown, drainDelay,
         };
+        // The defaults for requests that do not set long_documents, chunk_stride, chunk_aggregation.
+        LongDocumentOptions.AddTo(command);
         command.SetAction((result, ct) => Cli.Run(result, async () =>
         {
             var model = result.GetValue(CommonOptions.Model)!;
@@ -45,6 +50,9 @@ internal static class ServeCommand
             };
             // Disposed after the server has stopped, so in-flight requests finish on a live encoder.
             using var encoder = await CrossEncoder.LoadAsync(model, encoderOptions, ct);
+            // One pair through the session before listening: /health, the readiness probe of a container, then answers
+            // only once the model has run, and the first request does not pay ONNX Runtime's first-run costs.
+            await encoder.PredictAsync([("warm-up", "warm-up")], cancellationToken: ct);
             var serverOptions = new RerankServerOptions
             {
                 ModelName = result.GetValue(modelName) ?? (Directory.Exists(model) ? Path.GetFileName(Path.GetFullPath(model).TrimEnd(Path.DirectorySeparatorChar)) : model),
@@ -58,12 +66,21 @@ internal static class ServeCommand
                 OpenMetrics = result.GetValue(openMetrics),
                 DrainDelay = TimeSpan.FromSeconds(result.GetValue(drainDelay)),
             };
+            var longDocuments = LongDocumentOptions.Apply(result, new RerankOptions());
+            serverOptions.LongDocuments = longDocuments.LongDocuments;
+            serverOptions.ChunkStride = longDocuments.ChunkStride;
+            serverOptions.ChunkAggregation = longDocuments.ChunkAggregation;
             var hostOptions = new RerankHostOptions(result.GetValue(host)!, result.GetValue(port), TimeSpan.FromSeconds(result.GetValue(shutdown)),
-                result.GetValue(CommonOptions.Verbose) ? LogLevel.Information : LogLevel.Warning);
+                result.GetValue(CommonOptions.Verbose) ? LogLevel.Information : LogLevel.Warning, result.GetValue(grpcPort), !result.GetValue(noPlayground));
             await using var app = RerankServerApplication.Create(encoder, serverOptions, hostOptions);
             await app.StartAsync(CancellationToken.None);
             foreach (var address in RerankServerApplication.ListeningAddresses(app))
                 Console.Error.WriteLine($"rerank: serving {serverOptions.ModelName} on {address} (max length {encoder.MaxLength}, {encoder.ExecutionProvider}, loaded in {encoder.LoadTime.TotalSeconds:F1} s)");
+            if (RerankServerApplication.GrpcAddress(app) is { } grpcAddress)
+                Console.Error.WriteLine($"rerank: gRPC (tei.v1 Rerank, Info, Tokenize) on {grpcAddress}");
+            if (hostOptions.Playground)
+                foreach (var address in RerankServerApplication.ListeningAddresses(app))
+                    Console.Error.WriteLine($"rerank: playground at {address}/");
             // Ctrl+C / SIGTERM reach the host's lifetime; the command's token is another way to stop.
             using var stop = ct.Register(() => app.Lifetime.StopApplication());
             await app.WaitForShutdownAsync(CancellationToken.None);

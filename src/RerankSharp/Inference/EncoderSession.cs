@@ -22,7 +22,7 @@ internal sealed record SessionSettings(Device Device, int IntraOpThreads, GraphO
 /// </summary>
 internal sealed class EncoderSession : IDisposable
 {
-    private const string CudaProvider = "CUDAExecutionProvider";
+    public const string CudaProvider = "CUDAExecutionProvider";
     private static readonly string[] InputNames = ["input_ids", "attention_mask"];
     private static readonly string[] OutputNames = ["logits"];
 
@@ -79,12 +79,16 @@ internal sealed class EncoderSession : IDisposable
                 {
                     try
                     {
+                        // A provider that cannot load (no GPU driver, CUDA or cuDNN libraries missing) is also logged
+                        // by ORT's process-wide logger as a coloured error line; the warning below says it once.
+                        OrtEnv.Instance().EnvLogLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL;
                         options.AppendExecutionProvider_CUDA(0);
                         provider = CudaProvider;
                     }
                     catch (OnnxRuntimeException e)
                     {
-                        logger.LogWarning("CUDA was requested but could not be initialised ({Reason}); running on CPU.", e.Message);
+                        logger.LogWarning("CUDA was requested but could not be initialised ({Reason}); running on CPU. The CUDA provider of ONNX Runtime 1.31 needs an NVIDIA driver, CUDA 13 (libcudart.so.13, libcublas.so.13, libcublasLt.so.13, libcurand.so.10) and cuDNN 9 on the library path, as in deploy/Dockerfile.cuda.",
+                            e.Message);
                     }
                 }
                 else if (settings.Device == Device.Cuda)

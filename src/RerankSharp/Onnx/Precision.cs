@@ -12,4 +12,11 @@ public enum Precision
     /// approximate: measure ranking quality on your own data before relying on it.
     /// </summary>
     Int8,
+
+    /// <summary>
+    /// Weight matrices, embeddings and the attention/feed-forward arithmetic in float16; the residual stream,
+    /// LayerNorms and the classifier head in float32. For GPUs (the CUDA provider runs it natively); on the CPU
+    /// provider ONNX Runtime runs the float16 operators it lacks in float32 over the float16-rounded weights.
+    /// </summary>
+    Fp16,
 }

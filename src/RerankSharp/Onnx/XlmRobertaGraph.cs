@@ -102,6 +102,7 @@ internal sealed class XlmRobertaGraph
     public static ModelProto Build(ModelConfig config, SafetensorsStore weights, string modelDirectory, GraphForm form,
         Precision precision = Precision.Fp32, Int8Recipe? recipe = null)
     {
+        if (precision == Precision.Fp16) return BuildFloat16(config, weights, modelDirectory, form);
         recipe ??= Int8Recipe.Default;
         Int8WeightCache? int8 = null;
         if (precision == Precision.Int8)
@@ -151,14 +152,7 @@ internal sealed class XlmRobertaGraph
     private string Embeddings(string inputIds)
     {
         const string p = "roberta.embeddings";
-        var pad = _g.AddConstant($"{p}.padding_idx", [], (long)_config.PadTokenId);
-        var isPad = _g.Node("Equal", $"{p}.position_ids/is_pad", [inputIds, pad]);
-        var notPad = _g.Node("Not", $"{p}.position_ids/not_pad", [isPad]);
-        var notPadInt = _g.Node("Cast", $"{p}.position_ids/mask", [notPad], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Int64)]);
-        var axis = _g.AddConstant($"{p}.position_ids/axis", [], 1L);
-        var cumulative = _g.Node("CumSum", $"{p}.position_ids/cumsum", [notPadInt, axis]);
-        var masked = _g.Node("Mul", $"{p}.position_ids/masked", [cumulative, notPadInt]);
-        var positionIds = _g.Node("Add", $"{p}.position_ids", [masked, pad]);                                  // [B, T]
+        var positionIds = PositionIds(p, inputIds);                                                          // [B, T]
 
         var words = _g.Node("Gather", $"{p}.word_embeddings", [Weight($"{p}.word_embeddings.weight"), inputIds]);          // [B, T, H]
         var positions = _g.Node("Gather", $"{p}.position_embeddings", [Weight($"{p}.position_embeddings.weight"), positionIds]); // [B, T, H]
@@ -167,6 +161,19 @@ internal sealed class XlmRobertaGraph
         var sum = _g.Node("Add", $"{p}/add_token_type", [words, tokenType]);
         sum = _g.Node("Add", $"{p}/add_position", [sum, positions]);
         return LayerNorm($"{p}.LayerNorm", sum);
+    }
+
+    // create_position_ids_from_input_ids: cumulative count of non-pad tokens, offset by padding_idx.
+    private string PositionIds(string p, string inputIds)
+    {
+        var pad = _g.AddConstant($"{p}.padding_idx", [], (long)_config.PadTokenId);
+        var isPad = _g.Node("Equal", $"{p}.position_ids/is_pad", [inputIds, pad]);
+        var notPad = _g.Node("Not", $"{p}.position_ids/not_pad", [isPad]);
+        var notPadInt = _g.Node("Cast", $"{p}.position_ids/mask", [notPad], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Int64)]);
+        var axis = _g.AddConstant($"{p}.position_ids/axis", [], 1L);
+        var cumulative = _g.Node("CumSum", $"{p}.position_ids/cumsum", [notPadInt, axis]);
+        var masked = _g.Node("Mul", $"{p}.position_ids/masked", [cumulative, notPadInt]);
+        return _g.Node("Add", $"{p}.position_ids", [masked, pad]);
     }
 
     // HF adds the float32 minimum to the scores of padded keys; softmax then gives them exactly 0.
@@ -378,4 +385,92 @@ internal sealed class XlmRobertaGraph
             : _g.Node("Cast", $"{name}/to_float32", [stored], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Float)]);
         return _float32[name] = value;
     }
+
+    // ---- fp16 ------------------------------------------------------------------------------------------------
+    // The float16 variant of the fused graph, for the CUDA provider. What runs in float16: the embedding tables and
+    // their sum, every weight matrix with its projection, attention (MultiHeadAttention's CUDA kernels accumulate
+    // QKᵀ and softmax in float32 internally) and BiasGelu. What stays float32, where the reference's numerics live:
+    // the residual stream between blocks, every LayerNorm (SkipLayerNormalization over float32 inputs) and the
+    // classification head. So each block reads a float32 hidden state, casts it once to float16 for its
+    // projections, and casts the projections' results back before the residual add and LayerNorm.
+
+    private static ModelProto BuildFloat16(ModelConfig config, SafetensorsStore weights, string modelDirectory, GraphForm form)
+    {
+        if (form != GraphForm.Fused)
+            throw new RerankException(RerankErrorKind.InvalidInput,
+                "fp16 runs only on the fused graph form (its float16 attention is ONNX Runtime's MultiHeadAttention); use the fused form, or fp32 for the plain form.");
+        var graph = new XlmRobertaGraph(config, weights, modelDirectory, null, Int8Recipe.Default);
+        return graph.BuildFloat16Model();
+    }
+
+    private ModelProto BuildFloat16Model()
+    {
+        var inputIds = _g.AddInput("input_ids", DataType.Int64, "B", "T");
+        var attentionMask = _g.AddInput("attention_mask", DataType.Int64, "B", "T");
+        _g.AddOutput("logits", DataType.Float, "B", _config.NumLabels);
+
+        var hidden = EmbeddingsFloat16(inputIds);                            // [B, T, H] float32
+        var mask = _g.Node("Cast", "roberta.encoder.key_padding_mask", [attentionMask], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Int32)]); // [B, T] int32
+        for (var layer = 0; layer < _config.NumHiddenLayers; layer++)
+            hidden = FusedLayerFloat16($"roberta.encoder.layer.{layer}", hidden, mask);
+        ClassificationHead(hidden, "logits");                                // float32 weights and arithmetic
+
+        return _g.ToModel(typeof(XlmRobertaGraph).Assembly.GetName().Version?.ToString() ?? "0",
+            new Dictionary<string, string> { ["architecture"] = Architecture, ["graph_form"] = GraphForm.Fused.ToString(), ["precision"] = Precision.Fp16.ToString() });
+    }
+
+    // As Embeddings, with the three tables in float16 (the word table is half of bge-reranker-v2-m3's weights:
+    // 250,002 × 1024) and the sum cast to float32 for the LayerNorm.
+    private string EmbeddingsFloat16(string inputIds)
+    {
+        const string p = "roberta.embeddings";
+        var positionIds = PositionIds(p, inputIds);                                                          // [B, T]
+
+        var words = _g.Node("Gather", $"{p}.word_embeddings", [Weight16($"{p}.word_embeddings.weight"), inputIds]);          // [B, T, H] fp16
+        var positions = _g.Node("Gather", $"{p}.position_embeddings", [Weight16($"{p}.position_embeddings.weight"), positionIds]); // [B, T, H] fp16
+        var zero = _g.AddConstant($"{p}.token_type_ids", [], 0L);
+        var tokenType = _g.Node("Gather", $"{p}.token_type_embeddings", [Weight16($"{p}.token_type_embeddings.weight"), zero]);   // [H] fp16
+        var sum = _g.Node("Add", $"{p}/add_token_type", [words, tokenType]);
+        sum = _g.Node("Add", $"{p}/add_position", [sum, positions]);
+        return LayerNorm($"{p}.LayerNorm", ToFloat32($"{p}/sum", sum));                                     // [B, T, H] fp32
+    }
+
+    private string FusedLayerFloat16(string p, string hidden, string keyPaddingMask)
+    {
+        var x = ToFloat16($"{p}/input", hidden);                                                             // [B, T, H] fp16
+        var q = ProjectTFloat16($"{p}.attention.self.query", x);
+        var k = ProjectTFloat16($"{p}.attention.self.key", x);
+        var v = ProjectTFloat16($"{p}.attention.self.value", x);
+        var qkvBias = _g.Node("Concat", $"{p}.attention.self/qkv_bias",
+            [Weight16($"{p}.attention.self.query.bias"), Weight16($"{p}.attention.self.key.bias"), Weight16($"{p}.attention.self.value.bias")],
+            attributes: [OnnxGraphBuilder.Int("axis", 0)]);                                                   // [3H] fp16
+        // One node with the key padding mask: the float32 graph's If between a masked and a mask-free node serves the
+        // CPU provider's flash kernel, which this graph is not for.
+        var context = _g.Node("MultiHeadAttention", $"{p}.attention.self", [q, k, v, qkvBias, keyPaddingMask],
+            attributes: [OnnxGraphBuilder.Int("num_heads", _config.NumAttentionHeads)], domain: OnnxGraphBuilder.ContribDomain); // [B, T, H] fp16
+
+        var attended = ToFloat32($"{p}.attention.output.dense", ProjectTFloat16($"{p}.attention.output.dense", context));
+        attended = SkipLayerNorm($"{p}.attention.output", attended, hidden, $"{p}.attention.output.dense.bias");  // [B, T, H] fp32
+
+        var intermediate = ProjectTFloat16($"{p}.intermediate.dense", ToFloat16($"{p}.intermediate", attended)); // [B, T, I] fp16
+        intermediate = _g.Node("BiasGelu", $"{p}.intermediate.intermediate_act_fn", [intermediate, Weight16($"{p}.intermediate.dense.bias")],
+            domain: OnnxGraphBuilder.ContribDomain);
+        var output = ToFloat32($"{p}.output.dense", ProjectTFloat16($"{p}.output.dense", intermediate));      // [B, T, H] fp32
+        return SkipLayerNorm($"{p}.output", output, attended, $"{p}.output.dense.bias");
+    }
+
+    private string ProjectTFloat16(string module, string input) =>
+        _g.Node("FusedMatMul", module, [input, Weight16($"{module}.weight")],
+            attributes: [OnnxGraphBuilder.Int("transB", 1), OnnxGraphBuilder.Float("alpha", 1f)], domain: OnnxGraphBuilder.ContribDomain);
+
+    private string ToFloat16(string module, string value) =>
+        _g.Node("Cast", $"{module}/to_float16", [value], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Float16)]);
+
+    private string ToFloat32(string module, string value) =>
+        _g.Node("Cast", $"{module}/to_float32", [value], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Float)]);
+
+    // A float16 view of a checkpoint tensor: the Cast sits on the float32 view (for F16 checkpoints a Cast pair that
+    // is exact both ways), and ORT folds it into a float16 constant at session start, so the session holds only the
+    // float16 copy. One initializer per tensor either way: a tensor is read in one precision or the other, never both.
+    private string Weight16(string name) => ToFloat16(name, Weight(name));
 }

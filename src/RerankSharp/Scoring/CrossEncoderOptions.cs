@@ -36,7 +36,7 @@ public sealed record CrossEncoderOptions
     /// </summary>
     public bool PrepackWeights { get; init; } = true;
 
-    /// <summary>fp32 (default, the reference's scores) or int8 (faster on CPU, approximate; quantized weights are cached in the model folder's .rerank-cache/).</summary>
+    /// <summary>fp32 (default, the reference's scores), fp16 (for the CUDA provider: float16 weights and matrix arithmetic, float32 LayerNorms and head) or int8 (faster on CPU, approximate; quantized weights are cached in the model folder's .rerank-cache/).</summary>
     public Precision Precision { get; init; } = Precision.Fp32;
 
     /// <summary>Which matrices int8 quantizes and how it treats their activations; null = <see cref="Int8Recipe.Default"/>. Ignored unless <see cref="Precision"/> is int8.</summary>
@@ -50,6 +50,9 @@ public sealed record CrossEncoderOptions
 
     /// <summary>Where warnings (clamped max length, missing CUDA) go.</summary>
     public ILogger? Logger { get; init; }
+
+    /// <summary>Test seam: runs each padded batch instead of the ONNX Runtime session, which is still loaded.</summary>
+    internal Func<PaddedBatch, CancellationToken, float[]>? BatchRunner { get; init; }
 
     internal void Validate()
     {
