@@ -98,6 +98,12 @@ public sealed class TokenizerLoadingTests : IDisposable
         { "post_processor.pair", """[{"SpecialToken":{"id":"<s>","type_id":0}},{"Sequence":{"id":"A","type_id":0}},{"SpecialToken":{"id":"</s>","type_id":0}},{"Sequence":{"id":"B","type_id":1}},{"SpecialToken":{"id":"</s>","type_id":1}}]""", RerankErrorKind.UnsupportedModel, "template" },
         { "added_tokens", "[]", RerankErrorKind.UnsupportedModel, "'<s>'" },
         { "added_tokens.4.normalized", "true", RerankErrorKind.UnsupportedModel, "normalized" },
+        // Found by fuzzing: elements of the wrong kind made JsonElement throw InvalidOperationException.
+        { "added_tokens.0.id", "\"0\"", RerankErrorKind.InvalidModel, "added_tokens[0].id" },
+        { "post_processor.single", "[[]]", RerankErrorKind.InvalidModel, "post_processor.single" },
+        { "post_processor.single", """[{"SpecialToken":[]}]""", RerankErrorKind.InvalidModel, "post_processor.single" },
+        { "post_processor.special_tokens.<s>", "[]", RerankErrorKind.UnsupportedModel, "special_tokens['<s>']" },
+        { "normalizer", "7", RerankErrorKind.InvalidModel, "normalizer.type" },
     };
 
     [Theory]
