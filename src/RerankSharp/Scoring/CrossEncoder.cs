@@ -139,11 +139,12 @@ public sealed class CrossEncoder : IReranker
         if (options.SaveOnnxPath is not null) File.WriteAllBytes(options.SaveOnnxPath, graph);
 
         var settings = new SessionSettings(options.Device, options.Threads ?? CpuTopology.DefaultThreads(),
-            GraphOptimizationLevel.ORT_ENABLE_ALL, options.PrepackWeights);
+            GraphOptimizationLevel.ORT_ENABLE_ALL, options.PrepackFor(options.Precision));
         var session = EncoderSession.Create(graph, folder.WeightsDirectory, folder.Config.NumLabels, settings, logger);
         try
         {
             weights.ThrowIfChanged();
+            if (options.WarmUp) session.WarmUp(folder.Config.VocabSize);
         }
         catch
         {
