@@ -36,7 +36,9 @@ internal static class EngineBenchmark
         var cases = suite
             ? a.Get("cases", DefaultCases).Split(',').Select(c => c.Split('x')).Select(p => new Case(int.Parse(p[0], CultureInfo.InvariantCulture), int.Parse(p[1], CultureInfo.InvariantCulture))).ToList()
             : [new Case(a.Int("docs", 10), a.Int("tokens", 512))];
-        var precisions = a.Get("precisions", "fp32,int8").Split(',').Select(p => Enum.Parse<Precision>(p, ignoreCase: true)).ToList();
+        // A contender is a precision with the engine's default prepacking, or forced with "-prepack" / "-noprepack":
+        // fp32,fp32-prepack,int8.
+        var precisions = a.Get("precisions", "fp32,int8").Split(',').Select(Contender.Parse).ToList();
         var defaultMallocCases = a.Get("default-malloc", "10x512").Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
         var torchScript = a.Get("torch", "tools/model/bench_reference.py");
         var noTorch = a.Flag("no-torch");
@@ -48,7 +50,7 @@ internal static class EngineBenchmark
 
         var encoders = precisions.ToDictionary(p => p, p => CrossEncoder.Load(model, new CrossEncoderOptions
         {
-            Threads = threads, Precision = p, BatchSize = 64, MaxBatchTokens = 16384,
+            Threads = threads, Precision = p.Precision, PrepackWeights = p.Prepack, BatchSize = 64, MaxBatchTokens = 16384,
         }));
         using var peak = new SgemmPeak(threads);
         var rows = new List<Row>();
@@ -65,9 +67,9 @@ internal static class EngineBenchmark
                 Console.Error.WriteLine($"case {c}: {(long)c.Docs * c.Tokens} tokens");
 
                 // Memory and first-request latency in fresh processes, so nothing of ours is resident before.
-                var probes = precisions.ToDictionary(p => p, p => RunSelf($"load-probe --model {model} --ids {idsPath} --threads {threads} --precision {p}"));
+                var probes = precisions.ToDictionary(p => p, p => RunSelf($"load-probe --model {model} --ids {idsPath} --threads {threads} --precision {p.Precision}{p.Prepack switch { true => " --prepack", false => " --no-prepack", null => "" }}"));
                 foreach (var (p, probe) in probes)
-                    loads.Add($"| {c} | {Name(p)} | {probe["load_s"]} | {probe["first_run_s"]} | {probe["second_run_s"]} | {probe["third_run_s"]} | {probe["rss_after_load_mib"]} | {probe["hwm_after_run_mib"]} |");
+                    loads.Add($"| {c} | {p} | {probe["load_s"]} | {probe["first_run_s"]} | {probe["second_run_s"]} | {probe["third_run_s"]} | {probe["rss_after_load_mib"]} | {probe["hwm_after_run_mib"]} |");
 
                 int caseRounds = c.Long ? 1 : rounds, caseRuns = c.Long ? 1 : runs;
                 var ours = precisions.ToDictionary(p => p, _ => new List<double>());
@@ -102,11 +104,11 @@ internal static class EngineBenchmark
                         }
                         torch.AddRange(Seconds(torchLast));
                     }
-                    Console.Error.WriteLine($"  round {round + 1}: " + string.Join("; ", ours.Select(o => $"{Name(o.Key)} {Median(o.Value):F2} s")) + (torch.Count > 0 ? $"; torch {Median(torch):F2} s" : ""));
+                    Console.Error.WriteLine($"  round {round + 1}: " + string.Join("; ", ours.Select(o => $"{o.Key} {Median(o.Value):F2} s")) + (torch.Count > 0 ? $"; torch {Median(torch):F2} s" : ""));
                 }
                 double? baseline = torch.Count > 0 ? Median(torch) : null;
                 foreach (var p in precisions)
-                    rows.Add(new Row(c, $"RerankSharp {Name(p)}", ours[p], Number(probes[p]["hwm_after_run_mib"]), baseline));
+                    rows.Add(new Row(c, $"RerankSharp {p}", ours[p], Number(probes[p]["hwm_after_run_mib"]), baseline));
                 if (torchLast is not null)
                     rows.Add(new Row(c, "PyTorch fp32 eager, tuned malloc", torch, Number(torchLast["peak_rss_mib"]), baseline));
                 if (!noTorch && defaultMallocCases.Contains($"{c.Docs}x{c.Tokens}"))
@@ -154,7 +156,27 @@ internal static class EngineBenchmark
         return k.Docs * c.NumHiddenLayers * (2 * t * (4 * h * h + 2 * h * i) + 4 * t * t * h);
     }
 
-    private static string Name(Precision p) => p.ToString().ToLowerInvariant();
+    private sealed record Contender(Precision Precision, bool? Prepack)
+    {
+        public static Contender Parse(string text)
+        {
+            var parts = text.Split('-', 2);
+            bool? prepack = parts.Length == 1 ? null : parts[1] switch
+            {
+                "prepack" => true,
+                "noprepack" => false,
+                _ => throw new ArgumentException($"contender {text}: the suffix is -prepack or -noprepack"),
+            };
+            return new Contender(Enum.Parse<Precision>(parts[0], ignoreCase: true), prepack);
+        }
+
+        public override string ToString() => Precision.ToString().ToLowerInvariant() + Prepack switch
+        {
+            true => " (prepacked)",
+            false => " (not prepacked)",
+            null => "",
+        };
+    }
 
     private static double? Number(JsonNode? node) =>
         node is null ? null : double.Parse(node.ToString(), CultureInfo.InvariantCulture);

@@ -17,6 +17,7 @@ internal static class LoadProbe
         using var encoder = CrossEncoder.Load(a.Get("model", ""), new CrossEncoderOptions
         {
             Threads = a.Int("threads", 2), BatchSize = ids.Length, MaxBatchTokens = ids.Sum(s => s.Length), Precision = precision,
+            PrepackWeights = a.Flag("no-prepack") ? false : a.Flag("prepack") ? true : null,
         });
         var load = clock.Elapsed.TotalSeconds;
         var rssAfterLoad = Memory.Read("VmRSS");

@@ -6,6 +6,9 @@ using System.Text.Json.Nodes;
 
 namespace RerankSharp.LoadTest;
 
+/// <summary>One request's outcome.</summary>
+internal sealed record Reply(int Status, string Text, TimeSpan Elapsed, string? RetryAfter);
+
 /// <summary>One level's outcome.</summary>
 internal sealed record LoadResult(int Clients, int Requests, int Errors, TimeSpan Elapsed, double[] LatenciesMs, long Tokens, double MeanBatchRows, double MergedBatches)
 {
@@ -37,6 +40,8 @@ internal sealed class LoadDriver(Uri server, LoadOptions options)
         ["river", "capital", "mountain", "history", "population", "train", "museum", "北京", "城市", "首都", "Москва", "données", "system", "energy", "garden", "ocean"];
 
     private readonly HttpClient _client = Client(server, options);
+
+    public HttpClient Http => _client;
     private readonly List<string> _bodies = [];
 
     private static HttpClient Client(Uri server, LoadOptions options)
@@ -68,6 +73,40 @@ internal sealed class LoadDriver(Uri server, LoadOptions options)
         }
         Console.Error.WriteLine($"warming up ({options.Docs} documents × {options.Tokens} tokens per request) ...");
         foreach (var body in _bodies.Take(2)) await PostAsync(body);
+    }
+
+    /// <summary>A request body of <paramref name="docs"/> documents whose pairs with the query are <paramref name="tokens"/> long.</summary>
+    public async Task<string> BodyAsync(int docs, int tokens, Random random)
+    {
+        const string query = "which city is the capital";
+        var queryTokens = (await TokenizeAsync([query]))[0];
+        var documents = new List<string>();
+        for (var d = 0; d < docs; d++) documents.Add(await DocumentOfAsync(tokens - queryTokens - 4, random));
+        return new JsonObject
+        {
+            ["query"] = query,
+            [options.Route == "/rerank" ? "texts" : "documents"] = new JsonArray(documents.Select(x => (JsonNode)x!).ToArray()),
+            ["model"] = "m",
+        }.ToJsonString();
+    }
+
+    /// <summary>One POST of <paramref name="body"/>: status, body text, latency and Retry-After; a cancel disconnects.</summary>
+    public async Task<Reply> SendAsync(string body, CancellationToken cancellationToken = default)
+    {
+        var started = Stopwatch.GetTimestamp();
+        using var response = await _client.PostAsync(options.Route, new StringContent(body, Encoding.UTF8, "application/json"), cancellationToken);
+        var text = await response.Content.ReadAsStringAsync(cancellationToken);
+        return new Reply((int)response.StatusCode, text, Stopwatch.GetElapsedTime(started),
+            response.Headers.TryGetValues("Retry-After", out var retry) ? retry.Single() : null);
+    }
+
+    /// <summary>The scores of a /rerank (TEI) answer by document index.</summary>
+    public static float[] ScoresOf(string reply)
+    {
+        var items = JsonNode.Parse(reply)!.AsArray();
+        var scores = new float[items.Count];
+        foreach (var item in items) scores[item!["index"]!.GetValue<int>()] = item["score"]!.GetValue<float>();
+        return scores;
     }
 
     // The longest prefix of a random word sequence that fits, then single letters to fill the rest exactly.
@@ -140,7 +179,7 @@ internal sealed class LoadDriver(Uri server, LoadOptions options)
         return new LoadResult(clients, issued, errors, wall, latencies.ToArray(), tokens, batches > 0 ? rows / batches : double.NaN, merged);
     }
 
-    private async Task<Dictionary<string, double>> MetricsAsync()
+    public async Task<Dictionary<string, double>> MetricsAsync()
     {
         var samples = new Dictionary<string, double>();
         using var response = await _client.GetAsync("/metrics");

@@ -19,10 +19,27 @@ internal sealed record LoadOptions
     /// <summary>A level stops issuing requests after this long, whatever its count, so a run stays bounded.</summary>
     public int MaxSeconds { get; init; } = 240;
     public int Seed { get; init; } = 1;
+    /// <summary>overload, soak or cancel (ReliabilityRuns); null: the throughput table.</summary>
+    public string? Mode { get; init; }
+    /// <summary>The server's process id, whose resident set the reliability runs sample.</summary>
+    public int? Pid { get; init; }
+    public int? Burst { get; init; }
+    public double? RssBoundMiB { get; init; }
+    public double Minutes { get; init; } = 20;
+    /// <summary>Soak requests per second; null: 80% of the capacity measured first.</summary>
+    public double? Rate { get; init; }
+    /// <summary>Fraction of soak requests whose client disconnects at a random moment.</summary>
+    public double Disconnect { get; init; } = 0.05;
+    public int Runs { get; init; } = 3;
 
     public static LoadOptions? Parse(string[] args)
     {
         var options = new LoadOptions();
+        if (args is [("overload" or "soak" or "cancel") and var mode, ..])
+        {
+            options = options with { Mode = mode };
+            args = args[1..];
+        }
         for (var i = 0; i < args.Length; i++)
         {
             if (i + 1 >= args.Length) return null;
@@ -41,6 +58,13 @@ internal sealed record LoadOptions
                 "--route" => options with { Route = value },
                 "--max-seconds" => options with { MaxSeconds = Int(value) },
                 "--seed" => options with { Seed = Int(value) },
+                "--pid" => options with { Pid = Int(value) },
+                "--burst" => options with { Burst = Int(value) },
+                "--rss-bound-mib" => options with { RssBoundMiB = Double(value) },
+                "--minutes" => options with { Minutes = Double(value) },
+                "--rate" => options with { Rate = Double(value) },
+                "--disconnect" => options with { Disconnect = Double(value) },
+                "--runs" => options with { Runs = Int(value) },
                 _ => null,
             };
             if (options is null) return null;
@@ -49,6 +73,8 @@ internal sealed record LoadOptions
     }
 
     private static int Int(string value) => int.Parse(value, CultureInfo.InvariantCulture);
+
+    private static double Double(string value) => double.Parse(value, CultureInfo.InvariantCulture);
 
     private static int[] Ints(string value) => value.Split(',').Select(Int).ToArray();
 }

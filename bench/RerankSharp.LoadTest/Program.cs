@@ -16,8 +16,11 @@ using RerankSharp.Server;
 var options = LoadOptions.Parse(args);
 if (options is null)
 {
-    Console.Error.WriteLine("usage: rerank-load (--model DIR [--threads N] [--batch-size 16] | --url http://127.0.0.1:8080 [--api-key K])\n" +
-        "                   [--clients 1,8,32] [--requests 20,80,320] [--docs 10] [--tokens 256] [--route /rerank] [--max-seconds 240] [--seed 1]");
+    Console.Error.WriteLine("usage: rerank-load [overload|soak|cancel] (--model DIR [--threads N] [--batch-size 16] | --url http://127.0.0.1:8080 [--api-key K])\n" +
+        "                   [--clients 1,8,32] [--requests 20,80,320] [--docs 10] [--tokens 256] [--route /rerank] [--max-seconds 240] [--seed 1]\n" +
+        "       overload: [--pid SERVER_PID] [--burst N (default 10 × the queue's capacity)] [--rss-bound-mib M]\n" +
+        "       soak:     [--pid SERVER_PID] [--minutes 20] [--rate R (default 80% of measured capacity)] [--disconnect 0.05]\n" +
+        "       cancel:   [--tokens 8192] [--runs 3]   (see bench/reliability.sh)");
     return 2;
 }
 
@@ -37,6 +40,12 @@ if (options.Model is not null)
 try
 {
     var driver = new LoadDriver(new Uri(url!), options);
+    switch (options.Mode)
+    {
+        case "overload": return await ReliabilityRuns.OverloadAsync(driver, options);
+        case "soak": return await ReliabilityRuns.SoakAsync(driver, options);
+        case "cancel": return await ReliabilityRuns.CancelAsync(driver, options);
+    }
     await driver.PrepareAsync();
     Console.WriteLine($"| clients | requests | docs × tokens | req/s | pairs/s | tokens/s | p50 ms | p99 ms | mean batch rows | batches merging requests | errors |");
     Console.WriteLine($"|---|---|---|---|---|---|---|---|---|---|---|");

@@ -59,7 +59,7 @@ internal static class CommonOptions
 
     public static readonly Option<Precision> Precision = new("--precision")
     {
-        Description = "fp32 (default: the reference's scores) or fp16 (for GPUs: float16 weights, projections and attention; float32 LayerNorms and head). Env: RERANK_PRECISION.",
+        Description = "fp32 (default: the reference's scores), fp16 (for GPUs: float16 weights, projections and attention; float32 LayerNorms and head) or int8 (CPU: int8 weight matrices, approximate; measure it with `rerank eval`). Env: RERANK_PRECISION.",
         CustomParser = arg => ParsePrecision(arg, arg.Tokens.Single().Value, "--precision"),
         DefaultValueFactory = arg => Env("RERANK_PRECISION") is { } value ? ParsePrecision(arg, value, "RERANK_PRECISION") : Onnx.Precision.Fp32,
         Recursive = true,
@@ -139,14 +139,24 @@ internal static class CommonOptions
         {
             case "fp32": return Onnx.Precision.Fp32;
             case "fp16": return Onnx.Precision.Fp16;
+            case "int8": return Onnx.Precision.Int8;
             default:
-                result.AddError($"{origin} {value} is not a precision; use fp32 (CPU, the reference's scores) or fp16 (GPU).");
+                result.AddError($"{origin} {value} is not a precision; use fp32 (the reference's scores), fp16 (GPU) or int8 (CPU, approximate).");
                 return Onnx.Precision.Fp32;
         }
     }
 
     /// <summary>A RERANK_… variable's value, or null when unset or empty.</summary>
     internal static string? Env(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } value ? value : null;
+
+    /// <summary>A RERANK_… variable naming one of <typeparamref name="T"/>'s values (any case), or <paramref name="fallback"/> when unset.</summary>
+    internal static T EnvEnum<T>(string name, T fallback) where T : struct, Enum =>
+        Env(name) is { } value
+            ? Enum.TryParse<T>(value, ignoreCase: true, out var parsed) && Enum.IsDefined(parsed)
+                ? parsed
+                : throw new RerankException(RerankErrorKind.InvalidInput,
+                    $"{name}={value} is not one of {string.Join(", ", Enum.GetNames<T>().Select(n => n.ToLowerInvariant()))}.")
+            : fallback;
 
     internal static int? EnvInt(string name) => EnvLong(name) is { } value ? checked((int)value) : null;
 

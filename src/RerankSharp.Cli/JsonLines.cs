@@ -147,9 +147,16 @@ internal static class JsonLines
     public static JsonObject ParseObject(string text, int line, string source)
     {
         JsonNode? node;
+        var utf8 = Encoding.UTF8.GetBytes(text);
         try
         {
-            node = JsonNode.Parse(text);
+            // JsonNode accepts an escaped lone surrogate ("\ud800") and throws InvalidOperationException when the
+            // string is read (found by fuzzing); it is no character, so the line is refused first.
+            if (LoneSurrogateEscape(utf8) is { } offset)
+                throw new RerankException(RerankErrorKind.InvalidInput,
+                    $"{source}: line {line} escapes a lone UTF-16 surrogate (such as \\ud800 without its pair) at byte {offset + 1}, which is no character.");
+            // A key given twice would make JsonObject throw ArgumentException on first use (found by fuzzing).
+            node = JsonNode.Parse(utf8, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false });
         }
         catch (JsonException e)
         {
@@ -157,6 +164,24 @@ internal static class JsonLines
         }
         return node as JsonObject
             ?? throw new RerankException(RerankErrorKind.InvalidInput, $"{source}: line {line} must be a JSON object.");
+    }
+
+    private static long? LoneSurrogateEscape(ReadOnlySpan<byte> utf8)
+    {
+        var reader = new Utf8JsonReader(utf8);
+        while (reader.Read())
+        {
+            if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.PropertyName) || !reader.ValueIsEscaped) continue;
+            try
+            {
+                _ = reader.GetString();
+            }
+            catch (InvalidOperationException)
+            {
+                return reader.TokenStartIndex;
+            }
+        }
+        return null;
     }
 
     public static string RequiredString(JsonObject obj, string key, int line, string source) =>

@@ -12,4 +12,16 @@ root.Subcommands.Add(DownloadCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(BenchCommand.Create());
 root.Subcommands.Add(ServeCommand.Create());
-return await root.Parse(args).InvokeAsync();
+root.Subcommands.Add(EvalCommand.Create());
+ParseResult parsed;
+try
+{
+    parsed = root.Parse(args);
+}
+catch (RerankSharp.RerankException e) when (e.Kind == RerankSharp.RerankErrorKind.InvalidInput)
+{
+    // A RERANK_ variable that does not parse is read while the command line is: one line and exit 4, as for a bad flag value.
+    Console.Error.WriteLine($"error: {e.Message}");
+    return 4;
+}
+return await parsed.InvokeAsync();

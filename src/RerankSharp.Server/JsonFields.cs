@@ -47,6 +47,24 @@ internal readonly struct JsonFields(JsonElement body)
         return (int)Math.Min(number, int.MaxValue);
     }
 
+    public int? OptionalNonNegativeInt(string name)
+    {
+        if (!body.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null) return null;
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out var number) || number < 0)
+            throw HttpError.Invalid($"`{name}` must be a whole number of at least 0; got {Show(value)}.");
+        return (int)Math.Min(number, int.MaxValue);
+    }
+
+    /// <summary>One of <typeparamref name="T"/>'s values by name in any case, e.g. <c>"chunk"</c>.</summary>
+    public T? OptionalEnum<T>(string name) where T : struct, Enum
+    {
+        var text = OptionalString(name);
+        if (text is null) return null;
+        return Enum.TryParse<T>(text, ignoreCase: true, out var value) && Enum.IsDefined(value) && !char.IsAsciiDigit(text[0])
+            ? value
+            : throw HttpError.Invalid($"`{name}` must be one of {string.Join(", ", Enum.GetNames<T>().Select(n => $"\"{n.ToLowerInvariant()}\""))}; got \"{text}\".");
+    }
+
     public float? OptionalNumber(string name)
     {
         if (!body.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null) return null;

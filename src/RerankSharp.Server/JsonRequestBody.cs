@@ -45,6 +45,14 @@ internal static class JsonRequestBody
             {
                 throw HttpError.Invalid($"The request body is not valid JSON: {e.Message}");
             }
+            // JsonDocument accepts invalid UTF-8 and escaped lone surrogates ("\ud800") inside strings and keys, and
+            // throws InvalidOperationException from whichever lookup reads them first (found by fuzzing: a key
+            // "docum\ud800ents" broke TryGetProperty into a 500). Checked once here, they are a 400.
+            if (Undecodable(body.AsSpan()) is { } problem)
+            {
+                document.Dispose();
+                throw HttpError.Invalid($"The request body {problem}; send the body as UTF-8 text.");
+            }
             if (document.RootElement.ValueKind != JsonValueKind.Object)
             {
                 var kind = document.RootElement.ValueKind;
@@ -58,6 +66,25 @@ internal static class JsonRequestBody
             ArrayPool<byte>.Shared.Return(body.Array!);
             throw;
         }
+    }
+
+    private static string? Undecodable(ReadOnlySpan<byte> utf8)
+    {
+        if (!System.Text.Unicode.Utf8.IsValid(utf8)) return "is not valid UTF-8";
+        var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = int.MaxValue });
+        while (reader.Read())
+        {
+            if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.PropertyName) || !reader.ValueIsEscaped) continue;
+            try
+            {
+                _ = reader.GetString();
+            }
+            catch (InvalidOperationException)
+            {
+                return $"escapes a lone UTF-16 surrogate (such as \\ud800 without its pair) in the string at byte {reader.TokenStartIndex}, which is no character";
+            }
+        }
+        return null;
     }
 
     private static void CheckContentType(string? contentType)

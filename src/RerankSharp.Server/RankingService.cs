@@ -15,13 +15,17 @@ internal sealed record RankQuery(string Query, IReadOnlyList<string> Documents)
     public TruncationDirection Direction { get; init; } = TruncationDirection.Right;
     public int? MaxDocumentTokens { get; init; }
     public float? MinScore { get; init; }
+    public LongDocumentMode? LongDocuments { get; init; }
+    public int? ChunkStride { get; init; }
+    public WindowAggregation? ChunkAggregation { get; init; }
+    public bool ReturnWindows { get; init; }
 
     /// <summary>The task instruction of instruction-following rerankers (Qwen3-Reranker), as vLLM, SGLang and llama.cpp take it.</summary>
     public string? Instruction { get; init; }
 }
 
 /// <summary>One document in the answer, best first.</summary>
-internal sealed record RankedDocument(int Index, float Score, bool Truncated);
+internal sealed record RankedDocument(int Index, float Score, bool Truncated, DocumentWindow? Window = null);
 
 /// <summary>The answer of every rerank route before it is put in that route's shape.</summary>
 internal sealed record Ranking(IReadOnlyList<RankedDocument> Results, DocumentScores Scores);
@@ -42,7 +46,7 @@ internal sealed class RankingService(CrossEncoder encoder, RerankServerOptions o
         var ranked = CrossEncoder.RankScores(scores.Scores, query.Documents)
             .Where(r => minScore is null || r.Score >= minScore)
             .Take(query.TopN ?? int.MaxValue)
-            .Select(r => new RankedDocument(r.Index, r.Score, scores.Truncated[r.Index]))
+            .Select(r => new RankedDocument(r.Index, r.Score, scores.Truncated[r.Index], scores.Windows?[r.Index]))
             .ToList();
         return new Ranking(ranked, scores);
     }
@@ -58,6 +62,10 @@ internal sealed class RankingService(CrossEncoder encoder, RerankServerOptions o
             TruncationDirection = query.Direction,
             MaxDocumentTokens = query.MaxDocumentTokens,
             Instruction = query.Instruction,
+            LongDocuments = query.LongDocuments ?? options.LongDocuments,
+            ChunkStride = query.ChunkStride ?? options.ChunkStride,
+            ChunkAggregation = query.ChunkAggregation ?? options.ChunkAggregation,
+            ReturnWindows = query.ReturnWindows,
         }, cancellationToken);
         if (scores.Scores.Any(float.IsNaN))
             throw new RerankException(RerankErrorKind.Backend, "The model produced NaN scores; the weights or the execution provider are broken.");

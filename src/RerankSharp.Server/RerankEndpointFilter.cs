@@ -11,7 +11,7 @@ namespace RerankSharp.Server;
 /// the JSON error of <see cref="ErrorResponses"/>.
 /// </summary>
 internal sealed class RerankEndpointFilter(RerankServerOptions options, ApiKeyCheck keys, RerankMetrics metrics, InFlightRequests inFlight,
-    ILogger<RerankEndpointFilter> logger) : IEndpointFilter
+    ShutdownDrain drain, ILogger<RerankEndpointFilter> logger) : IEndpointFilter
 {
     public const string StartedKey = "RerankSharp.Started";
 
@@ -40,6 +40,12 @@ internal sealed class RerankEndpointFilter(RerankServerOptions options, ApiKeyCh
 
         // Fail fast instead of holding unbounded bodies in memory (DESIGN.md §8.5); reads are never gated.
         var gated = HttpMethods.IsPost(context.Request.Method);
+        if (gated && drain.IsDraining)
+        {
+            // The client should go elsewhere, and not on this connection: the listener closes soon.
+            context.Response.Headers.Connection = "close";
+            return ErrorResponses.Error(StatusCodes.Status503ServiceUnavailable, ErrorTypes.Unhealthy, "The server is shutting down; retry on another instance.");
+        }
         if (gated && !inFlight.TryEnter())
         {
             context.Response.Headers.RetryAfter = "1";

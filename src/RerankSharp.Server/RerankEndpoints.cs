@@ -40,7 +40,7 @@ public static class RerankEndpoints
             .WithSummary("TEI tokenize: {inputs: string | [string], add_special_tokens?} → [[{id, text, special, start, stop}]].")
             .AcceptsJson<TeiTokenizeRequest>().Produces<TeiToken[][]>().WithErrors();
         routes.MapGet("/info", Info).WithName("info").WithSummary("TEI info: the model and this server's limits.").Produces<TeiInfo>();
-        routes.MapGet("/health", Health).WithName("health").WithSummary("200 while serving; 503 once shutting down.")
+        routes.MapGet("/health", Health).WithName("health").WithSummary("200 while serving; 503 from the moment it starts shutting down (while it drains).")
             .Produces(StatusCodes.Status200OK).Produces<ErrorResponse>(StatusCodes.Status503ServiceUnavailable);
         routes.MapGet("/metrics", Metrics).WithName("metrics").WithSummary("Prometheus text exposition.").Produces<string>(contentType: "text/plain");
         endpoints.MapOpenApi("/openapi.json");
@@ -68,7 +68,7 @@ public static class RerankEndpoints
         .Produces<ErrorResponse>(StatusCodes.Status415UnsupportedMediaType)
         .Produces<ErrorResponse>(StatusCodes.Status429TooManyRequests);
 
-    private static async Task<IResult> RerankTeiOrJina(HttpContext context, RankingService ranking, RerankServerOptions options)
+    internal static async Task<IResult> RerankTeiOrJina(HttpContext context, RankingService ranking, RerankServerOptions options)
     {
         using var body = await JsonRequestBody.ReadAsync(context, options);
         var fields = new JsonFields(body.Root);
@@ -87,16 +87,16 @@ public static class RerankEndpoints
             TopN = fields.OptionalPositiveInt("top_n"),
             MinScore = fields.OptionalNumber("min_score"),
             Instruction = fields.OptionalString("instruction"),
-        };
+        }.WithLongDocuments(fields);
         var returnText = fields.OptionalBool("return_text") ?? false;
         var returnTokens = fields.OptionalBool("return_tokens") ?? false;
         var ranked = await ranking.RankAsync(context, query);
         var reply = ranked.Results.Select(r => new TeiRank(r.Index, r.Score, returnText ? query.Documents[r.Index] : null, r.Truncated ? true : null,
-            returnTokens ? ranked.Scores.Tokens[r.Index] : null)).ToArray();
+            returnTokens ? ranked.Scores.Tokens[r.Index] : null, RerankWindow.Of(r.Window))).ToArray();
         return TypedResults.Json(reply, RerankJson.Options);
     }
 
-    private static async Task<IResult> RerankCohere(HttpContext context, RankingService ranking, RerankServerOptions options, int apiVersion)
+    internal static async Task<IResult> RerankCohere(HttpContext context, RankingService ranking, RerankServerOptions options, int apiVersion)
     {
         using var body = await JsonRequestBody.ReadAsync(context, options);
         return await RankCohere(context, ranking, options, new JsonFields(body.Root), apiVersion);
@@ -115,14 +115,14 @@ public static class RerankEndpoints
             RawScores = fields.OptionalBool("raw_scores") ?? false,
             MinScore = fields.OptionalNumber("min_score"),
             Instruction = fields.OptionalString("instruction"),
-        };
+        }.WithLongDocuments(fields);
         var returnDocuments = fields.OptionalBool("return_documents") ?? false;
         var returnTokens = fields.OptionalBool("return_tokens") ?? false;
         var ranked = await ranking.RankAsync(context, query);
 
         var results = ranked.Results.Select(r => new RerankResultItem(r.Index, r.Score,
             returnDocuments ? new RerankDocument(query.Documents[r.Index]) : null, r.Truncated ? true : null,
-            returnTokens ? ranked.Scores.Tokens[r.Index] : null)).ToArray();
+            returnTokens ? ranked.Scores.Tokens[r.Index] : null, RerankWindow.Of(r.Window))).ToArray();
         // Cohere bills one search unit per query over up to 100 documents.
         var billed = new RerankBilledUnits((query.Documents.Count + 99) / 100);
         var reply = apiVersion == 1
@@ -132,6 +132,15 @@ public static class RerankEndpoints
         return TypedResults.Json(reply, RerankJson.Options);
     }
 
+    // The long-document extension fields, the same on every rerank route.
+    private static RankQuery WithLongDocuments(this RankQuery query, JsonFields fields) => query with
+    {
+        LongDocuments = fields.OptionalEnum<LongDocumentMode>("long_documents"),
+        ChunkStride = fields.OptionalNonNegativeInt("chunk_stride"),
+        ChunkAggregation = fields.OptionalEnum<WindowAggregation>("chunk_aggregation"),
+        ReturnWindows = fields.OptionalBool("return_windows") ?? false,
+    };
+
     private static TruncationDirection Direction(string? value) => value?.ToLowerInvariant() switch
     {
         null or "right" => TruncationDirection.Right,
@@ -139,7 +148,7 @@ public static class RerankEndpoints
         _ => throw HttpError.Invalid($"`truncation_direction` must be \"left\" or \"right\"; got \"{value}\"."),
     };
 
-    private static async Task<IResult> Tokenize(HttpContext context, CrossEncoder encoder, RerankServerOptions options)
+    internal static async Task<IResult> Tokenize(HttpContext context, CrossEncoder encoder, RerankServerOptions options)
     {
         using var body = await JsonRequestBody.ReadAsync(context, options);
         var fields = new JsonFields(body.Root);
@@ -182,8 +191,8 @@ public static class RerankEndpoints
         MaxBodyBytes: options.MaxBodyBytes,
         ExecutionProvider: encoder.ExecutionProvider);
 
-    private static IResult Health(IHostApplicationLifetime lifetime) =>
-        lifetime.ApplicationStopping.IsCancellationRequested
+    private static IResult Health(IHostApplicationLifetime lifetime, ShutdownDrain drain) =>
+        lifetime.ApplicationStopping.IsCancellationRequested || drain.IsDraining
             ? ErrorResponses.Error(StatusCodes.Status503ServiceUnavailable, ErrorTypes.Unhealthy, "The server is shutting down.")
             : TypedResults.Ok();
 

@@ -24,6 +24,15 @@ public sealed class RerankServerOptions
     /// <summary>Cut pairs longer than the model's max length when a request does not say (TEI's <c>--auto-truncate</c>).</summary>
     public bool AutoTruncate { get; set; } = true;
 
+    /// <summary>Documents longer than the max length when a request does not say (<c>long_documents</c>): cut (default) or chunked.</summary>
+    public Scoring.LongDocumentMode LongDocuments { get; set; } = Scoring.LongDocumentMode.Truncate;
+
+    /// <summary>Tokens consecutive windows share when a request does not set <c>chunk_stride</c>; null = a quarter of the window.</summary>
+    public int? ChunkStride { get; set; }
+
+    /// <summary>How window scores combine when a request does not set <c>chunk_aggregation</c>.</summary>
+    public Scoring.WindowAggregation ChunkAggregation { get; set; } = Scoring.WindowAggregation.Max;
+
     /// <summary>Drop results scoring below this when a request does not set <c>min_score</c>; null keeps all.</summary>
     public float? MinScore { get; set; }
 
@@ -36,6 +45,14 @@ public sealed class RerankServerOptions
     /// <summary>Answer <c>GET /metrics</c> without a key (for a Prometheus scraper without credentials).</summary>
     public bool OpenMetrics { get; set; }
 
+    /// <summary>
+    /// How long a stopping server keeps listening at least, answering 503 to new requests and to <c>GET /health</c>,
+    /// before it closes its listener (it also waits for the requests in flight, within the host's shutdown timeout).
+    /// Set it to the readiness probe's period behind a load balancer, so the instance is taken out before connections
+    /// are refused. Default 0: close as soon as the requests in flight are done.
+    /// </summary>
+    public TimeSpan DrainDelay { get; set; } = TimeSpan.Zero;
+
     /// <summary>Nesting beyond this in a request body is refused before anything reads it.</summary>
     public int MaxJsonDepth { get; set; } = 32;
 
@@ -45,7 +62,9 @@ public sealed class RerankServerOptions
             throw new ArgumentOutOfRangeException(nameof(MaxBodyBytes), MaxBodyBytes, $"The body limit must be between 1 byte and {Array.MaxLength - 1} bytes.");
         if (MaxDocuments < 1) throw new ArgumentOutOfRangeException(nameof(MaxDocuments), MaxDocuments, "At least one document per request must be allowed.");
         if (MaxConcurrentRequests < 1) throw new ArgumentOutOfRangeException(nameof(MaxConcurrentRequests), MaxConcurrentRequests, "At least one request at a time must be allowed.");
+        if (ChunkStride is < 0) throw new ArgumentOutOfRangeException(nameof(ChunkStride), ChunkStride, "The chunk stride must not be negative.");
         if (MaxJsonDepth < 4) throw new ArgumentOutOfRangeException(nameof(MaxJsonDepth), MaxJsonDepth, "Request bodies nest at least 3 deep.");
+        if (DrainDelay < TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(DrainDelay), DrainDelay, "The drain delay cannot be negative.");
         if (ApiKeys.Any(string.IsNullOrEmpty)) throw new ArgumentException("An API key is empty; remove it or give it a value.", nameof(ApiKeys));
     }
 }

@@ -29,6 +29,8 @@ public static class RerankServiceCollectionExtensions
         services.AddSingleton<RerankMetrics>();
         services.AddSingleton<InFlightRequests>();
         services.AddSingleton<RankingService>();
+        services.AddSingleton<ShutdownDrain>();
+        services.AddHostedService(provider => provider.GetRequiredService<ShutdownDrain>());
         services.AddOpenApi(openApi => openApi.AddDocumentTransformer((document, _, _) =>
         {
             document.Info.Title = "RerankSharp";

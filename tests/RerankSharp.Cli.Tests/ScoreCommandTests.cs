@@ -199,4 +199,21 @@ public class ScoreCommandTests
         }
         finally { dir.Delete(recursive: true); }
     }
+
+    [Fact]
+    public void A_line_with_a_key_given_twice_or_a_lone_surrogate_escape_gets_an_error_line_and_the_others_are_scored()
+    {
+        // Found by fuzzing: both threw from JsonNode (ArgumentException, InvalidOperationException) and ended the run.
+        var input = "{\"query\": \"q\", \"documents\": [\"a\"], \"query\": \"r\"}\n{\"query\": \"q\\ud800\", \"documents\": [\"a\"]}\n{\"query\": \"q\", \"documents\": [\"b\"]}\n";
+
+        var result = RerankProcess.Run(input, "score", "--model", Model);
+
+        Assert.Equal(4, result.ExitCode);
+        var lines = result.StdoutLines.Select(l => JsonNode.Parse(l)!.AsObject()).ToArray();
+        Assert.Equal(3, lines.Length);
+        Assert.Contains("Duplicate property 'query'", lines[0]["error"]!.GetValue<string>());
+        Assert.Contains("lone UTF-16 surrogate", lines[1]["error"]!.GetValue<string>());
+        Assert.Single(lines[2]["scores"]!.AsArray());
+        Assert.Contains("2 of 3 lines", result.Stderr);
+    }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -79,6 +80,67 @@ public class ServeCommandTests
         finally
         {
             if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
+    }
+
+    [Fact]
+    public async Task Sigterm_drains_with_503s_finishes_the_request_in_flight_and_exits_0()
+    {
+        var info = RerankProcess.StartInfo(null, "serve", "--model", FixturePaths.Model("tiny-a"), "--port", "0",
+            "--batch-size", "1", "--threads", "1", "--drain-delay", "2", "--shutdown-timeout", "30");
+        using var process = Process.Start(info)!;
+        try
+        {
+            var line = await process.StandardError.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.NotNull(line);
+            using var client = new HttpClient { BaseAddress = new Uri(line.Split(' ')[4]), Timeout = TimeSpan.FromSeconds(60) };
+            // 120 pairs of ~500 tokens one at a time: seconds of work on tiny-a, still running at SIGTERM.
+            var words = string.Join(' ', Enumerable.Range(0, 400).Select(i => $"word{i % 37}"));
+            var documents = new JsonArray(Enumerable.Range(0, 120).Select(i => (JsonNode)$"{i} {words}").ToArray());
+            var clock = Stopwatch.StartNew();
+            var answeredAt = TimeSpan.Zero;
+            var inFlight = client.PostAsync("/rerank", new StringContent(new JsonObject { ["query"] = "q", ["texts"] = documents }.ToJsonString(), Encoding.UTF8, "application/json"))
+                .ContinueWith(t => { answeredAt = clock.Elapsed; return t.Result; });
+            await WaitForMetric(client, "rerank_requests_in_flight 1");
+
+            Process.Start("kill", ["-TERM", process.Id.ToString()])!.WaitForExit();
+            var health = await PollUntil(() => client.GetAsync("/health"), r => r.StatusCode == HttpStatusCode.ServiceUnavailable);
+            var drainingAt = clock.Elapsed;
+            var refused = await client.PostAsync("/v1/rerank", new StringContent("""{"query": "q", "documents": ["a"]}""", Encoding.UTF8, "application/json"));
+            var answered = await inFlight;
+            Assert.True(process.WaitForExit(TimeSpan.FromSeconds(40)), "rerank serve did not stop after draining");
+
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.Contains("shutting down", await refused.Content.ReadAsStringAsync());
+            Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+            Assert.Equal(120, JsonNode.Parse(await answered.Content.ReadAsStringAsync())!.AsArray().Count);
+            Assert.True(answeredAt > drainingAt, $"the request was answered at {answeredAt}, before the drain was seen at {drainingAt}");
+            Assert.Equal(0, process.ExitCode);
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
+    }
+
+    private static async Task WaitForMetric(HttpClient client, string sample)
+    {
+        for (var i = 0; i < 400; i++)
+        {
+            if ((await client.GetStringAsync("/metrics")).Split('\n').Contains(sample)) return;
+            await Task.Delay(25);
+        }
+        Assert.Fail($"/metrics never showed '{sample}'");
+    }
+
+    private static async Task<HttpResponseMessage> PollUntil(Func<Task<HttpResponseMessage>> send, Func<HttpResponseMessage, bool> done)
+    {
+        for (var i = 0; ; i++)
+        {
+            var response = await send();
+            if (done(response) || i == 200) return response;
+            await Task.Delay(10);
         }
     }
 

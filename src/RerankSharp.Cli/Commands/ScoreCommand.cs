@@ -36,6 +36,7 @@ internal static class ScoreCommand
         command.Options.Add(ProgressInterval);
         command.Options.Add(Shard);
         command.Options.Add(CommonOptions.Instruction);
+        LongDocumentOptions.AddTo(command);
         return command;
     }
 
@@ -50,7 +51,7 @@ internal static class ScoreCommand
         if (lineRange is not null) input.Position = 0;
         using var encoder = await CrossEncoder.LoadAsync(await CommonOptions.ResolveModelAsync(result, ct), CommonOptions.EncoderOptions(result), ct);
         var raw = result.GetValue(CommonOptions.Raw);
-        var instruction = result.GetValue(CommonOptions.Instruction);
+        var options = LongDocumentOptions.Apply(result, new RerankOptions { RawScores = raw, Instruction = result.GetValue(CommonOptions.Instruction) });
         // A file can be counted first, for a percentage and a time left; standard input cannot.
         long? total = lineRange is { } range ? range.End - range.Start : input.CanSeek ? JsonLines.CountLines(input) : null;
         var progress = new ProgressLine(!Console.IsErrorRedirected, TimeSpan.FromSeconds(result.GetValue(ProgressInterval)));
@@ -93,7 +94,7 @@ internal static class ScoreCommand
                     if (index < shardLines.Start) continue;
                     if (index >= shardLines.End) break;
                 }
-                inFlight.Enqueue((line, Submit(encoder, text, line, source, raw, instruction, ct)));
+                inFlight.Enqueue((line, Submit(encoder, text, line, source, options, ct)));
                 if (inFlight.Count >= LinesInFlight) await WriteOldest();
             }
             while (inFlight.Count > 0) await WriteOldest();
@@ -109,30 +110,41 @@ internal static class ScoreCommand
 
     // A bad line becomes a failed task rather than an exception, so it gets its own error line and
     // the lines around it are still scored.
-    private static Task<float[]> Submit(CrossEncoder encoder, string text, int line, string source, bool raw, string? instruction, CancellationToken ct)
+    private static Task<float[]> Submit(CrossEncoder encoder, string text, int line, string source, RerankOptions options, CancellationToken ct)
     {
         try
         {
-            var obj = JsonLines.ParseObject(text, line, source);
-            var query = JsonLines.RequiredString(obj, "query", line, source);
-            if (obj["documents"] is not JsonArray documents)
-                throw new RerankException(RerankErrorKind.InvalidInput, $"{source}: line {line} needs an array \"documents\".");
-            var pairs = new List<(string, string)>(documents.Count);
-            for (var i = 0; i < documents.Count; i++)
-            {
-                if (documents[i] is not JsonValue value || !value.TryGetValue<string>(out var document))
-                    throw new RerankException(RerankErrorKind.InvalidInput, $"{source}: line {line}: documents[{i}] must be a string.");
-                pairs.Add((query, document));
-            }
+            var (pairs, instruction) = ParseLine(text, line, source);
             // A line's own "instruction" wins over --instruction.
-            if (obj["instruction"] is JsonNode given)
-                instruction = given is JsonValue v && v.TryGetValue<string>(out var lineInstruction) ? lineInstruction
-                    : throw new RerankException(RerankErrorKind.InvalidInput, $"{source}: line {line}: \"instruction\" must be a string.");
-            return encoder.PredictAsync(pairs, new RerankOptions { RawScores = raw, Instruction = instruction }, ct);
+            return encoder.PredictAsync(pairs, instruction is null ? options : options with { Instruction = instruction }, ct);
         }
         catch (RerankException e) when (e.Kind == RerankErrorKind.InvalidInput)
         {
             return Task.FromException<float[]>(e);
         }
+    }
+
+    /// <summary>
+    /// One input line as (query, document) pairs and its own "instruction", if any; anything malformed is an
+    /// <see cref="RerankErrorKind.InvalidInput"/> naming the line.
+    /// </summary>
+    internal static (List<(string Query, string Document)> Pairs, string? Instruction) ParseLine(string text, int line, string source)
+    {
+        var obj = JsonLines.ParseObject(text, line, source);
+        var query = JsonLines.RequiredString(obj, "query", line, source);
+        if (obj["documents"] is not JsonArray documents)
+            throw new RerankException(RerankErrorKind.InvalidInput, $"{source}: line {line} needs an array \"documents\".");
+        var pairs = new List<(string, string)>(documents.Count);
+        for (var i = 0; i < documents.Count; i++)
+        {
+            if (documents[i] is not JsonValue value || !value.TryGetValue<string>(out var document))
+                throw new RerankException(RerankErrorKind.InvalidInput, $"{source}: line {line}: documents[{i}] must be a string.");
+            pairs.Add((query, document));
+        }
+        string? instruction = null;
+        if (obj["instruction"] is JsonNode given)
+            instruction = given is JsonValue v && v.TryGetValue<string>(out var lineInstruction) ? lineInstruction
+                : throw new RerankException(RerankErrorKind.InvalidInput, $"{source}: line {line}: \"instruction\" must be a string.");
+        return (pairs, instruction);
     }
 }

@@ -31,12 +31,15 @@ internal static class ServeCommand
         var openMetrics = new Option<bool>("--open-metrics") { Description = "Answer GET /metrics without a key. Env: RERANK_OPEN_METRICS=1.", DefaultValueFactory = _ => CommonOptions.Env("RERANK_OPEN_METRICS") is "1" or "true" };
         var grpcPort = new Option<int?>("--grpc-port") { Description = "Also serve TEI's gRPC API (tei.v1 Rerank, Info, Tokenize; cleartext HTTP/2) on this port; 0 picks a free one. Env: RERANK_GRPC_PORT.", DefaultValueFactory = _ => CommonOptions.EnvInt("RERANK_GRPC_PORT") };
         var noPlayground = new Option<bool>("--no-playground") { Description = "Do not serve the browser playground at GET /. Env: RERANK_NO_PLAYGROUND=1.", DefaultValueFactory = _ => CommonOptions.Env("RERANK_NO_PLAYGROUND") is "1" or "true" };
-        var shutdown = new Option<int>("--shutdown-timeout") { Description = "Seconds a stopping server lets in-flight requests finish. Env: RERANK_SHUTDOWN_TIMEOUT.", DefaultValueFactory = _ => CommonOptions.EnvInt("RERANK_SHUTDOWN_TIMEOUT") ?? 30 };
+        var shutdown = new Option<int>("--shutdown-timeout") { Description = "Seconds a stopping server (SIGTERM) has to drain: in-flight requests finish, new ones get 503; keep it under Kubernetes' terminationGracePeriodSeconds. Env: RERANK_SHUTDOWN_TIMEOUT.", DefaultValueFactory = _ => CommonOptions.EnvInt("RERANK_SHUTDOWN_TIMEOUT") ?? 30 };
+        var drainDelay = new Option<double>("--drain-delay") { Description = "Seconds a stopping server keeps listening at least, answering 503 (and /health 503), so a load balancer's readiness probe takes it out first; set it to the probe's period. Env: RERANK_DRAIN_DELAY.", DefaultValueFactory = _ => CommonOptions.Env("RERANK_DRAIN_DELAY") is { } v ? double.Parse(v, CultureInfo.InvariantCulture) : 0 };
 
         var command = new Command("serve", "Serve TEI (/rerank), Jina and Cohere (/v1/rerank, /v2/rerank) rerank APIs over HTTP, with /metrics and a browser playground at /; TEI's gRPC API with --grpc-port.")
         {
-            host, port, modelName, maxBody, maxDocuments, maxConcurrent, maxBatchTokens, maxQueuedTokens, autoTruncate, minScore, apiKeys, openHealth, openMetrics, grpcPort, noPlayground, shutdown,
+            host, port, modelName, maxBody, maxDocuments, maxConcurrent, maxBatchTokens, maxQueuedTokens, autoTruncate, minScore, apiKeys, openHealth, openMetrics, grpcPort, noPlayground, shutdown, drainDelay,
         };
+        // The defaults for requests that do not set long_documents, chunk_stride, chunk_aggregation.
+        LongDocumentOptions.AddTo(command);
         command.SetAction((result, ct) => Cli.Run(result, async () =>
         {
             var model = result.GetValue(CommonOptions.Model)!;
@@ -61,7 +64,12 @@ internal static class ServeCommand
                 ApiKeys = result.GetValue(apiKeys) ?? [],
                 OpenHealth = result.GetValue(openHealth),
                 OpenMetrics = result.GetValue(openMetrics),
+                DrainDelay = TimeSpan.FromSeconds(result.GetValue(drainDelay)),
             };
+            var longDocuments = LongDocumentOptions.Apply(result, new RerankOptions());
+            serverOptions.LongDocuments = longDocuments.LongDocuments;
+            serverOptions.ChunkStride = longDocuments.ChunkStride;
+            serverOptions.ChunkAggregation = longDocuments.ChunkAggregation;
             var hostOptions = new RerankHostOptions(result.GetValue(host)!, result.GetValue(port), TimeSpan.FromSeconds(result.GetValue(shutdown)),
                 result.GetValue(CommonOptions.Verbose) ? LogLevel.Information : LogLevel.Warning, result.GetValue(grpcPort), !result.GetValue(noPlayground));
             await using var app = RerankServerApplication.Create(encoder, serverOptions, hostOptions);

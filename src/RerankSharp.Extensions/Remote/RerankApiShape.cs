@@ -60,6 +60,11 @@ internal sealed record RerankApiShape(
             throw Unsupported($"{Api} always truncates on its own terms; leave Truncate true and TruncationDirection Right, or use RerankSharp or TEI.");
         if (options.MaxDocumentTokens is not null && MaxDocumentTokensField is null)
             throw Unsupported($"{Api} has no per-document token cap; leave MaxDocumentTokens null, or use RerankSharp or Cohere v2.");
+        if (options.ReturnWindows)
+            throw Unsupported("A remote reranker returns scores only; for the window behind each score send \"return_windows\": true to rerank serve yourself, or use CrossEncoder in process.");
+        var chunking = options.LongDocuments != LongDocumentMode.Truncate || options.ChunkStride is not null || options.ChunkAggregation != WindowAggregation.Max;
+        if (chunking && Api != RerankApi.RerankSharp)
+            throw Unsupported($"{Api} cuts long documents and cannot score them in windows; leave LongDocuments Truncate and the chunk settings unset, or use RerankSharp.");
     }
 
     private RerankException Unsupported(string message) => new(RerankErrorKind.InvalidInput, message);
@@ -93,6 +98,13 @@ internal sealed record RerankApiShape(
             body["truncation_direction"] = options.TruncationDirection == TruncationDirection.Left ? "left" : "right";
         }
         if (options.MaxDocumentTokens is { } cap) body[MaxDocumentTokensField!] = cap;
+        if (Api == RerankApi.RerankSharp)
+        {
+            // Sent always, as truncate is: the caller's choice wins over the server's --long-documents default.
+            body["long_documents"] = options.LongDocuments == LongDocumentMode.Chunk ? "chunk" : "truncate";
+            if (options.ChunkStride is { } stride) body["chunk_stride"] = stride;
+            body["chunk_aggregation"] = options.ChunkAggregation.ToString().ToLowerInvariant();
+        }
         return body;
     }
 

@@ -18,7 +18,11 @@ public sealed record RerankRequest(
     [property: JsonPropertyName("truncate"), Description("Extension: cut pairs over the model's max length; null = the server's default.")] bool? Truncate = null,
     [property: JsonPropertyName("raw_scores"), Description("Extension: raw logits instead of sigmoid scores.")] bool RawScores = false,
     [property: JsonPropertyName("min_score"), Description("Extension: drop results scoring below this.")] float? MinScore = null,
-    [property: JsonPropertyName("return_tokens"), Description("Extension: give each result the `tokens` of its pair.")] bool ReturnTokens = false);
+    [property: JsonPropertyName("return_tokens"), Description("Extension: give each result the `tokens` of its pair.")] bool ReturnTokens = false,
+    [property: JsonPropertyName("long_documents"), Description(LongDocumentFields.Mode)] string? LongDocuments = null,
+    [property: JsonPropertyName("chunk_stride"), Description(LongDocumentFields.Stride)] int? ChunkStride = null,
+    [property: JsonPropertyName("chunk_aggregation"), Description(LongDocumentFields.Aggregation)] string? ChunkAggregation = null,
+    [property: JsonPropertyName("return_windows"), Description(LongDocumentFields.ReturnWindows)] bool ReturnWindows = false);
 
 /// <summary>The reply of <c>POST /v1/rerank</c>, <c>/v2/rerank</c> and Jina-shaped <c>POST /rerank</c>.</summary>
 public sealed record RerankResponse(
@@ -33,7 +37,8 @@ public sealed record RerankResultItem(
     [property: JsonPropertyName("relevance_score")] float RelevanceScore,
     [property: JsonPropertyName("document")] RerankDocument? Document = null,
     [property: JsonPropertyName("truncated"), Description("Extension, present only when true: the pair was cut.")] bool? Truncated = null,
-    [property: JsonPropertyName("tokens"), Description("Extension, with return_tokens: tokens of the query-document pair as the model read it, special tokens included.")] int? Tokens = null);
+    [property: JsonPropertyName("tokens"), Description("Extension, with return_tokens: tokens of the query-document pair as the model read it, special tokens included.")] int? Tokens = null,
+    [property: JsonPropertyName("window"), Description(LongDocumentFields.Window)] RerankWindow? Window = null);
 
 public sealed record RerankDocument([property: JsonPropertyName("text")] string Text);
 

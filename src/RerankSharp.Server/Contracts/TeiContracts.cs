@@ -14,7 +14,11 @@ public sealed record TeiRerankRequest(
     [property: JsonPropertyName("raw_scores"), Description("Raw logits instead of sigmoid scores in [0, 1].")] bool RawScores = false,
     [property: JsonPropertyName("return_text")] bool ReturnText = false,
     [property: JsonPropertyName("min_score"), Description("Extension: drop results scoring below this.")] float? MinScore = null,
-    [property: JsonPropertyName("return_tokens"), Description("Extension: give each result the `tokens` of its pair.")] bool ReturnTokens = false);
+    [property: JsonPropertyName("return_tokens"), Description("Extension: give each result the `tokens` of its pair.")] bool ReturnTokens = false,
+    [property: JsonPropertyName("long_documents"), Description(LongDocumentFields.Mode)] string? LongDocuments = null,
+    [property: JsonPropertyName("chunk_stride"), Description(LongDocumentFields.Stride)] int? ChunkStride = null,
+    [property: JsonPropertyName("chunk_aggregation"), Description(LongDocumentFields.Aggregation)] string? ChunkAggregation = null,
+    [property: JsonPropertyName("return_windows"), Description(LongDocumentFields.ReturnWindows)] bool ReturnWindows = false);
 
 /// <summary>One entry of TEI's bare-array <c>POST /rerank</c> reply, best first.</summary>
 public sealed record TeiRank(
@@ -22,7 +26,8 @@ public sealed record TeiRank(
     [property: JsonPropertyName("score")] float Score,
     [property: JsonPropertyName("text")] string? Text = null,
     [property: JsonPropertyName("truncated"), Description("Extension, present only when true: the pair was cut to the max length.")] bool? Truncated = null,
-    [property: JsonPropertyName("tokens"), Description("Extension, with return_tokens: tokens of the query-document pair as the model read it, special tokens included.")] int? Tokens = null);
+    [property: JsonPropertyName("tokens"), Description("Extension, with return_tokens: tokens of the query-document pair as the model read it, special tokens included.")] int? Tokens = null,
+    [property: JsonPropertyName("window"), Description(LongDocumentFields.Window)] RerankWindow? Window = null);
 
 /// <summary>TEI <c>POST /tokenize</c> request: one text or a list.</summary>
 public sealed record TeiTokenizeRequest(

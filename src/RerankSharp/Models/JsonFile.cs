@@ -50,15 +50,47 @@ internal static class JsonFile
         if (!Utf8.IsValid(utf8.Span))
             throw new RerankException(RerankErrorKind.InvalidModel,
                 $"{source} is not valid JSON: it is not UTF-8 text; {whatToDo}.");
+        JsonDocument document;
         try
         {
-            return JsonDocument.Parse(utf8);
+            document = JsonDocument.Parse(utf8);
         }
         catch (JsonException e)
         {
             throw new RerankException(RerankErrorKind.InvalidModel,
                 $"{source} is not valid JSON ({Where(e)}: {Reason(e)}); {whatToDo}.", e);
         }
+        if (FindLoneSurrogateEscape(utf8.Span) is { } offset)
+        {
+            document.Dispose();
+            throw new RerankException(RerankErrorKind.InvalidModel,
+                $"{source} is not valid JSON text: the string at byte {offset} escapes a lone UTF-16 surrogate (such as \\ud800 without its pair), which is no character; {whatToDo}.");
+        }
+        return document;
+    }
+
+    /// <summary>
+    /// The byte offset of the first string or key whose escapes make a lone surrogate (<c>"\ud800"</c>), or null.
+    /// JsonDocument accepts such text and throws InvalidOperationException only when the string is read, from whichever
+    /// lookup meets it first (found by fuzzing: a key <c>"vocab\ud800_size"</c> broke every TryGetProperty after it).
+    /// </summary>
+    internal static long? FindLoneSurrogateEscape(ReadOnlySpan<byte> utf8)
+    {
+        var reader = new Utf8JsonReader(utf8);
+        while (reader.Read())
+        {
+            if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.PropertyName) || !reader.ValueIsEscaped)
+                continue;
+            try
+            {
+                _ = reader.GetString();
+            }
+            catch (InvalidOperationException)
+            {
+                return reader.TokenStartIndex;
+            }
+        }
+        return null;
     }
 
     /// <summary>JsonException counts lines and bytes from 0; people count from 1.</summary>

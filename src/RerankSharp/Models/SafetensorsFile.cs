@@ -20,10 +20,11 @@ internal sealed unsafe class SafetensorsFile : IDisposable
     private readonly MemoryMappedViewAccessor _view;
     private byte* _start;
 
-    private SafetensorsFile(string path, long length, MemoryMappedFile mapping, MemoryMappedViewAccessor view, byte* start)
+    private SafetensorsFile(string path, long length, DateTime lastWriteTimeUtc, MemoryMappedFile mapping, MemoryMappedViewAccessor view, byte* start)
     {
         Path = path;
         Length = length;
+        LastWriteTimeUtc = lastWriteTimeUtc;
         _mapping = mapping;
         _view = view;
         _start = start;
@@ -33,6 +34,9 @@ internal sealed unsafe class SafetensorsFile : IDisposable
 
     /// <summary>File size in bytes.</summary>
     public long Length { get; }
+
+    /// <summary>The file's modification time when it was opened.</summary>
+    public DateTime LastWriteTimeUtc { get; }
 
     /// <summary>The tensors in file order.</summary>
     public IReadOnlyList<TensorEntry> Tensors { get; private set; } = [];
@@ -57,6 +61,8 @@ internal sealed unsafe class SafetensorsFile : IDisposable
         }
 
         long length = stream.Length;
+        // Through the snapshot link to the blob, as the size above is the opened file's.
+        DateTime lastWrite = LinkedFile.Find(path)?.LastWriteTimeUtc ?? default;
         if (length < sizeof(ulong))
         {
             stream.Dispose();
@@ -75,7 +81,7 @@ internal sealed unsafe class SafetensorsFile : IDisposable
             byte* start = null;
             view.SafeMemoryMappedViewHandle.AcquirePointer(ref start);
             // PointerOffset is non-zero only for views that begin inside a page; kept for clarity.
-            file = new SafetensorsFile(path, length, mapping, view, start + view.PointerOffset);
+            file = new SafetensorsFile(path, length, lastWrite, mapping, view, start + view.PointerOffset);
             file.Tensors = file.ReadHeader();
             return file;
         }
@@ -93,6 +99,22 @@ internal sealed unsafe class SafetensorsFile : IDisposable
             }
             throw;
         }
+    }
+
+    /// <summary>
+    /// What differs between the file now at <see cref="Path"/> and the one whose header was read (size, then
+    /// modification time), or null when nothing does. A size change means the header's offsets no longer describe
+    /// the file: someone is writing it, or replaced it with another.
+    /// </summary>
+    public string? DescribeChange()
+    {
+        if (LinkedFile.Find(Path) is not { } now)
+            return $"{Path} was removed";
+        if (now.Length != Length)
+            return $"{Path} changed size from {Length} to {now.Length} bytes";
+        if (now.LastWriteTimeUtc != LastWriteTimeUtc)
+            return $"{Path} was rewritten (modified {now.LastWriteTimeUtc:O}, read as of {LastWriteTimeUtc:O})";
+        return null;
     }
 
     /// <summary>The bytes of <paramref name="length"/> starting at the absolute <paramref name="offset"/>.</summary>

@@ -231,6 +231,24 @@ public sealed class SafetensorsStore : IDisposable
             $"Model weights do not match config.json: {problems[0].Detail}{more}; {CheckPairing}.");
     }
 
+    /// <summary>
+    /// Fails if a weight file is no longer the file whose header was read: its size or modification time changed, or
+    /// it is gone. ONNX Runtime opens the weight files again by path when its session is created, using the offsets
+    /// read here, so a load checks this after that: a file being written by a copy or download in place would
+    /// otherwise give a session over bytes the header does not describe.
+    /// </summary>
+    /// <exception cref="RerankException"><see cref="RerankErrorKind.InvalidModel"/> naming the file and the change.</exception>
+    public void ThrowIfChanged()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        foreach (SafetensorsFile file in _files)
+        {
+            if (file.DescribeChange() is { } change)
+                throw new RerankException(RerankErrorKind.InvalidModel,
+                    $"{change} while the model was loading; something is writing the weights in place. Load again once the copy or download has finished (hub downloads write a new blob and switch the snapshot link, which never changes a file being read).");
+        }
+    }
+
     private (TensorEntry Entry, SafetensorsFile File) Find(string name)
     {
         ArgumentNullException.ThrowIfNull(name);

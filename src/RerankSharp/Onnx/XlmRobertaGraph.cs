@@ -152,14 +152,7 @@ internal sealed class XlmRobertaGraph
     private string Embeddings(string inputIds)
     {
         const string p = "roberta.embeddings";
-        var pad = _g.AddConstant($"{p}.padding_idx", [], (long)_config.PadTokenId);
-        var isPad = _g.Node("Equal", $"{p}.position_ids/is_pad", [inputIds, pad]);
-        var notPad = _g.Node("Not", $"{p}.position_ids/not_pad", [isPad]);
-        var notPadInt = _g.Node("Cast", $"{p}.position_ids/mask", [notPad], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Int64)]);
-        var axis = _g.AddConstant($"{p}.position_ids/axis", [], 1L);
-        var cumulative = _g.Node("CumSum", $"{p}.position_ids/cumsum", [notPadInt, axis]);
-        var masked = _g.Node("Mul", $"{p}.position_ids/masked", [cumulative, notPadInt]);
-        var positionIds = _g.Node("Add", $"{p}.position_ids", [masked, pad]);                                  // [B, T]
+        var positionIds = PositionIds(p, inputIds);                                                          // [B, T]
 
         var words = _g.Node("Gather", $"{p}.word_embeddings", [Weight($"{p}.word_embeddings.weight"), inputIds]);          // [B, T, H]
         var positions = _g.Node("Gather", $"{p}.position_embeddings", [Weight($"{p}.position_embeddings.weight"), positionIds]); // [B, T, H]
@@ -168,6 +161,19 @@ internal sealed class XlmRobertaGraph
         var sum = _g.Node("Add", $"{p}/add_token_type", [words, tokenType]);
         sum = _g.Node("Add", $"{p}/add_position", [sum, positions]);
         return LayerNorm($"{p}.LayerNorm", sum);
+    }
+
+    // create_position_ids_from_input_ids: cumulative count of non-pad tokens, offset by padding_idx.
+    private string PositionIds(string p, string inputIds)
+    {
+        var pad = _g.AddConstant($"{p}.padding_idx", [], (long)_config.PadTokenId);
+        var isPad = _g.Node("Equal", $"{p}.position_ids/is_pad", [inputIds, pad]);
+        var notPad = _g.Node("Not", $"{p}.position_ids/not_pad", [isPad]);
+        var notPadInt = _g.Node("Cast", $"{p}.position_ids/mask", [notPad], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Int64)]);
+        var axis = _g.AddConstant($"{p}.position_ids/axis", [], 1L);
+        var cumulative = _g.Node("CumSum", $"{p}.position_ids/cumsum", [notPadInt, axis]);
+        var masked = _g.Node("Mul", $"{p}.position_ids/masked", [cumulative, notPadInt]);
+        return _g.Node("Add", $"{p}.position_ids", [masked, pad]);
     }
 
     // HF adds the float32 minimum to the scores of padded keys; softmax then gives them exactly 0.
@@ -418,14 +424,7 @@ internal sealed class XlmRobertaGraph
     private string EmbeddingsFloat16(string inputIds)
     {
         const string p = "roberta.embeddings";
-        var pad = _g.AddConstant($"{p}.padding_idx", [], (long)_config.PadTokenId);
-        var isPad = _g.Node("Equal", $"{p}.position_ids/is_pad", [inputIds, pad]);
-        var notPad = _g.Node("Not", $"{p}.position_ids/not_pad", [isPad]);
-        var notPadInt = _g.Node("Cast", $"{p}.position_ids/mask", [notPad], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Int64)]);
-        var axis = _g.AddConstant($"{p}.position_ids/axis", [], 1L);
-        var cumulative = _g.Node("CumSum", $"{p}.position_ids/cumsum", [notPadInt, axis]);
-        var masked = _g.Node("Mul", $"{p}.position_ids/masked", [cumulative, notPadInt]);
-        var positionIds = _g.Node("Add", $"{p}.position_ids", [masked, pad]);                                  // [B, T]
+        var positionIds = PositionIds(p, inputIds);                                                          // [B, T]
 
         var words = _g.Node("Gather", $"{p}.word_embeddings", [Weight16($"{p}.word_embeddings.weight"), inputIds]);          // [B, T, H] fp16
         var positions = _g.Node("Gather", $"{p}.position_embeddings", [Weight16($"{p}.position_embeddings.weight"), positionIds]); // [B, T, H] fp16

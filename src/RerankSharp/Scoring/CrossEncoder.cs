@@ -36,7 +36,7 @@ public sealed class CrossEncoder : IReranker
         _truncation = options.Truncation;
         BatchSize = options.BatchSize;
         MaxBatchTokens = options.MaxBatchTokens;
-        _queue = new BatchQueue((batch, ct) => _session.Run(batch.InputIds, batch.AttentionMask, batch.Rows, batch.Tokens, ct),
+        _queue = new BatchQueue(options.BatchRunner ?? ((batch, ct) => _session.Run(batch.InputIds, batch.AttentionMask, batch.Rows, batch.Tokens, ct)),
             options.BatchSize, options.MaxBatchTokens, options.MaxQueuedTokens, tokenizer.PadId, logger,
             report => BatchCompleted?.Invoke(this, report));
     }
@@ -135,26 +135,44 @@ public sealed class CrossEncoder : IReranker
                 $"The tokenizer has {tokenizer.VocabSize} ids but {folder.ConfigPath} says vocab_size {folder.Config.VocabSize}; the tokenizer files do not belong to this model.");
         var maxLength = ChooseMaxLength(folder, options.MaxLength ?? architecture.DefaultMaxLength(folder), logger);
 
+        var onnxFile = OnnxFileToRun(folder, options);
+        // A published ONNX file may hold anything (int8 exports among them), so it keeps ONNX Runtime's default.
         var settings = new SessionSettings(options.Device, options.Threads ?? CpuTopology.DefaultThreads(),
-            GraphOptimizationLevel.ORT_ENABLE_ALL, options.PrepackWeights);
+            GraphOptimizationLevel.ORT_ENABLE_ALL, onnxFile is null ? options.PrepackFor(options.Precision) : options.PrepackWeights ?? true);
         EncoderSession session;
-        if (OnnxFileToRun(folder, options) is { } onnxFile)
+        if (onnxFile is not null)
         {
             architecture.CheckRunsFromOnnx(folder);
             session = EncoderSession.CreateFromFile(onnxFile, folder.Config.NumLabels, settings, logger, tokenizer.TokenTypeIds);
         }
         else
         {
-            byte[] graph;
-            using (var weights = SafetensorsStore.Open(folder))
-            {
-                weights.Validate(architecture.ExpectedTensors(folder.Config));
-                var model = architecture.BuildGraph(folder.Config, weights, folder.WeightsDirectory, options, tokenizer);
-                graph = model.ToByteArray();
-            }
+            // The store stays open until the session exists: ONNX Runtime reads the weight files by path with the
+            // offsets read from their headers, so the files must still be those after it has (ThrowIfChanged).
+            using var weights = SafetensorsStore.Open(folder);
+            weights.Validate(architecture.ExpectedTensors(folder.Config));
+            var graph = architecture.BuildGraph(folder.Config, weights, folder.WeightsDirectory, options, tokenizer).ToByteArray();
             if (options.SaveOnnxPath is not null) File.WriteAllBytes(options.SaveOnnxPath, graph);
 
             session = EncoderSession.Create(graph, folder.WeightsDirectory, folder.Config.NumLabels, settings, logger, tokenizer.TokenTypeIds);
+            try
+            {
+                weights.ThrowIfChanged();
+            }
+            catch
+            {
+                session.Dispose();
+                throw;
+            }
+        }
+        try
+        {
+            if (options.WarmUp) session.WarmUp(folder.Config.VocabSize);
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
         }
         if (options.Precision == Precision.Fp16 && session.ExecutionProvider != EncoderSession.CudaProvider)
             logger.LogWarning("fp16 runs natively on the CUDA provider only; on {Provider} ONNX Runtime computes it in float32 over float16-rounded weights. Use fp32 on CPU (--precision fp32).",
@@ -210,6 +228,8 @@ public sealed class CrossEncoder : IReranker
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(pairs);
+        if (WindowedPairs.Needed(options))
+            return (await ScoreWindowsAsync(pairs.Count, i => pairs[i], options!, cancellationToken).ConfigureAwait(false)).Scores;
         var (sequences, _) = EncodePairs(pairs.Count, i => pairs[i], options);
         return await ScoreTokenizedAsync(sequences, options?.RawScores ?? false, cancellationToken).ConfigureAwait(false);
     }
@@ -223,6 +243,8 @@ public sealed class CrossEncoder : IReranker
     {
         ArgumentNullException.ThrowIfNull(query);
         ArgumentNullException.ThrowIfNull(documents);
+        if (WindowedPairs.Needed(options))
+            return await ScoreWindowsAsync(documents.Count, i => (query, documents[i]), options!, cancellationToken).ConfigureAwait(false);
         var clock = Stopwatch.StartNew();
         var (sequences, truncated) = EncodePairs(documents.Count, i => (query, documents[i]), options);
         var tokenization = clock.Elapsed;
@@ -231,6 +253,21 @@ public sealed class CrossEncoder : IReranker
         if (!(options?.RawScores ?? false))
             for (var i = 0; i < scores.Length; i++) scores[i] = Sigmoid(scores[i]);
         return new DocumentScores(scores, sequences.Select(s => s.Length).ToArray(), truncated, tokenization, queued.QueueTime, queued.InferenceTime);
+    }
+
+    // Chunked documents and returned windows: every window of every document goes to the queue in one call, so
+    // windows share batches with each other and with other callers' pairs.
+    private async Task<DocumentScores> ScoreWindowsAsync(int count, Func<int, (string Query, string Document)> pair, RerankOptions options,
+        CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var windows = WindowedPairs.Encode(Tokenizer, MaxLength, _truncation, count, pair, options);
+        var tokenization = clock.Elapsed;
+        var queued = await _queue.EnqueueTimedAsync(windows.Sequences, cancellationToken).ConfigureAwait(false);
+        var (scores, tokens, winners) = windows.Combine(queued.Logits, options.ChunkAggregation);
+        if (!options.RawScores)
+            for (var i = 0; i < scores.Length; i++) scores[i] = Sigmoid(scores[i]);
+        return new DocumentScores(scores, tokens, windows.Truncated, tokenization, queued.QueueTime, queued.InferenceTime) { Windows = winners };
     }
 
     // The one place text pairs become model input, so Predict and ScoreDocuments cut and refuse alike.
@@ -292,18 +329,21 @@ public sealed class CrossEncoder : IReranker
         ArgumentNullException.ThrowIfNull(query);
         ArgumentNullException.ThrowIfNull(documents);
         if (options?.TopN is < 0) throw new RerankException(RerankErrorKind.InvalidInput, $"top_n {options.TopN} must not be negative.");
-        var pairs = documents.Select(d => (query, d)).ToList();
-        var scores = await PredictAsync(pairs, options, cancellationToken).ConfigureAwait(false);
-        return RankScores(scores, documents, options?.TopN);
+        var scored = await ScoreDocumentsAsync(query, documents, options, cancellationToken).ConfigureAwait(false);
+        return RankScores(scored.Scores, documents, options?.TopN, scored.Windows);
     }
 
-    /// <summary>Sorts by score, best first; equal scores keep input order; <paramref name="topN"/> null keeps all.</summary>
-    public static IReadOnlyList<RerankResult> RankScores(IReadOnlyList<float> scores, IReadOnlyList<string> documents, int? topN = null)
+    /// <summary>
+    /// Sorts by score, best first; equal scores keep input order; <paramref name="topN"/> null keeps all. Each result
+    /// carries its document's entry of <paramref name="windows"/> when given.
+    /// </summary>
+    public static IReadOnlyList<RerankResult> RankScores(IReadOnlyList<float> scores, IReadOnlyList<string> documents, int? topN = null,
+        IReadOnlyList<DocumentWindow>? windows = null)
     {
         var ranked = Enumerable.Range(0, scores.Count)
             .OrderByDescending(i => scores[i])   // OrderBy is stable: ties stay in input order
             .Take(topN ?? scores.Count)
-            .Select(i => new RerankResult(i, scores[i], documents[i]))
+            .Select(i => new RerankResult(i, scores[i], documents[i]) { Window = windows?[i] })
             .ToList();
         return ranked;
     }

@@ -30,11 +30,21 @@ public sealed record CrossEncoderOptions
     public int? Threads { get; init; }
 
     /// <summary>
-    /// Let ONNX Runtime re-lay the weights for its GEMM kernels at load (default): about 4 s more to
-    /// load bge-reranker-v2-m3 on 2 cores, and 1.6× faster on short inputs. Off: the session is
-    /// ready in a fraction of a second.
+    /// Let ONNX Runtime re-lay the weight matrices for its GEMM kernels at load. Null (default) decides by precision,
+    /// as measured on bge-reranker-v2-m3's shapes (docs/benchmarks.md): off for fp32, where it costs ~5 s at load and
+    /// gains nothing measurable (the session is ready in 0.3 s and the weights stay file-backed, shared with the page
+    /// cache); on for int8 and fp16, where the packed int8 kernels run 15–30% faster for ~1.3 s more at load.
     /// </summary>
-    public bool PrepackWeights { get; init; } = true;
+    public bool? PrepackWeights { get; init; }
+
+    /// <summary>
+    /// Run one short pair through the model at load (default), so that the first request does not pay the one-time
+    /// costs of the first run (page-ins of the mapped weights, the runtime's first allocations): about 0.5 s of load
+    /// time on bge-reranker-v2-m3 on 2 cores, saved on the first request.
+    /// </summary>
+    public bool WarmUp { get; init; } = true;
+
+    internal bool PrepackFor(Precision precision) => PrepackWeights ?? precision != Precision.Fp32;
 
     /// <summary>fp32 (default, the reference's scores), fp16 (for the CUDA provider: float16 weights and matrix arithmetic, float32 LayerNorms and head) or int8 (faster on CPU, approximate; quantized weights are cached in the model folder's .rerank-cache/).</summary>
     public Precision Precision { get; init; } = Precision.Fp32;
@@ -57,6 +67,9 @@ public sealed record CrossEncoderOptions
 
     /// <summary>Where warnings (clamped max length, missing CUDA) go.</summary>
     public ILogger? Logger { get; init; }
+
+    /// <summary>Test seam: runs each padded batch instead of the ONNX Runtime session, which is still loaded.</summary>
+    internal Func<PaddedBatch, CancellationToken, float[]>? BatchRunner { get; init; }
 
     internal void Validate()
     {

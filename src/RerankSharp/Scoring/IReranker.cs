@@ -31,13 +31,32 @@ public sealed record RerankOptions
 
     /// <summary>Cap each document at this many tokens before the pair is built (Cohere's <c>max_tokens_per_doc</c>); null = no cap.</summary>
     public int? MaxDocumentTokens { get; init; }
+
+    /// <summary>Cut documents that do not fit (default, as the reference) or score them in overlapping windows.</summary>
+    public LongDocumentMode LongDocuments { get; init; } = LongDocumentMode.Truncate;
+
+    /// <summary>
+    /// Chunking: document tokens each window shares with the one before (HF tokenizers' <c>stride</c>, the overlap);
+    /// null = a quarter of the window. Must be less than the window (max length − 4 − the query's tokens).
+    /// </summary>
+    public int? ChunkStride { get; init; }
+
+    /// <summary>Chunking: how window scores become the document's (best window by default).</summary>
+    public WindowAggregation ChunkAggregation { get; init; } = WindowAggregation.Max;
+
+    /// <summary>Also say which part of each document decided its score (<see cref="DocumentWindow"/>), with token and character offsets.</summary>
+    public bool ReturnWindows { get; init; }
 }
 
 /// <summary>One document's place in a ranking.</summary>
 /// <param name="Index">Position of the document in the caller's list.</param>
 /// <param name="Score">Sigmoid score in [0, 1], or the raw logit when asked.</param>
 /// <param name="Document">The document text.</param>
-public sealed record RerankResult(int Index, float Score, string Document);
+public sealed record RerankResult(int Index, float Score, string Document)
+{
+    /// <summary>The part of the document that decided the score, when <see cref="RerankOptions.ReturnWindows"/> asked for it.</summary>
+    public DocumentWindow? Window { get; init; }
+}
 
 /// <summary>Scores documents against a query and returns them best first.</summary>
 /// <remarks>

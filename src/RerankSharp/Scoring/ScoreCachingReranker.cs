@@ -48,6 +48,10 @@ public sealed class ScoreCachingReranker : DelegatingReranker
         ArgumentNullException.ThrowIfNull(documents);
         if (options?.TopN is < 0) throw new RerankException(RerankErrorKind.InvalidInput, $"top_n {options.TopN} must not be negative.");
 
+        // A cached score has no window to report; such a call is answered by the reranker underneath.
+        if (options?.ReturnWindows == true)
+            return await base.RerankAsync(query, documents, options, cancellationToken).ConfigureAwait(false);
+
         var keys = KeysOf(query, documents, options);
         var scores = new float[documents.Count];
         var missing = new List<int>();
@@ -128,7 +132,8 @@ public sealed class ScoreCachingReranker : DelegatingReranker
     {
         var settings = options is null
             ? "default"
-            : $"{options.RawScores}|{options.Truncate}|{options.Truncation}|{options.TruncationDirection}|{options.MaxDocumentTokens}";
+            : $"{options.RawScores}|{options.Truncate}|{options.Truncation}|{options.TruncationDirection}|{options.MaxDocumentTokens}"
+              + $"|{options.LongDocuments}|{options.ChunkStride}|{options.ChunkAggregation}";
         Span<byte> prefix = stackalloc byte[SHA256.HashSizeInBytes];
         using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
         {

@@ -16,6 +16,17 @@ internal static class MetaspacePreTokenizer
     /// </summary>
     public static void PreTokenize(ref PooledBuffer<char> normalized, int start, ref PooledBuffer<(int Start, int Length)> words)
     {
+        var noAlignments = default(PooledBuffer<CharSpan>);
+        PreTokenize(ref normalized, start, ref words, ref noAlignments, track: false);
+    }
+
+    /// <summary>
+    /// As above, keeping <paramref name="alignments"/> (one per normalised unit) in step: a space turned '▁' keeps its
+    /// own, and the prepended '▁' shares the first character's, as HF's <c>NormalizedString::prepend</c> aligns it.
+    /// </summary>
+    public static void PreTokenize(ref PooledBuffer<char> normalized, int start, ref PooledBuffer<(int Start, int Length)> words,
+        ref PooledBuffer<CharSpan> alignments, bool track)
+    {
         if (normalized.Count == start)
         {
             return;
@@ -36,6 +47,12 @@ internal static class MetaspacePreTokenizer
             span = normalized.Span;
             span[start..^1].CopyTo(span[(start + 1)..]);
             span[start] = Replacement;
+            if (track)
+            {
+                alignments.Add(default);
+                var aligned = alignments.Span;
+                aligned[start..^1].CopyTo(aligned[(start + 1)..]);
+            }
         }
 
         int wordStart = start;

@@ -64,6 +64,25 @@ public abstract class PairTokenizer
     internal abstract EncodedPair EncodePair(string query, string document, int maxLength, TruncationStrategy strategy,
         TruncationDirection direction, int? maxDocumentTokens, string? instruction = null);
 
+    /// <summary>
+    /// A query's and a document's ids (each from <see cref="EncodeText"/>, already cut) joined by the pair template
+    /// with nothing cut: the windows of a long document (<c>LongDocuments = Chunk</c>).
+    /// </summary>
+    internal abstract int[] BuildPair(ReadOnlySpan<int> query, ReadOnlySpan<int> document, string? instruction);
+
+    /// <summary>The tokens <see cref="BuildPair"/> adds around a query's and a document's ids.</summary>
+    internal virtual int PairOverhead(string? instruction) => PairSpecialTokens;
+
+    /// <summary>
+    /// The ids of <paramref name="text"/> as <see cref="EncodeText"/> gives them and where each came from in the text
+    /// (UTF-16 indices, Hugging Face's <c>offset_mapping</c>), for tokenizers that track it; null for the others.
+    /// </summary>
+    internal virtual int[]? EncodeTextWithOffsets(string text, out CharSpan[]? offsets)
+    {
+        offsets = null;
+        return null;
+    }
+
     /// <summary>The vocabulary strings of <paramref name="ids"/>, for debugging and <c>rerank tokenize</c>.</summary>
     public abstract string[] ToPieces(ReadOnlySpan<int> ids);
 

@@ -92,6 +92,27 @@ public sealed class Qwen3RerankerTokenizer : PairTokenizer
         return new EncodedPair(ids, content.Length + PairSpecialTokens);
     }
 
+    /// <summary>
+    /// The prompt around a query's and a document's ids encoded apart (a long document's windows): the model card's
+    /// text with the query and the document tokenized on their own. It differs from tokenizing the whole formatted text
+    /// (the plain path) at the two seams only: the space after "&lt;Query&gt;:" and "&lt;Document&gt;:" is its own token
+    /// instead of joining the first word's. Documents that fit are not windowed and keep the plain path's ids.
+    /// </summary>
+    internal override int[] BuildPair(ReadOnlySpan<int> query, ReadOnlySpan<int> document, string? instruction)
+    {
+        var (head, middle) = Labels(instruction);
+        return [.. _prefix, .. head, .. query, .. middle, .. document, .. _suffix];
+    }
+
+    internal override int PairOverhead(string? instruction)
+    {
+        var (head, middle) = Labels(instruction);
+        return PairSpecialTokens + head.Length + middle.Length;
+    }
+
+    private (int[] Head, int[] Middle) Labels(string? instruction) =>
+        (Bpe.EncodeText($"<Instruct>: {instruction ?? DefaultInstruction}\n<Query>: "), Bpe.EncodeText("\n<Document>: "));
+
     /// <summary>The model card's <c>format_instruction</c>.</summary>
     public static string Format(string? instruction, string query, string document) =>
         $"<Instruct>: {instruction ?? DefaultInstruction}\n<Query>: {query}\n<Document>: {document}";

@@ -19,17 +19,10 @@ internal static class TokenizerJsonReader
                 $"tokenizer.json '{path}' not found; pass the path of the model's tokenizer.json or of sentencepiece.bpe.model.");
         }
 
-        try
-        {
-            using var stream = File.OpenRead(path);
-            using var doc = JsonDocument.Parse(stream, new JsonDocumentOptions { MaxDepth = 64 });
-            return FromJson(doc.RootElement, path);
-        }
-        catch (JsonException e)
-        {
-            throw new RerankException(RerankErrorKind.InvalidModel,
-                $"'{path}' is not valid JSON ({e.Message}); replace it with the model's tokenizer.json.", e);
-        }
+        // Checked as UTF-8 text with no lone-surrogate escapes before anything reads it: JsonDocument would
+        // otherwise throw InvalidOperationException from whichever string read met the bad bytes first (found by fuzzing).
+        using var doc = Models.JsonFile.Read(path, "replace it with the model's tokenizer.json");
+        return FromJson(doc.RootElement, path);
     }
 
     internal static TokenizerDefinition FromJson(JsonElement root, string source)
@@ -205,7 +198,8 @@ internal static class TokenizerJsonReader
             }
 
             string content = RequiredString(entry, "content", source, path + ".content");
-            if (!entry.TryGetProperty("id", out var idElement) || !idElement.TryGetInt32(out int id) || id < 0 || id >= vocabCount)
+            // Each element's kind is checked before it is read: JsonElement throws InvalidOperationException otherwise (found by fuzzing).
+            if (!entry.TryGetProperty("id", out var idElement) || idElement.ValueKind != JsonValueKind.Number || !idElement.TryGetInt32(out int id) || id < 0 || id >= vocabCount)
             {
                 throw Invalid(source, $"{path}.id is missing or outside the {vocabCount}-entry vocabulary");
             }
@@ -262,8 +256,8 @@ internal static class TokenizerJsonReader
         var specials = Required(post, "special_tokens", JsonValueKind.Object, source, "post_processor.special_tokens");
         foreach (var (name, id) in new[] { ("<s>", bos), ("</s>", eos) })
         {
-            if (!specials.TryGetProperty(name, out var entry) || !entry.TryGetProperty("ids", out var ids)
-                || ids.ValueKind != JsonValueKind.Array || ids.GetArrayLength() != 1 || !ids[0].TryGetInt32(out int templateId)
+            if (!specials.TryGetProperty(name, out var entry) || entry.ValueKind != JsonValueKind.Object || !entry.TryGetProperty("ids", out var ids)
+                || ids.ValueKind != JsonValueKind.Array || ids.GetArrayLength() != 1 || ids[0].ValueKind != JsonValueKind.Number || !ids[0].TryGetInt32(out int templateId)
                 || templateId != id || pieces[id] != name)
             {
                 throw Unsupported(source, $"post_processor.special_tokens['{name}'] does not map to the single id {id}");
@@ -276,11 +270,16 @@ internal static class TokenizerJsonReader
         var parts = new List<string>();
         foreach (var item in items.EnumerateArray())
         {
-            if (item.TryGetProperty("SpecialToken", out var special) && special.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String)
+            if (item.ValueKind != JsonValueKind.Object)
+            {
+                throw Invalid(source, $"post_processor.{name} has an item that is not an object");
+            }
+
+            if (item.TryGetProperty("SpecialToken", out var special) && special.ValueKind == JsonValueKind.Object && special.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String)
             {
                 parts.Add(id.GetString()!);
             }
-            else if (item.TryGetProperty("Sequence", out var sequence) && sequence.TryGetProperty("id", out var seq) && seq.ValueKind == JsonValueKind.String)
+            else if (item.TryGetProperty("Sequence", out var sequence) && sequence.ValueKind == JsonValueKind.Object && sequence.TryGetProperty("id", out var seq) && seq.ValueKind == JsonValueKind.String)
             {
                 parts.Add("$" + seq.GetString());
             }
@@ -296,14 +295,14 @@ internal static class TokenizerJsonReader
     private static bool SpecialPair(JsonElement post, string key, string content, int id)
         => post.TryGetProperty(key, out var pair) && pair.ValueKind == JsonValueKind.Array && pair.GetArrayLength() == 2
            && pair[0].ValueKind == JsonValueKind.String && pair[0].GetString() == content
-           && pair[1].TryGetInt32(out int value) && value == id;
+           && pair[1].ValueKind == JsonValueKind.Number && pair[1].TryGetInt32(out int value) && value == id;
 
     internal static bool Flag(JsonElement entry, string name)
         => entry.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.True;
 
     internal static JsonElement Required(JsonElement parent, string name, JsonValueKind kind, string source, string path)
     {
-        if (!parent.TryGetProperty(name, out var value) || value.ValueKind != kind)
+        if (parent.ValueKind != JsonValueKind.Object || !parent.TryGetProperty(name, out var value) || value.ValueKind != kind)
         {
             throw Invalid(source, $"{path} is missing or not a JSON {kind.ToString().ToLowerInvariant()}");
         }

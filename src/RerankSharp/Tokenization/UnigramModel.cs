@@ -58,6 +58,13 @@ internal sealed class UnigramModel
     /// <summary>Appends the ids of one pre-token (a Metaspace word such as "▁hello") to <paramref name="ids"/>.</summary>
     public void Encode(ReadOnlySpan<char> word, ref PooledBuffer<int> ids)
     {
+        var noPieces = default(PooledBuffer<CharSpan>);
+        Encode(word, ref ids, ref noPieces, track: false);
+    }
+
+    /// <summary>As above; when <paramref name="track"/>, also appends each token's range within <paramref name="word"/> to <paramref name="pieces"/>.</summary>
+    public void Encode(ReadOnlySpan<char> word, ref PooledBuffer<int> ids, ref PooledBuffer<CharSpan> pieces, bool track)
+    {
         int n = word.Length;
         if (n == 0)
         {
@@ -116,7 +123,7 @@ internal sealed class UnigramModel
                 pos += charLength;
             }
 
-            EmitBestPath(word, startsAt, tokenAt, ref ids);
+            EmitBestPath(word, startsAt, tokenAt, ref ids, ref pieces, track);
         }
         finally
         {
@@ -136,9 +143,11 @@ internal sealed class UnigramModel
         }
     }
 
-    private void EmitBestPath(ReadOnlySpan<char> word, int[] startsAt, int[] tokenAt, ref PooledBuffer<int> ids)
+    private void EmitBestPath(ReadOnlySpan<char> word, int[] startsAt, int[] tokenAt, ref PooledBuffer<int> ids,
+        ref PooledBuffer<CharSpan> pieces, bool track)
     {
         int first = ids.Count;
+        int firstPiece = pieces.Count;
         int end = word.Length;
         int fusedEnd = -1;
         while (end > 0)
@@ -163,17 +172,30 @@ internal sealed class UnigramModel
                 ids.Add(fusedEnd - start == end - start
                     ? _unkId
                     : _idByPiece.TryGetValue(word[start..fusedEnd], out int id) ? id : _unkId);
+                if (track)
+                {
+                    pieces.Add(new CharSpan(start, fusedEnd));
+                }
+
                 fusedEnd = -1;
             }
             else
             {
                 ids.Add(token);
+                if (track)
+                {
+                    pieces.Add(new CharSpan(start, end));
+                }
             }
 
             end = start;
         }
 
         ids.Span[first..].Reverse();
+        if (track)
+        {
+            pieces.Span[firstPiece..].Reverse();
+        }
     }
 
     private void AddToTrie(string piece, int id)

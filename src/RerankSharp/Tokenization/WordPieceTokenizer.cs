@@ -197,6 +197,10 @@ public sealed class WordPieceTokenizer : PairTokenizer
         return new EncodedPair(ids, untruncated);
     }
 
+    /// <summary><c>[CLS] query [SEP] document [SEP]</c> of content ids already encoded and cut; there is no instruction.</summary>
+    internal override int[] BuildPair(ReadOnlySpan<int> query, ReadOnlySpan<int> document, string? instruction) =>
+        [BosId, .. query, EosId, .. document, EosId];
+
     /// <summary>0 for <c>[CLS] query [SEP]</c>, 1 from there on (document, last <c>[SEP]</c>, padding).</summary>
     /// <remarks>
     /// Read from the ids, so a literal "[SEP]" typed inside the query (which the fast tokenizer also turns into

@@ -43,20 +43,59 @@ internal sealed class XlmRobertaNormalizer
     public void Normalize(ReadOnlySpan<char> text, ref PooledBuffer<char> output)
     {
         int start = output.Count;
+        var untracked = default(PooledBuffer<int>);
+        var noAlignments = default(PooledBuffer<CharSpan>);
         if (_charsmap is null)
         {
             output.AddRange(text);
         }
         else
         {
-            ApplyPrecompiled(_charsmap, _ascii, text, ref output);
+            ApplyPrecompiled(_charsmap, _ascii, text, ref output, ref untracked, track: false);
         }
 
-        CollapseSpaceRuns(ref output, start);
+        CollapseSpaceRuns(ref output, start, ref noAlignments, track: false);
     }
 
-    /// <summary>HF <c>Precompiled</c>: per extended grapheme cluster, whole cluster if under 6 bytes, else per char.</summary>
-    private static void ApplyPrecompiled(PrecompiledCharsmap charsmap, string?[] ascii, ReadOnlySpan<char> text, ref PooledBuffer<char> output)
+    /// <summary>
+    /// As <see cref="Normalize(ReadOnlySpan{char}, ref PooledBuffer{char})"/> into an empty <paramref name="output"/>,
+    /// also appending for each output unit the range of <paramref name="text"/> it came from, as HF tokenizers aligns it.
+    /// </summary>
+    public void Normalize(ReadOnlySpan<char> text, ref PooledBuffer<char> output, ref PooledBuffer<CharSpan> alignments)
+    {
+        if (output.Count != 0 || alignments.Count != 0)
+        {
+            throw new RerankException(RerankErrorKind.Internal, "Aligned normalisation needs empty buffers. This is a bug.");
+        }
+
+        if (_charsmap is null)
+        {
+            output.AddRange(text);
+            TextAlignment.Identity(text, ref alignments);
+        }
+        else
+        {
+            var changes = new PooledBuffer<int>(text.Length + 16);
+            try
+            {
+                ApplyPrecompiled(_charsmap, _ascii, text, ref output, ref changes, track: true);
+                TextAlignment.Transform(text, output.Span, changes.Span, ref alignments);
+            }
+            finally
+            {
+                changes.Dispose();
+            }
+        }
+
+        CollapseSpaceRuns(ref output, 0, ref alignments, track: true);
+    }
+
+    /// <summary>
+    /// HF <c>Precompiled</c>: per extended grapheme cluster, whole cluster if under 6 bytes, else per char. When
+    /// <paramref name="track"/>, each output code point's HF change value goes to <paramref name="changes"/>.
+    /// </summary>
+    private static void ApplyPrecompiled(PrecompiledCharsmap charsmap, string?[] ascii, ReadOnlySpan<char> text, ref PooledBuffer<char> output,
+        ref PooledBuffer<int> changes, bool track)
     {
         Span<byte> utf8 = stackalloc byte[4 * WholeClusterMaxBytes];
         int i = 0;
@@ -70,10 +109,18 @@ internal sealed class XlmRobertaNormalizer
                 if (ascii[c] is string mapped)
                 {
                     output.AddRange(mapped);
+                    if (track)
+                    {
+                        TextAlignment.RecordReplacement(ref changes, 1, TextAlignment.CountCodePoints(mapped));
+                    }
                 }
                 else
                 {
                     output.Add(c);
+                    if (track)
+                    {
+                        changes.Add(0);
+                    }
                 }
 
                 i++;
@@ -91,6 +138,11 @@ internal sealed class XlmRobertaNormalizer
                 if (charsmap.TryTransform(utf8[..n], out var replacement))
                 {
                     AppendUtf8(replacement, ref output);
+                    if (track)
+                    {
+                        TextAlignment.RecordReplacement(ref changes, TextAlignment.CountCodePoints(cluster), TextAlignment.CountCodePoints(replacement));
+                    }
+
                     continue;
                 }
             }
@@ -103,10 +155,18 @@ internal sealed class XlmRobertaNormalizer
                 if (charsmap.TryTransform(utf8[..n], out var replacement))
                 {
                     AppendUtf8(replacement, ref output);
+                    if (track)
+                    {
+                        TextAlignment.RecordReplacement(ref changes, 1, TextAlignment.CountCodePoints(replacement));
+                    }
                 }
                 else
                 {
                     output.AddRange(cluster.Slice(k, consumed));
+                    if (track)
+                    {
+                        changes.Add(0);
+                    }
                 }
 
                 k += consumed;
@@ -114,23 +174,42 @@ internal sealed class XlmRobertaNormalizer
         }
     }
 
-    /// <summary>HF <c>Replace(Regex(" {2,}"), " ")</c>: only U+0020 runs; tabs and NBSP were mapped by the charsmap.</summary>
-    internal static void CollapseSpaceRuns(ref PooledBuffer<char> buffer, int start)
+    /// <summary>
+    /// HF <c>Replace(Regex(" {2,}"), " ")</c>: only U+0020 runs; tabs and NBSP were mapped by the charsmap. The space
+    /// that stays takes the alignment of the last one of its run, as HF's replacement (an insert after the removed run) does.
+    /// </summary>
+    internal static void CollapseSpaceRuns(ref PooledBuffer<char> buffer, int start, ref PooledBuffer<CharSpan> alignments, bool track)
     {
         var span = buffer.Span;
+        var aligned = track ? alignments.Span : default;
         int write = start;
         for (int read = start; read < span.Length; read++)
         {
             char c = span[read];
             if (c == ' ' && write > start && span[write - 1] == ' ')
             {
+                if (track)
+                {
+                    aligned[write - 1] = aligned[read];
+                }
+
                 continue;
             }
 
-            span[write++] = c;
+            span[write] = c;
+            if (track)
+            {
+                aligned[write] = aligned[read];
+            }
+
+            write++;
         }
 
         buffer.Truncate(write);
+        if (track)
+        {
+            alignments.Truncate(write);
+        }
     }
 
     private static void AppendUtf8(ReadOnlySpan<byte> utf8, ref PooledBuffer<char> output)

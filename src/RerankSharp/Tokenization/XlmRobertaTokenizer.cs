@@ -98,6 +98,39 @@ public sealed class XlmRobertaTokenizer : PairTokenizer
         }
     }
 
+    /// <summary>
+    /// Ids of <paramref name="text"/> without special tokens and without truncation, and where each token came from in
+    /// <paramref name="text"/> (UTF-16 indices): Hugging Face's <c>offset_mapping</c>, including its choices for text
+    /// the normaliser rewrote (a ligature's pieces all point at the ligature; a prepended '▁' at the first character).
+    /// </summary>
+    public int[] EncodeText(string text, out CharSpan[] offsets)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var ids = new PooledBuffer<int>(text.Length / 2 + 4);
+        var spans = new PooledBuffer<CharSpan>(text.Length / 2 + 4);
+        try
+        {
+            EncodeInto(text, ref ids, ref spans, track: true);
+            offsets = spans.ToArray();
+            return ids.ToArray();
+        }
+        finally
+        {
+            ids.Dispose();
+            spans.Dispose();
+        }
+    }
+
+    /// <summary><c>&lt;s&gt; query &lt;/s&gt;&lt;/s&gt; document &lt;/s&gt;</c> of content ids already encoded and cut; there is no instruction.</summary>
+    internal override int[] BuildPair(ReadOnlySpan<int> query, ReadOnlySpan<int> document, string? instruction) => _template.Pair(query, document);
+
+    internal override int[]? EncodeTextWithOffsets(string text, out CharSpan[]? offsets)
+    {
+        var ids = EncodeText(text, out var spans);
+        offsets = spans;
+        return ids;
+    }
+
     /// <summary><c>&lt;s&gt; text &lt;/s&gt;</c>, the text cut on the right to fit <paramref name="maxLength"/>.</summary>
     public override int[] EncodeSingle(string text, int maxLength)
     {
@@ -175,11 +208,21 @@ public sealed class XlmRobertaTokenizer : PairTokenizer
 
     private void EncodeInto(string text, ref PooledBuffer<int> ids)
     {
-        // Rust strings cannot hold lone surrogates; the reference only ever sees U+FFFD in their place.
+        var noOffsets = default(PooledBuffer<CharSpan>);
+        EncodeInto(text, ref ids, ref noOffsets, track: false);
+    }
+
+    // One path for ids with and without offsets, so tracking offsets can never change an id.
+    private void EncodeInto(string text, ref PooledBuffer<int> ids, ref PooledBuffer<CharSpan> offsets, bool track)
+    {
+        // Rust strings cannot hold lone surrogates; the reference only ever sees U+FFFD in their place
+        // (one character for one, so offsets are unchanged).
         text = ReplaceLoneSurrogates(text);
         var segments = new PooledBuffer<TextSegment>(8);
         var normalized = new PooledBuffer<char>(text.Length + 16);
         var words = new PooledBuffer<(int Start, int Length)>(text.Length / 4 + 4);
+        var alignments = track ? new PooledBuffer<CharSpan>(text.Length + 16) : default;
+        var pieces = track ? new PooledBuffer<CharSpan>(16) : default;
         try
         {
             _splitter.Split(text, ref segments);
@@ -188,16 +231,42 @@ public sealed class XlmRobertaTokenizer : PairTokenizer
                 if (segment.IsAddedToken)
                 {
                     ids.Add(segment.TokenId);
+                    if (track)
+                    {
+                        offsets.Add(new CharSpan(segment.Start, segment.Start + segment.Length));
+                    }
+
                     continue;
                 }
 
                 normalized.Clear();
                 words.Clear();
-                _normalizer.Normalize(text.AsSpan(segment.Start, segment.Length), ref normalized);
-                MetaspacePreTokenizer.PreTokenize(ref normalized, 0, ref words);
+                var original = text.AsSpan(segment.Start, segment.Length);
+                if (!track)
+                {
+                    _normalizer.Normalize(original, ref normalized);
+                    MetaspacePreTokenizer.PreTokenize(ref normalized, 0, ref words);
+                    foreach (var (start, length) in words.Span)
+                    {
+                        _model.Encode(normalized.Span.Slice(start, length), ref ids);
+                    }
+
+                    continue;
+                }
+
+                alignments.Clear();
+                _normalizer.Normalize(original, ref normalized, ref alignments);
+                MetaspacePreTokenizer.PreTokenize(ref normalized, 0, ref words, ref alignments, track: true);
                 foreach (var (start, length) in words.Span)
                 {
-                    _model.Encode(normalized.Span.Slice(start, length), ref ids);
+                    pieces.Clear();
+                    _model.Encode(normalized.Span.Slice(start, length), ref ids, ref pieces, track: true);
+                    foreach (var piece in pieces.Span)
+                    {
+                        // Alignments are relative to the segment, as HF's slice of the original is.
+                        var span = TextAlignment.Expand(alignments.Span.Slice(start + piece.Start, piece.Length));
+                        offsets.Add(new CharSpan(segment.Start + span.Start, segment.Start + span.End));
+                    }
                 }
             }
         }
@@ -206,6 +275,8 @@ public sealed class XlmRobertaTokenizer : PairTokenizer
             segments.Dispose();
             normalized.Dispose();
             words.Dispose();
+            alignments.Dispose();
+            pieces.Dispose();
         }
     }
 

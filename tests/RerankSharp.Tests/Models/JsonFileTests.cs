@@ -55,4 +55,26 @@ public sealed class JsonFileTests : IDisposable
             () => JsonFile.Parse(new byte[] { (byte)'"', 0xC3, (byte)'"' }, "the header", "do something"),
             "the header is not valid JSON: it is not UTF-8 text; do something.");
     }
+
+    [Theory]
+    [InlineData("{\"vocab\\ud800_size\": 10}")]   // a key: broke every later TryGetProperty (found by fuzzing)
+    [InlineData("{\"a\": \"x\\udc00\"}")]       // a value: broke GetString
+    [InlineData("{\"a\": [\"\\ud800\\ud800\"]}")]
+    public void Read_LoneSurrogateEscape_IsInvalidModelNamingTheByte(string json)
+    {
+        string path = _directory.Write("config.json", json);
+
+        RerankAssert.Throws(RerankErrorKind.InvalidModel, () => JsonFile.Read(path, "do something"),
+            $"{path} is not valid JSON text: the string at byte ", "escapes a lone UTF-16 surrogate", "; do something.");
+    }
+
+    [Fact]
+    public void Read_PairedSurrogateEscape_IsAccepted()
+    {
+        string path = _directory.Write("config.json", "{\"a\": \"\\ud83d\\ude42\"}");
+
+        using JsonDocument document = JsonFile.Read(path, "do something");
+
+        Assert.Equal("🙂", document.RootElement.GetProperty("a").GetString());
+    }
 }

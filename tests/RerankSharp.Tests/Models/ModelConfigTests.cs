@@ -238,4 +238,13 @@ public sealed class ModelConfigTests : IDisposable
         RerankAssert.Throws(RerankErrorKind.InvalidModel, () => ModelConfig.Load(path),
             "max_position_embeddings 2 leaves no positions after pad_token_id 1 + 1");
     }
+
+    [Fact]
+    public void Load_KeyEscapingALoneSurrogate_IsInvalidModel()
+    {
+        // Found by fuzzing: JsonDocument accepted the key and the next lookup threw InvalidOperationException.
+        string path = _directory.Write("config.json", TinyModel.BgeRerankerV2M3Config.Replace("\"vocab_size\"", "\"vocab\\ud800_size\""));
+
+        RerankAssert.Throws(RerankErrorKind.InvalidModel, () => ModelConfig.Load(path), path, "lone UTF-16 surrogate");
+    }
 }

@@ -107,4 +107,14 @@ public sealed class SafetensorsFileTests : IDisposable
 
         RerankAssert.Throws(RerankErrorKind.Internal, () => { _ = file.Bytes(file.Length - 2, 4).Length; }, "this is a bug");
     }
+
+    [Fact]
+    public void Open_TensorNameEscapingALoneSurrogate_IsInvalidModel()
+    {
+        // Found by fuzzing: the header parsed, then reading the tensor's name threw InvalidOperationException.
+        string header = "{\"w\\ud800\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}";
+        string path = _directory.Write("model.safetensors", SafetensorsBuilder.Assemble(header, new byte[4]));
+
+        RerankAssert.Throws(RerankErrorKind.InvalidModel, () => SafetensorsFile.Open(path), path, "lone UTF-16 surrogate");
+    }
 }

@@ -321,4 +321,65 @@ public sealed class SafetensorsStoreTests : IDisposable
         Parallel.For(0, 64, _ =>
             Assert.True(store.GetBytes("roberta.embeddings.position_embeddings.weight").SequenceEqual(expected)));
     }
+
+    [Fact]
+    public void ThrowIfChanged_UnchangedFileReachedThroughASnapshotLink_Passes()
+    {
+        string blob = TinyModel.Weights().WriteTo(_directory, "blob");
+        string link = _directory.PathOf("model.safetensors");
+        File.CreateSymbolicLink(link, "blob");
+        using SafetensorsStore store = SafetensorsStore.Open([link]);
+
+        store.ThrowIfChanged();
+    }
+
+    [Fact]
+    public void ThrowIfChanged_FileGrownInPlaceAfterItsHeaderWasRead_IsRefusedNamingBothSizes()
+    {
+        string path = TinyModel.Weights().WriteTo(_directory);
+        long size = new FileInfo(path).Length;
+        using SafetensorsStore store = SafetensorsStore.Open([path]);
+
+        using (var append = new FileStream(path, FileMode.Append, FileAccess.Write, FileShare.ReadWrite))
+            append.Write(new byte[16]);
+
+        RerankAssert.Throws(RerankErrorKind.InvalidModel, store.ThrowIfChanged,
+            path, $"changed size from {size} to {size + 16} bytes", "Load again once the copy or download has finished");
+    }
+
+    [Fact]
+    public void ThrowIfChanged_FileReplacedByAnotherUnderItsName_IsRefused()
+    {
+        string path = new SafetensorsBuilder().AddF32("w", [2], 1f, 2f).WriteTo(_directory);
+        using SafetensorsStore store = SafetensorsStore.Open([path]);
+
+        string other = new SafetensorsBuilder().AddF32("w", [3], 1f, 2f, 3f).WriteTo(_directory, "other.safetensors");
+        File.Move(other, path, overwrite: true);
+
+        RerankAssert.Throws(RerankErrorKind.InvalidModel, store.ThrowIfChanged, path, "changed size");
+        // The store still reads the file it mapped: a rename never changes an open file.
+        Assert.Equal([1f, 2f], store.ReadAsFloat32("w"));
+    }
+
+    [Fact]
+    public void ThrowIfChanged_FileRewrittenWithTheSameSize_IsRefused()
+    {
+        string path = new SafetensorsBuilder().AddF32("w", [2], 1f, 2f).WriteTo(_directory);
+        using SafetensorsStore store = SafetensorsStore.Open([path]);
+
+        File.SetLastWriteTimeUtc(path, File.GetLastWriteTimeUtc(path).AddSeconds(5));
+
+        RerankAssert.Throws(RerankErrorKind.InvalidModel, store.ThrowIfChanged, path, "was rewritten");
+    }
+
+    [Fact]
+    public void ThrowIfChanged_FileRemoved_IsRefused()
+    {
+        string path = TinyModel.Weights().WriteTo(_directory);
+        using SafetensorsStore store = SafetensorsStore.Open([path]);
+
+        File.Delete(path);
+
+        RerankAssert.Throws(RerankErrorKind.InvalidModel, store.ThrowIfChanged, $"{path} was removed");
+    }
 }

@@ -94,4 +94,13 @@ public sealed class TokenizerConfigTests : IDisposable
         RerankAssert.Throws(RerankErrorKind.ModelNotFound, () => TokenizerConfig.Load(path),
             $"Tokenizer config not found: {path} does not exist.");
     }
+
+    [Fact]
+    public void Load_KeyEscapingALoneSurrogate_IsInvalidModel()
+    {
+        // Found by fuzzing: "bo\ud800s_token" made the lookup of the next token key throw InvalidOperationException.
+        string path = _directory.Write("tokenizer_config.json", "{\"model_max_length\": 512, \"bo\\ud800s_token\": {\"content\": \"<s>\"}}");
+
+        RerankAssert.Throws(RerankErrorKind.InvalidModel, () => TokenizerConfig.Load(path), path, "lone UTF-16 surrogate");
+    }
 }

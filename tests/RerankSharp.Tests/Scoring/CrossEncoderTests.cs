@@ -1,7 +1,9 @@
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
+using RerankSharp.Models;
 using RerankSharp.Onnx;
 using RerankSharp.Scoring;
+using RerankSharp.Tests.Models;
 using RerankSharp.Tests.Onnx;
 using RerankSharp.Tokenization;
 using Xunit.Abstractions;
@@ -287,6 +289,75 @@ public partial class CrossEncoderTests(ITestOutputHelper output)
         public bool IsEnabled(LogLevel logLevel) => true;
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
             Messages.Add(formatter(state, exception));
+    }
+
+    [Theory]
+    [InlineData(true)]    // ONNX Runtime copies the weights into packed buffers
+    [InlineData(false)]   // ONNX Runtime maps the weight file and reads it while scoring
+    public async Task A_loaded_model_scores_the_same_after_the_cache_switches_its_snapshot_and_drops_the_old_blob(bool prepack)
+    {
+        // What a hub download does to a cache in use: the new weights go to a new blob, a new link is renamed over
+        // snapshots/<commit>/model.safetensors, and a prune deletes the old blob. None of it changes the inode the
+        // loaded model reads, so it keeps scoring with the weights it loaded; a reload sees the new ones.
+        using var cache = new TempDirectory();
+        var blobs = Directory.CreateDirectory(cache.PathOf("blobs")).FullName;
+        var snapshot = Directory.CreateDirectory(Path.Combine(cache.Path, "snapshots", "c1")).FullName;
+        var tinyA = FixturePaths.Model("tiny-a");
+        foreach (var file in new[] { "config.json", "tokenizer.json", "tokenizer_config.json" })
+            File.Copy(Path.Combine(tinyA, file), Path.Combine(snapshot, file));
+        File.Copy(Path.Combine(tinyA, "model.safetensors"), Path.Combine(blobs, "old"));
+        File.CreateSymbolicLink(Path.Combine(snapshot, "model.safetensors"), "../../blobs/old");
+        var pairs = Pairs[..8];
+        using var served = await CrossEncoder.LoadAsync(snapshot, new CrossEncoderOptions { PrepackWeights = prepack });
+        var before = await served.PredictAsync(pairs, new RerankOptions { RawScores = true });
+
+        var newBlob = Path.Combine(blobs, "new");
+        File.Copy(Path.Combine(blobs, "old"), newBlob);
+        long biasOffset;
+        using (var weights = SafetensorsStore.Open([newBlob])) biasOffset = weights.Tensors["classifier.out_proj.bias"].FileOffset;
+        using (var write = new FileStream(newBlob, FileMode.Open, FileAccess.Write))
+        {
+            write.Position = biasOffset;
+            write.Write(BitConverter.GetBytes(7.5f));
+        }
+        File.CreateSymbolicLink(Path.Combine(snapshot, "link.tmp"), "../../blobs/new");
+        File.Move(Path.Combine(snapshot, "link.tmp"), Path.Combine(snapshot, "model.safetensors"), overwrite: true);
+        File.Delete(Path.Combine(blobs, "old"));
+
+        var after = await served.PredictAsync(pairs, new RerankOptions { RawScores = true });
+        using var reloaded = await CrossEncoder.LoadAsync(snapshot, new CrossEncoderOptions { PrepackWeights = prepack });
+        var reloadedScores = await reloaded.PredictAsync(pairs, new RerankOptions { RawScores = true });
+
+        Assert.Equal(before, after);
+        Assert.All(reloadedScores.Zip(before), p => Assert.NotEqual(p.First, p.Second));
+    }
+
+    [Fact]
+    public async Task Cancelling_the_only_caller_terminates_the_running_batch_instead_of_finishing_it()
+    {
+        // One batch of 96 pairs × 512 tokens on one thread, its shape never run before: seconds of work on tiny-a
+        // (fresh buffers fault in page by page), so a cancel 100 ms after it starts lands inside the run.
+        using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model("tiny-a"),
+            new CrossEncoderOptions { BatchSize = 96, MaxBatchTokens = 96 * 512, Threads = 1 });
+        var random = new Random(5);
+        var sequences = Enumerable.Range(0, 96)
+            .Select(_ => new[] { 0 }.Concat(Enumerable.Range(0, 510).Select(_ => random.Next(4, 16000))).Append(2).ToArray()).ToArray();
+        var probe = new[] { sequences[0][..8].Append(2).ToArray() };
+
+        using var cancel = new CancellationTokenSource();
+        var running = encoder.ScoreTokenizedAsync(sequences, cancellationToken: cancel.Token);
+        while (encoder.QueueStatistics.QueuedSequences > 0) await Task.Delay(1);
+        await Task.Delay(TimeSpan.FromMilliseconds(100));
+        var cancelled = System.Diagnostics.Stopwatch.StartNew();
+        cancel.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => running);
+        // The engine is free when the next caller's pair has run.
+        await encoder.ScoreTokenizedAsync(probe);
+        var freedAfter = cancelled.Elapsed;
+
+        output.WriteLine($"engine free {freedAfter.TotalMilliseconds:F0} ms after cancelling a 96 × 512 batch");
+        Assert.Equal(1, encoder.BatchesRun);   // the probe: the cancelled batch never completed
+        Assert.True(freedAfter < TimeSpan.FromSeconds(5), $"the engine was free only {freedAfter} after cancelling");
     }
 
     [Fact]

@@ -52,6 +52,24 @@ public class ScoreCachingRerankerTests
     }
 
     [Fact]
+    public async Task Long_document_settings_are_part_of_the_key_and_a_call_for_windows_bypasses_the_cache()
+    {
+        var fake = new FakeReranker();
+        using var cache = new ScoreCachingReranker(fake, capacity: 100);
+        var chunk = new RerankOptions { LongDocuments = LongDocumentMode.Chunk };
+
+        await cache.RerankAsync("q", ["a"], new RerankOptions());
+        await cache.RerankAsync("q", ["a"], chunk);
+        await cache.RerankAsync("q", ["a"], chunk with { ChunkStride = 3 });
+        await cache.RerankAsync("q", ["a"], chunk with { ChunkAggregation = WindowAggregation.Mean });
+        await cache.RerankAsync("q", ["a"], chunk);
+        await cache.RerankAsync("q", ["a"], chunk with { ReturnWindows = true });
+
+        Assert.Equal(5, fake.Calls.Count);
+        Assert.True(fake.Calls[^1].Options!.ReturnWindows);
+    }
+
+    [Fact]
     public async Task The_least_recently_used_score_goes_first_when_full()
     {
         var fake = new FakeReranker();

@@ -98,6 +98,12 @@ public sealed class TokenizerLoadingTests : IDisposable
         { "post_processor.pair", """[{"SpecialToken":{"id":"<s>","type_id":0}},{"Sequence":{"id":"A","type_id":0}},{"SpecialToken":{"id":"</s>","type_id":0}},{"Sequence":{"id":"B","type_id":1}},{"SpecialToken":{"id":"</s>","type_id":1}}]""", RerankErrorKind.UnsupportedModel, "template" },
         { "added_tokens", "[]", RerankErrorKind.UnsupportedModel, "'<s>'" },
         { "added_tokens.4.normalized", "true", RerankErrorKind.UnsupportedModel, "normalized" },
+        // Found by fuzzing: elements of the wrong kind made JsonElement throw InvalidOperationException.
+        { "added_tokens.0.id", "\"0\"", RerankErrorKind.InvalidModel, "added_tokens[0].id" },
+        { "post_processor.single", "[[]]", RerankErrorKind.InvalidModel, "post_processor.single" },
+        { "post_processor.single", """[{"SpecialToken":[]}]""", RerankErrorKind.InvalidModel, "post_processor.single" },
+        { "post_processor.special_tokens.<s>", "[]", RerankErrorKind.UnsupportedModel, "special_tokens['<s>']" },
+        { "normalizer", "7", RerankErrorKind.InvalidModel, "normalizer.type" },
     };
 
     [Theory]
@@ -156,6 +162,27 @@ public sealed class TokenizerLoadingTests : IDisposable
     {
         string path = Path.Combine(_dir, name);
         File.WriteAllText(path, content);
+        return path;
+    }
+
+    [Fact]
+    public void TokenizerJsonWithInvalidUtf8OrALoneSurrogateEscapeIsInvalidModel()
+    {
+        // Found by fuzzing: both parsed, and the first string read threw InvalidOperationException.
+        var json = File.ReadAllBytes(TokenizerFixtures.JsonPath);
+        var at = json.AsSpan().IndexOf("\"Metaspace\""u8);
+        var invalid = json.ToArray();
+        invalid[at + 2] = 0xFF;
+        var escaped = System.Text.Encoding.UTF8.GetString(json).Replace("\"Metaspace\"", "\"Meta\\ud800space\"");
+
+        AssertFails(RerankErrorKind.InvalidModel, () => XlmRobertaTokenizer.FromTokenizerJson(WriteBytes("invalid.json", invalid)), "not UTF-8");
+        AssertFails(RerankErrorKind.InvalidModel, () => XlmRobertaTokenizer.FromTokenizerJson(Write("escaped.json", escaped)), "lone UTF-16 surrogate");
+    }
+
+    private string WriteBytes(string name, byte[] bytes)
+    {
+        var path = Path.Combine(_dir, name);
+        File.WriteAllBytes(path, bytes);
         return path;
     }
 }
