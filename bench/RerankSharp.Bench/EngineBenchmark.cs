@@ -50,7 +50,7 @@ internal static class EngineBenchmark
 
         var encoders = precisions.ToDictionary(p => p, p => CrossEncoder.Load(model, new CrossEncoderOptions
         {
-            Threads = threads, Precision = p.Precision, PrepackWeights = p.Prepack, BatchSize = 64, MaxBatchTokens = 16384,
+            Threads = threads, Precision = p.Precision, PrepackWeights = p.Prepack,
         }));
         using var peak = new SgemmPeak(threads);
         var rows = new List<Row>();

@@ -16,7 +16,7 @@ internal static class LoadProbe
         var precision = Enum.Parse<RerankSharp.Onnx.Precision>(a.Get("precision", "fp32"), ignoreCase: true);
         using var encoder = CrossEncoder.Load(a.Get("model", ""), new CrossEncoderOptions
         {
-            Threads = a.Int("threads", 2), BatchSize = ids.Length, MaxBatchTokens = ids.Sum(s => s.Length), Precision = precision,
+            Threads = a.Int("threads", 2), Precision = precision,
             PrepackWeights = a.Flag("no-prepack") ? false : a.Flag("prepack") ? true : null,
         });
         var load = clock.Elapsed.TotalSeconds;

@@ -41,6 +41,21 @@ public partial class CrossEncoderTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task The_warm_up_run_at_load_changes_no_score_and_is_not_counted_as_a_batch()
+    {
+        var pairs = new[] { ("中国的首都是哪里?", "北京是中国的政治中心和首都。"), ("what is a panda?", "The giant panda is a bear native to China.") };
+        using var warm = await CrossEncoder.LoadAsync(FixturePaths.Model("tiny-a"));
+        using var cold = await CrossEncoder.LoadAsync(FixturePaths.Model("tiny-a"), new CrossEncoderOptions { WarmUp = false });
+
+        Assert.Equal(0, warm.BatchesRun);
+        var warmScores = await warm.PredictAsync(pairs, new RerankOptions { RawScores = true });
+        var coldScores = await cold.PredictAsync(pairs, new RerankOptions { RawScores = true });
+
+        Assert.Equal(coldScores, warmScores);
+        Assert.Equal(1, warm.BatchesRun);
+    }
+
+    [Fact]
     public async Task Scores_are_the_sigmoid_of_the_raw_logits_in_input_order()
     {
         using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model("tiny-a"));

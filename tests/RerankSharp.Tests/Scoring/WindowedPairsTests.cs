@@ -56,7 +56,7 @@ public class WindowedPairsTests
         var expected = DocumentWindows.Plan(d.Length, window, window / 4);
         Assert.Equal(expected.Length, windows.Sequences.Length);
         for (var w = 0; w < expected.Length; w++)
-            Assert.Equal(Tokenizer.BuildPair(q, d.AsSpan(expected[w].Start, expected[w].Length)), windows.Sequences[w]);
+            Assert.Equal(Tokenizer.BuildPair(q, d.AsSpan(expected[w].Start, expected[w].Length), null), windows.Sequences[w]);
         Assert.All(windows.Sequences, s => Assert.Equal(MaxLength, s.Length));
         Assert.False(windows.Truncated[0]);
         Assert.Equal(windows.Sequences.Sum(s => s.Length), tokens[0]);
