@@ -13,7 +13,7 @@ internal sealed record FuzzTarget(string Name, string Description, Action<byte[]
         new("safetensors-index", "model.safetensors.index.json (SafetensorsIndex.Load)", ModelFileTargets.SafetensorsIndex),
         new("config-json", "config.json (ModelConfig.Load, then the architecture's checks and tensor list)", ModelFileTargets.ConfigJson),
         new("tokenizer-config-json", "tokenizer_config.json (TokenizerConfig.Load)", ModelFileTargets.TokenizerConfigJson),
-        new("tokenizer-json", "tokenizer.json (XlmRobertaTokenizer.FromTokenizerJson, then encoding with it)", ModelFileTargets.TokenizerJson),
+        new("tokenizer-json", "tokenizer.json of any family (PairTokenizer.FromAnyTokenizerJson: Unigram, WordPiece, byte-level BPE), then encoding with it", ModelFileTargets.TokenizerJson),
         new("sentencepiece-model", "sentencepiece.bpe.model (XlmRobertaTokenizer.FromSentencePieceModel, then encoding with it)", ModelFileTargets.SentencePieceModel),
         new("tokenizer-text", "any text through the fixture tokenizer: ids, template and length checked on every pair", TextTargets.TokenizerText),
         new("http-rerank", "POST /rerank body (TEI or Jina shape), handled end to end on tiny-a", HttpBodyTargets.TeiOrJina),

@@ -54,6 +54,33 @@ internal static class TextTargets
         _ = tokenizer.ToPieces(tokenizer.EncodeText(texts[4]));
     }
 
+    /// <summary>
+    /// The WordPiece and byte-level BPE families: pairs (plain and as long-document windows) inside the vocabulary and
+    /// no longer than max_length, or refused as invalid input.
+    /// </summary>
+    public static void ExerciseAny(PairTokenizer tokenizer)
+    {
+        string[] texts = ["", "a", "hello world", "[CLS]x[SEP] <|im_end|> y", "Ａ\u0301 ünïcödé 日本語 🙂 \u200b\t\u0007", "  many   spaces  ", "\uD800 lone", new string('x', 300)];
+        var maxLength = tokenizer.PairOverhead(null) + 20;
+        foreach (var query in texts)
+            foreach (var document in texts)
+                foreach (var strategy in new[] { TruncationStrategy.LongestFirst, TruncationStrategy.OnlySecond })
+                {
+                    try
+                    {
+                        var ids = tokenizer.EncodePair(query, document, maxLength, strategy, TruncationDirection.Left, 5, "judge").Ids;
+                        if (ids.Length > maxLength) throw new InvalidOperationException($"The pair has {ids.Length} ids, over max_length {maxLength}.");
+                        var window = tokenizer.BuildPair(tokenizer.EncodeText(query), tokenizer.EncodeText(document), null);
+                        foreach (var id in ids.Concat(window))
+                            if ((uint)id >= (uint)tokenizer.VocabSize) throw new InvalidOperationException($"Id {id} is outside the vocabulary of {tokenizer.VocabSize}.");
+                    }
+                    catch (RerankException e) when (e.Kind == RerankErrorKind.InvalidInput)
+                    {
+                    }
+                }
+        _ = tokenizer.ToPieces(tokenizer.EncodeText(texts[4]));
+    }
+
     /// <summary>The pair's ids: inside the vocabulary, no longer than max_length, and <c>&lt;s&gt; q' &lt;/s&gt;&lt;/s&gt; d' &lt;/s&gt;</c> with q', d' cut from the query's and document's own ids on the side asked.</summary>
     private static void CheckPair(XlmRobertaTokenizer tokenizer, string query, string document, int maxLength,
         TruncationStrategy strategy, TruncationDirection direction, int? cap)

@@ -82,3 +82,46 @@ write("http-tokenize", "list", json.dumps({"inputs": ["a", "Ｆｕｌｌ ﬁne"]
 
 write("score-jsonl", "two-lines", '{"query": "q", "documents": ["a", "b"]}\r\n\n{"query": "Ｆｕｌｌ", "documents": []}\n')
 write("score-jsonl", "bom-and-error", '\ufeff{"query": "q", "documents": [1]}\n[1]\n')
+
+# The WordPiece (BERT) and byte-level BPE (Qwen3) tokenizer.json fixtures, cut to a few hundred entries with ids kept
+# contiguous, so the tokenizer-json target also starts from the other two families RerankSharp reads.
+def shrink_wordpiece(path, keep):
+    j = json.load(open(path, encoding="utf-8"))
+    specials = {a["content"] for a in j["added_tokens"]}
+    vocab = sorted(j["model"]["vocab"].items(), key=lambda kv: kv[1])
+    kept = [t for t, i in vocab if i < keep or t in specials]
+    ids = {t: n for n, t in enumerate(kept)}
+    j["model"]["vocab"] = ids
+    for a in j["added_tokens"]:
+        a["id"] = ids[a["content"]]
+    return json.dumps(j, ensure_ascii=False, separators=(",", ":"))
+
+
+def shrink_bpe(path, keep, words):
+    j = json.load(open(path, encoding="utf-8"))
+    vocab = j["model"]["vocab"]
+    merges = [m if isinstance(m, str) else " ".join(m) for m in j["model"]["merges"]]
+    made_by = {}
+    for m in merges:
+        a, b = m.split(" ")
+        made_by.setdefault(a + b, (a, b))
+    wanted = {t for t, i in vocab.items() if i < keep}
+    todo = list(words)
+    while todo:   # every piece a kept word is merged from
+        t = todo.pop()
+        if t in wanted and t not in words:
+            continue
+        wanted.add(t)
+        if t in made_by:
+            todo.extend(made_by[t])
+    kept = [t for t, i in sorted(vocab.items(), key=lambda kv: kv[1]) if t in wanted]
+    ids = {t: n for n, t in enumerate(kept)}
+    j["model"]["vocab"] = ids
+    j["model"]["merges"] = [m for m in merges if all(p in ids for p in m.split(" ")) and m.replace(" ", "") in ids]
+    for n, a in enumerate(j["added_tokens"]):
+        a["id"] = len(ids) + n
+    return json.dumps(j, ensure_ascii=False, separators=(",", ":"))
+
+
+write("tokenizer-json", "wordpiece", shrink_wordpiece(os.path.join(repo, "tests/fixtures/wordpiece/uncased/tokenizer.json"), 160))
+write("tokenizer-json", "byte-level-bpe", shrink_bpe(os.path.join(repo, "tests/fixtures/bpe/tokenizer.json"), 300, ["yes", "no"]))

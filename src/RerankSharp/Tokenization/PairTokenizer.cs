@@ -102,22 +102,7 @@ public abstract class PairTokenizer
     public static PairTokenizer Load(Models.ModelFolder folder)
     {
         ArgumentNullException.ThrowIfNull(folder);
-        if (folder.TokenizerJsonPath is { } json)
-        {
-            using var document = ReadTokenizerJson(json);
-            var root = document.RootElement;
-            var type = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("model", out var model) && model.ValueKind == JsonValueKind.Object
-                && model.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
-            return type switch
-            {
-                "Unigram" or null => XlmRobertaTokenizer.FromJson(root, json),
-                "WordPiece" => WordPieceTokenizer.FromJson(root, json),
-                // The byte-level BPE family RerankSharp runs is Qwen3-Reranker's, which reads pairs through its prompt.
-                "BPE" => new Qwen3RerankerTokenizer(ByteLevelBpeTokenizer.FromJson(root, json)),
-                _ => throw new RerankException(RerankErrorKind.UnsupportedModel,
-                    $"'{json}': model.type is '{type}'; RerankSharp reads Unigram (XLM-RoBERTa), WordPiece (BERT) and byte-level BPE (Qwen3) tokenizers."),
-            };
-        }
+        if (folder.TokenizerJsonPath is { } json) return FromAnyTokenizerJson(json);
         if (folder.SentencePieceModelPath is not null)
             return XlmRobertaTokenizer.FromSentencePieceModel(folder.SentencePieceModelPath);
         if (folder.WordPieceVocabPath is { } vocab)
@@ -128,17 +113,27 @@ public abstract class PairTokenizer
             $"No tokenizer in {folder.Directory}: it needs tokenizer.json, sentencepiece.bpe.model, vocab.txt, or vocab.json with merges.txt; re-download the model.");
     }
 
-    private static JsonDocument ReadTokenizerJson(string path)
+    /// <summary>The tokenizer a <c>tokenizer.json</c> describes, by its model type (Unigram, WordPiece, byte-level BPE).</summary>
+    internal static PairTokenizer FromAnyTokenizerJson(string json)
     {
-        try
+        using var document = ReadTokenizerJson(json);
+        var root = document.RootElement;
+        var type = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("model", out var model) && model.ValueKind == JsonValueKind.Object
+            && model.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
+        return type switch
         {
-            return JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { MaxDepth = 64 });
-        }
-        catch (JsonException e)
-        {
-            throw new RerankException(RerankErrorKind.InvalidModel, $"'{path}' is not valid JSON ({e.Message}); replace it with the model's tokenizer.json.", e);
-        }
+            "Unigram" or null => XlmRobertaTokenizer.FromJson(root, json),
+            "WordPiece" => WordPieceTokenizer.FromJson(root, json),
+            // The byte-level BPE family RerankSharp runs is Qwen3-Reranker's, which reads pairs through its prompt.
+            "BPE" => new Qwen3RerankerTokenizer(ByteLevelBpeTokenizer.FromJson(root, json)),
+            _ => throw new RerankException(RerankErrorKind.UnsupportedModel,
+                $"'{json}': model.type is '{type}'; RerankSharp reads Unigram (XLM-RoBERTa), WordPiece (BERT) and byte-level BPE (Qwen3) tokenizers."),
+        };
     }
+
+    // Checked as UTF-8 with no lone-surrogate escapes before anything reads it (JsonFile): JsonDocument would otherwise
+    // throw InvalidOperationException from whichever string read met the bad bytes (found by fuzzing).
+    private static JsonDocument ReadTokenizerJson(string path) => Models.JsonFile.Read(path, "replace it with the model's tokenizer.json");
 
     private protected static void CheckMaxLength(int maxLength, int specialTokens, string what)
     {

@@ -1,5 +1,6 @@
 using CsCheck;
 using RerankSharp.Scoring;
+using RerankSharp.Tokenization;
 using RerankSharp.Tests.Tokenization;
 
 namespace RerankSharp.Tests.Scoring;
@@ -51,6 +52,28 @@ public class CrossEncoderPropertyTests(BatchingEncoders encoders) : IClassFixtur
                 if (!budgeted.Truncated[i]) Assert.Equal(alone[i], budgeted.Scores[i], Tolerance);
             }
         }, iter: 40, threads: 1);
+    }
+
+    [Fact]
+    public async Task Chunked_scoring_equals_plain_scoring_when_every_document_fits_one_window()
+    {
+        // The tight encoder's 64-token pairs: short texts fit, longer ones are cut by the plain path and windowed by
+        // the chunked one; for those that fit the ids, and so the scores, must be the same bit for bit.
+        var requests = Gen.Select(TextGen.Text(8), TextGen.Text(40).Array[1, 8], Gen.OneOf(TruncationStrategy.LongestFirst, TruncationStrategy.OnlySecond),
+            Gen.OneOf(TruncationDirection.Right, TruncationDirection.Left));
+        await requests.SampleAsync(async (query, documents, strategy, direction) =>
+        {
+            var plainOptions = new RerankOptions { RawScores = true, Truncation = strategy, TruncationDirection = direction };
+            var plain = await encoders.Tight.ScoreDocumentsAsync(query, documents, plainOptions);
+            var chunked = await encoders.Tight.ScoreDocumentsAsync(query, documents, plainOptions with { LongDocuments = LongDocumentMode.Chunk });
+
+            for (var i = 0; i < documents.Length; i++)
+                if (!plain.Truncated[i])
+                {
+                    Assert.Equal(BitConverter.SingleToInt32Bits(plain.Scores[i]), BitConverter.SingleToInt32Bits(chunked.Scores[i]));
+                    Assert.False(chunked.Truncated[i]);
+                }
+        }, iter: 30, threads: 1);
     }
 
     [Fact]

@@ -179,6 +179,24 @@ public sealed class TokenizerLoadingTests : IDisposable
         AssertFails(RerankErrorKind.InvalidModel, () => XlmRobertaTokenizer.FromTokenizerJson(Write("escaped.json", escaped)), "lone UTF-16 surrogate");
     }
 
+    [Theory]
+    [InlineData("tokenizer")]
+    [InlineData("wordpiece/uncased")]
+    [InlineData("bpe")]
+    public void ATokenizerJsonOfAnyFamilyWithInvalidUtf8OrALoneSurrogateEscapeIsInvalidModel(string fixture)
+    {
+        // Found by replaying the fuzz corpus through the loader of every family (PairTokenizer), which had parsed
+        // tokenizer.json without the UTF-8 check of the XLM-R loader.
+        var json = File.ReadAllBytes(Path.Combine(FixturePaths.Fixtures, fixture, "tokenizer.json"));
+        var at = json.AsSpan().IndexOf("\"type\""u8);
+        var invalid = json.ToArray();
+        invalid[at + 2] = 0xFF;
+        var escaped = System.Text.Encoding.UTF8.GetString(json).Replace("\"type\"", "\"ty\\ud800pe\"");
+
+        AssertFails(RerankErrorKind.InvalidModel, () => PairTokenizer.FromAnyTokenizerJson(WriteBytes("invalid.json", invalid)), "not UTF-8");
+        AssertFails(RerankErrorKind.InvalidModel, () => PairTokenizer.FromAnyTokenizerJson(Write("escaped.json", escaped)), "lone UTF-16 surrogate");
+    }
+
     private string WriteBytes(string name, byte[] bytes)
     {
         var path = Path.Combine(_dir, name);
