@@ -67,7 +67,7 @@ internal static class CommonOptions
 
     public static readonly Option<bool?> Prepack = new("--prepack")
     {
-        Description = "Re-lay the weight matrices for the GEMM kernels at load: true or false (default: on for int8 and for serve; off for fp32 one-shot commands, where it adds ~5 s to the load of bge-reranker-v2-m3 for runs 5–20% faster). Env: RERANK_PREPACK=1|0.",
+        Description = "Re-lay the weight matrices for the GEMM kernels at load: true or false (default: on for int8 and for serve; off for fp32 one-shot commands, where it adds ~5 s to the load of bge-reranker-v2-m3 for runs up to 7% faster). Env: RERANK_PREPACK=1|0.",
         DefaultValueFactory = _ => Env("RERANK_PREPACK") switch { "1" or "true" => true, "0" or "false" => false, _ => null },
         Recursive = true,
     };

@@ -48,7 +48,7 @@ internal static class ServeCommand
                 MaxBatchTokens = result.GetValue(maxBatchTokens),
                 MaxQueuedTokens = result.GetValue(maxQueuedTokens),
                 // A server lives long enough to repay the ~5 s prepacking costs at load many times over (fp32 runs
-                // 5–20% faster with it, docs/benchmarks.md); one-shot commands skip it for a fast start.
+                // up to 7% faster with it at the default batching, docs/benchmarks.md); one-shot commands skip it for a fast start.
                 PrepackWeights = result.GetValue(CommonOptions.Prepack) ?? true,
             };
             // Disposed after the server has stopped, so in-flight requests finish on a live encoder.

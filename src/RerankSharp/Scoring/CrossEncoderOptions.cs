@@ -31,9 +31,9 @@ public sealed record CrossEncoderOptions
 
     /// <summary>
     /// Let ONNX Runtime re-lay the weight matrices for its GEMM kernels at load. Null (default) decides by precision,
-    /// as measured on bge-reranker-v2-m3's shapes (docs/benchmarks.md): off for fp32, where it costs ~5 s at load and
-    /// gains nothing measurable (the session is ready in 0.3 s and the weights stay file-backed, shared with the page
-    /// cache); on for int8 and fp16, where the packed int8 kernels run 15–30% faster for ~1.3 s more at load.
+    /// as measured on bge-reranker-v2-m3's shapes (docs/benchmarks.md): off for fp32, where it costs 5–9 s at load and
+    /// changes a run by −5% to +7% at the default batching (without it the session is ready in 0.3 s and the weights stay
+    /// file-backed, shared with the page cache); on for int8 and fp16, where the packed int8 kernels run 13–25% faster for ~1.3 s more at load.
     /// </summary>
     public bool? PrepackWeights { get; init; }
 
