@@ -16,17 +16,14 @@ internal sealed class BertGraph
     public const string Architecture = "BertForSequenceClassification";
 
     private readonly ModelConfig _config;
-    private readonly SafetensorsStore _weights;
-    private readonly string _modelDirectory;
     private readonly OnnxGraphBuilder _g = new("BertForSequenceClassification");
-    private readonly Dictionary<string, string> _float32 = new(StringComparer.Ordinal);
+    private readonly CheckpointTensors _tensors;
     private readonly Int8WeightCache? _int8;
 
     private BertGraph(ModelConfig config, SafetensorsStore weights, string modelDirectory, Int8WeightCache? int8)
     {
         _config = config;
-        _weights = weights;
-        _modelDirectory = modelDirectory;
+        _tensors = new CheckpointTensors(_g, weights, modelDirectory, $"the checkpoint does not match {Architecture}. Re-download the model or check that it is a BERT cross-encoder.");
         _int8 = int8;
     }
 
@@ -240,65 +237,16 @@ internal sealed class BertGraph
             output, attributes: [OnnxGraphBuilder.Int("transB", 1)]);                                         // [B, num_labels]
     }
 
-    // nn.Linear: x · Wᵀ + b, with W stored [out, in] as PyTorch saves it.
-    private string Linear(string module, string input)
-    {
-        var product = _g.Node("MatMul", module, [input, WeightT($"{module}.weight")]);
-        return _g.Node("Add", $"{module}/bias", [product, Weight($"{module}.bias")]);
-    }
+    private string Linear(string module, string input) => _tensors.Linear(module, input);
 
-    private string LayerNorm(string module, string input) =>
-        _g.Node("LayerNormalization", module, [input, Weight($"{module}.weight"), Weight($"{module}.bias")],
-            attributes: [OnnxGraphBuilder.Int("axis", -1), OnnxGraphBuilder.Float("epsilon", (float)_config.LayerNormEps)]);
+    private string LayerNorm(string module, string input) => _tensors.LayerNorm(module, input, _config.LayerNormEps);
 
-    // Residual + bias + LayerNorm in one contrib op (BertSelfOutput / BertOutput).
     private string SkipLayerNorm(string module, string input, string residual, string biasName) =>
-        _g.Node("SkipLayerNormalization", $"{module}.LayerNorm",
-            [input, residual, Weight($"{module}.LayerNorm.weight"), Weight($"{module}.LayerNorm.bias"), Weight(biasName)],
-            attributes: [OnnxGraphBuilder.Float("epsilon", (float)_config.LayerNormEps)], domain: OnnxGraphBuilder.ContribDomain);
+        _tensors.SkipLayerNorm(module, input, residual, biasName, _config.LayerNormEps);
 
-    // hidden_act "gelu" in transformers is the exact erf form, not the tanh approximation:
-    // 0.5 · x · (1 + erf(x / √2)). ORT fuses this pattern into its Gelu kernel.
-    private string ErfGelu(string module, string x)
-    {
-        var sqrt2 = _g.AddConstant($"{module}/sqrt2", [], MathF.Sqrt(2f));
-        var one = _g.AddConstant($"{module}/one", [], 1f);
-        var half = _g.AddConstant($"{module}/half", [], 0.5f);
-        var erf = _g.Node("Erf", $"{module}/erf", [_g.Node("Div", $"{module}/div", [x, sqrt2])]);
-        var gate = _g.Node("Add", $"{module}/add", [erf, one]);
-        return _g.Node("Mul", $"{module}/half_mul", [_g.Node("Mul", $"{module}/mul", [x, gate]), half]);
-    }
+    private string ErfGelu(string module, string x) => _tensors.ErfGelu(module, x);
 
-    private string WeightT(string name)
-    {
-        var key = name + "ᵀ";
-        if (_float32.TryGetValue(key, out var transposed)) return transposed;
-        return _float32[key] = _g.Node("Transpose", $"{name}/transpose", [Weight(name)], attributes: [OnnxGraphBuilder.Ints("perm", 1, 0)]);
-    }
+    private string WeightT(string name) => _tensors.Transposed(name);
 
-    // A float32 view of a checkpoint tensor: external data straight from the safetensors file, and
-    // for F16/BF16 checkpoints a Cast that ORT folds into a float32 constant at session start.
-    private string Weight(string name)
-    {
-        if (_float32.TryGetValue(name, out var existing)) return existing;
-        if (!_weights.Tensors.TryGetValue(name, out var entry))
-            throw new RerankException(RerankErrorKind.InvalidModel,
-                $"Tensor '{name}' is missing from the model weights; the checkpoint does not match {Architecture}. Re-download the model or check that it is a BERT cross-encoder.");
-        var type = entry.DType switch
-        {
-            TensorDType.F32 => DataType.Float,
-            TensorDType.F16 => DataType.Float16,
-            TensorDType.BF16 => DataType.Bfloat16,
-            _ => throw new RerankException(RerankErrorKind.UnsupportedModel,
-                $"Tensor '{name}' in {entry.FilePath} has dtype {entry.DType}; only F32, F16 and BF16 weights are supported."),
-        };
-        // Relative to the file a link leads to: ONNX Runtime resolves links and refuses external
-        // data outside the folder it was given (a hub-cache snapshot links into ../../blobs).
-        var location = Path.GetRelativePath(_modelDirectory, LinkedFile.Find(entry.FilePath)?.FullName ?? entry.FilePath);
-        var stored = _g.AddExternalInitializer(name, type, entry.Shape, location, entry.FileOffset, entry.ByteLength);
-        var value = type == DataType.Float
-            ? stored
-            : _g.Node("Cast", $"{name}/to_float32", [stored], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Float)]);
-        return _float32[name] = value;
-    }
+    private string Weight(string name) => _tensors.Float32(name);
 }

@@ -17,22 +17,18 @@ internal sealed class Qwen3Graph
     public const string SequenceClassification = "Qwen3ForSequenceClassification";
 
     private readonly ModelConfig _config;
-    private readonly SafetensorsStore _weights;
-    private readonly string _modelDirectory;
     private readonly bool _seqCls;
     private readonly OnnxGraphBuilder _g;
-    private readonly Dictionary<string, string> _float32 = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, (string, DataType)> _stored = new(StringComparer.Ordinal);
+    private readonly CheckpointTensors _tensors;
     private readonly Int8WeightCache? _int8;
 
     private Qwen3Graph(ModelConfig config, SafetensorsStore weights, string modelDirectory, bool seqCls, Int8WeightCache? int8)
     {
         _config = config;
-        _weights = weights;
-        _modelDirectory = modelDirectory;
         _seqCls = seqCls;
         _int8 = int8;
         _g = new OnnxGraphBuilder(seqCls ? SequenceClassification : CausalLm);
+        _tensors = new CheckpointTensors(_g, weights, modelDirectory, $"the checkpoint does not match {(seqCls ? SequenceClassification : CausalLm)}. Re-download the model.");
     }
 
     /// <summary>The decoder's projection matrices (what int8 quantizes); embeddings, norms and the head stay fp32.</summary>
@@ -241,34 +237,7 @@ internal sealed class Qwen3Graph
         return type == DataType.Float ? rows : _g.Node("Cast", $"{module}/to_float32", [rows], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Float)]);
     }
 
-    // A float32 view of a checkpoint tensor: external data straight from the safetensors file, and for F16/BF16
-    // checkpoints (Qwen3's are BF16) a Cast that ONNX Runtime folds into a float32 constant at session start.
-    private string Weight(string name)
-    {
-        if (_float32.TryGetValue(name, out var existing)) return existing;
-        var (stored, type) = Stored(name);
-        var value = type == DataType.Float
-            ? stored
-            : _g.Node("Cast", $"{name}/to_float32", [stored], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Float)]);
-        return _float32[name] = value;
-    }
+    private string Weight(string name) => _tensors.Float32(name);
 
-    // The checkpoint tensor as an external initializer in its own dtype, added once.
-    private (string Name, DataType Type) Stored(string name)
-    {
-        if (_stored.TryGetValue(name, out var known)) return known;
-        if (!_weights.Tensors.TryGetValue(name, out var entry))
-            throw new RerankException(RerankErrorKind.InvalidModel,
-                $"Tensor '{name}' is missing from the model weights; the checkpoint does not match {(_seqCls ? SequenceClassification : CausalLm)}. Re-download the model.");
-        var type = entry.DType switch
-        {
-            TensorDType.F32 => DataType.Float,
-            TensorDType.F16 => DataType.Float16,
-            TensorDType.BF16 => DataType.Bfloat16,
-            _ => throw new RerankException(RerankErrorKind.UnsupportedModel,
-                $"Tensor '{name}' in {entry.FilePath} has dtype {entry.DType}; only F32, F16 and BF16 weights are supported."),
-        };
-        var location = Path.GetRelativePath(_modelDirectory, LinkedFile.Find(entry.FilePath)?.FullName ?? entry.FilePath);
-        return _stored[name] = (_g.AddExternalInitializer(name, type, entry.Shape, location, entry.FileOffset, entry.ByteLength), type);
-    }
+    private (string Name, DataType Type) Stored(string name) => _tensors.Stored(name);
 }

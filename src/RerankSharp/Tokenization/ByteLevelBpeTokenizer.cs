@@ -30,15 +30,28 @@ public sealed class ByteLevelBpeTokenizer
         foreach (var (left, right) in merges)
             if (!vocab.ContainsKey(left) || !vocab.ContainsKey(right) || !vocab.ContainsKey(left + right))
                 throw Invalid(source, $"merge '{left} {right}' uses a token missing from the vocabulary");
-        var addedIds = added.ToDictionary(t => t.Content, t => t.Id, StringComparer.Ordinal);
+        var addedIds = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var token in added)
+            if (!addedIds.TryAdd(token.Content, token.Id)) throw Invalid(source, $"added token '{token.Content}' is listed twice");
+        if (vocab.Values.Concat(addedIds.Values).GroupBy(id => id).FirstOrDefault(g => g.Count() > 1) is { } shared)
+            throw Invalid(source, $"id {shared.Key} is given to more than one token");
+        Regex regex;
+        try
+        {
+            // Culture-invariant, as the reference's regex engine (Oniguruma) knows no cultures.
+            regex = new Regex(pattern, RegexOptions.CultureInvariant);
+        }
+        catch (ArgumentException e)
+        {
+            throw Unsupported(source, $"the pre-tokenizer's regex does not parse in .NET ({e.Message})");
+        }
         _bpe = BpeTokenizer.Create(new BpeOptions(vocab)
         {
             Merges = merges.Select(m => $"{m.Left} {m.Right}"),
             ByteLevel = true,
             SpecialTokens = addedIds,
             Normalizer = nfc ? new NfcNormalizer() : null,
-            // Culture-invariant, as the reference's regex engine (Oniguruma) knows no cultures.
-            PreTokenizer = new Qwen2PreTokenizer(new Regex(pattern, RegexOptions.CultureInvariant), added),
+            PreTokenizer = new Qwen2PreTokenizer(regex, added),
         });
         _ids = new Dictionary<string, int>(vocab, StringComparer.Ordinal);
         foreach (var (content, id) in addedIds) _ids[content] = id;
@@ -101,7 +114,8 @@ public sealed class ByteLevelBpeTokenizer
         var merges = Required(model, "merges", JsonValueKind.Array, source, "model.merges").EnumerateArray().Select(m => m.ValueKind switch
         {
             JsonValueKind.String => SplitMerge(m.GetString()!, source),
-            JsonValueKind.Array when m.GetArrayLength() == 2 => (m[0].GetString()!, m[1].GetString()!),
+            JsonValueKind.Array when m.GetArrayLength() == 2 && m[0].ValueKind == JsonValueKind.String && m[1].ValueKind == JsonValueKind.String
+                => (m[0].GetString()!, m[1].GetString()!),
             _ => throw Invalid(source, "model.merges holds an entry that is neither \"a b\" nor [a, b]"),
         }).ToList();
 
@@ -110,10 +124,11 @@ public sealed class ByteLevelBpeTokenizer
             : false;
         var pattern = ReadPreTokenizer(root, source);
         var maxId = Math.Max(vocab.Values.DefaultIfEmpty(-1).Max(), root.TryGetProperty("added_tokens", out var list) && list.ValueKind == JsonValueKind.Array
-            ? list.EnumerateArray().Select(t => t.TryGetProperty("id", out var id) && id.TryGetInt32(out var v) ? v : -1).DefaultIfEmpty(-1).Max() : -1);
+            ? list.EnumerateArray().Select(t => t.ValueKind == JsonValueKind.Object && t.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.Number && id.TryGetInt32(out var v) ? v : -1).DefaultIfEmpty(-1).Max() : -1);
         var added = ReadAddedTokens(root, maxId + 1, source, Family);
         var special = list.ValueKind == JsonValueKind.Array
-            ? list.EnumerateArray().Where(t => Flag(t, "special")).Select(t => t.GetProperty("id").GetInt32()).ToArray()
+            ? list.EnumerateArray().Where(t => Flag(t, "special")).Select(t => t.ValueKind == JsonValueKind.Object && t.TryGetProperty("id", out var id)
+                && id.ValueKind == JsonValueKind.Number && id.TryGetInt32(out var v) ? v : throw Invalid(source, "a special added token has no integer id")).ToArray()
             : [];
         return new ByteLevelBpeTokenizer(vocab, merges, added, special, pattern, nfc, source);
     }
@@ -125,12 +140,16 @@ public sealed class ByteLevelBpeTokenizer
         var steps = RequiredString(pre, "type", source, "pre_tokenizer.type") == "Sequence"
             ? Required(pre, "pretokenizers", JsonValueKind.Array, source, "pre_tokenizer.pretokenizers").EnumerateArray().ToArray()
             : [pre];
+        // Missing or mistyped keys read as null: any such step is simply not the shape RerankSharp runs.
+        static JsonElement? Member(JsonElement e, string name) =>
+            e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) ? v : null;
+        static string? Text(JsonElement? e) => e is { ValueKind: JsonValueKind.String } v ? v.GetString() : null;
         if (steps.Length != 2
-            || steps[0].GetProperty("type").GetString() != "Split" || steps[0].GetProperty("behavior").GetString() != "Isolated"
-            || Flag(steps[0], "invert") || !steps[0].GetProperty("pattern").TryGetProperty("Regex", out var regex)
-            || steps[1].GetProperty("type").GetString() != "ByteLevel" || Flag(steps[1], "add_prefix_space") || Flag(steps[1], "use_regex"))
+            || Text(Member(steps[0], "type")) != "Split" || Text(Member(steps[0], "behavior")) != "Isolated"
+            || Flag(steps[0], "invert") || Text(Member(steps[0], "pattern") is { } p ? Member(p, "Regex") : null) is not { } regex
+            || Text(Member(steps[1], "type")) != "ByteLevel" || Flag(steps[1], "add_prefix_space") || Flag(steps[1], "use_regex"))
             throw Unsupported(source, "pre_tokenizer is not Sequence[Split(Regex, Isolated), ByteLevel(add_prefix_space: false, use_regex: false)]");
-        return regex.GetString()!;
+        return regex;
     }
 
     /// <summary>Ids of <paramref name="text"/>, untruncated; no special tokens are added.</summary>
@@ -164,7 +183,7 @@ public sealed class ByteLevelBpeTokenizer
         if (vocab.ValueKind != JsonValueKind.Object) throw Invalid(source, $"{what} is not an object");
         var result = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var entry in vocab.EnumerateObject())
-            result[entry.Name] = entry.Value.TryGetInt32(out var id) && id >= 0 ? id : throw Invalid(source, $"{what}['{entry.Name}'] is not a non-negative id");
+            result[entry.Name] = entry.Value.ValueKind == JsonValueKind.Number && entry.Value.TryGetInt32(out var id) && id >= 0 ? id : throw Invalid(source, $"{what}['{entry.Name}'] is not a non-negative id");
         return result;
     }
 

@@ -120,15 +120,26 @@ public abstract class PairTokenizer
         var root = document.RootElement;
         var type = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("model", out var model) && model.ValueKind == JsonValueKind.Object
             && model.TryGetProperty("type", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : null;
-        return type switch
+        try
         {
-            "Unigram" or null => XlmRobertaTokenizer.FromJson(root, json),
-            "WordPiece" => WordPieceTokenizer.FromJson(root, json),
-            // The byte-level BPE family RerankSharp runs is Qwen3-Reranker's, which reads pairs through its prompt.
-            "BPE" => new Qwen3RerankerTokenizer(ByteLevelBpeTokenizer.FromJson(root, json)),
-            _ => throw new RerankException(RerankErrorKind.UnsupportedModel,
-                $"'{json}': model.type is '{type}'; RerankSharp reads Unigram (XLM-RoBERTa), WordPiece (BERT) and byte-level BPE (Qwen3) tokenizers."),
-        };
+            return type switch
+            {
+                "Unigram" or null => XlmRobertaTokenizer.FromJson(root, json),
+                "WordPiece" => WordPieceTokenizer.FromJson(root, json),
+                // The byte-level BPE family RerankSharp runs is Qwen3-Reranker's, which reads pairs through its prompt.
+                "BPE" => new Qwen3RerankerTokenizer(ByteLevelBpeTokenizer.FromJson(root, json)),
+                _ => throw new RerankException(RerankErrorKind.UnsupportedModel,
+                    $"'{json}': model.type is '{type}'; RerankSharp reads Unigram (XLM-RoBERTa), WordPiece (BERT) and byte-level BPE (Qwen3) tokenizers."),
+            };
+        }
+        // The readers check the keys they need by name; an element of another kind deeper in a hand-edited or damaged
+        // file (a list where an object belongs, a string for an id) surfaces from System.Text.Json or from
+        // ML.Tokenizers' own checks instead, and is the same fault (found by fuzzing).
+        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or IndexOutOfRangeException or ArgumentException or FormatException)
+        {
+            throw new RerankException(RerankErrorKind.InvalidModel,
+                $"'{json}' is not a well-formed {type ?? "Unigram"} tokenizer.json ({e.Message.Split('\n')[0].Trim()}); replace it with the model's tokenizer.json.", e);
+        }
     }
 
     // Checked as UTF-8 with no lone-surrogate escapes before anything reads it (JsonFile): JsonDocument would otherwise

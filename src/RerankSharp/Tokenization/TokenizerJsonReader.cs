@@ -298,7 +298,7 @@ internal static class TokenizerJsonReader
            && pair[1].ValueKind == JsonValueKind.Number && pair[1].TryGetInt32(out int value) && value == id;
 
     internal static bool Flag(JsonElement entry, string name)
-        => entry.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.True;
+        => entry.ValueKind == JsonValueKind.Object && entry.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.True;
 
     internal static JsonElement Required(JsonElement parent, string name, JsonValueKind kind, string source, string path)
     {

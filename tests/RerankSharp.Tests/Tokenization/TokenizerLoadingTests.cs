@@ -114,6 +114,27 @@ public sealed class TokenizerLoadingTests : IDisposable
         AssertFails(kind, () => XlmRobertaTokenizer.FromTokenizerJson(json), mentioned);
     }
 
+    // Found by fuzzing the WordPiece and byte-level BPE readers (fuzz/corpus/tokenizer-json/crash-*-bpe-campaign):
+    // each was an ArgumentException, KeyNotFoundException, InvalidOperationException or RegexParseException.
+    [Theory]
+    [InlineData("bpe", "added_tokens", "[{\"id\": 0, \"content\": \"<x>\", \"special\": true}]", RerankErrorKind.InvalidModel, "more than one token")]
+    [InlineData("bpe", "model.merges", "[[1, 2]]", RerankErrorKind.InvalidModel, "neither")]
+    [InlineData("bpe", "pre_tokenizer.pretokenizers", "[5, {\"type\": \"ByteLevel\"}]", RerankErrorKind.UnsupportedModel, "pre_tokenizer")]
+    [InlineData("bpe", "pre_tokenizer.pretokenizers.0.pattern", "{\"Regex\": \"[a\"}", RerankErrorKind.UnsupportedModel, "regex")]
+    [InlineData("bpe", "added_tokens", "[{\"content\": \"<x>\", \"special\": true}]", RerankErrorKind.InvalidModel, "")]
+    [InlineData("wordpiece/uncased", "post_processor", "{\"type\": \"TemplateProcessing\", \"pair\": [1, 2, 3, 4, 5], \"single\": []}", RerankErrorKind.InvalidModel, "")]
+    public void AMalformedWordPieceOrBpeTokenizerJsonIsRefusedNotACrash(string fixture, string path, string value, RerankErrorKind kind, string mentioned)
+    {
+        var root = JsonNode.Parse(File.ReadAllText(Path.Combine(FixturePaths.Fixtures, fixture, "tokenizer.json")))!;
+        Set(root, path, JsonNode.Parse(value));
+
+        var e = Assert.Throws<RerankException>(() => PairTokenizer.FromAnyTokenizerJson(Write("bad.json", root.ToJsonString())));
+        Assert.True(e.Kind is RerankErrorKind.InvalidModel or RerankErrorKind.UnsupportedModel, $"{e.Kind}: {e.Message}");
+        if (mentioned.Length > 0) Assert.Equal(kind, e.Kind);
+        Assert.Contains(mentioned, e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
     [Fact]
     public void TokenizerJsonThatIsNotJsonIsInvalidModel()
     {

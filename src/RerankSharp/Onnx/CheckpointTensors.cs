@@ -1,0 +1,86 @@
+using RerankSharp.Models;
+using DataType = RerankSharp.Onnx.Proto.TensorProto.Types.DataType;
+
+namespace RerankSharp.Onnx;
+
+/// <summary>
+/// A checkpoint's tensors as values of a graph being built, shared by the architecture files: each tensor becomes an
+/// external initializer pointing into its safetensors file (no copy), in its stored dtype; float32 views add a
+/// <c>Cast</c> for F16/BF16 checkpoints, which ONNX Runtime folds into a constant at session start; transposes are
+/// made once. The encoder operations BERT and XLM-R share (their blocks are the same) sit here too.
+/// </summary>
+internal sealed class CheckpointTensors(OnnxGraphBuilder graph, SafetensorsStore weights, string modelDirectory, string mismatchAdvice)
+{
+    private readonly Dictionary<string, (string Name, DataType Type)> _stored = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _float32 = new(StringComparer.Ordinal);
+
+    /// <summary>The tensor as an external initializer in its own dtype, added once.</summary>
+    /// <param name="name">The safetensors name.</param>
+    public (string Name, DataType Type) Stored(string name)
+    {
+        if (_stored.TryGetValue(name, out var known)) return known;
+        if (!weights.Tensors.TryGetValue(name, out var entry))
+            throw new RerankException(RerankErrorKind.InvalidModel,
+                $"Tensor '{name}' is missing from the model weights; {mismatchAdvice}");
+        var type = entry.DType switch
+        {
+            TensorDType.F32 => DataType.Float,
+            TensorDType.F16 => DataType.Float16,
+            TensorDType.BF16 => DataType.Bfloat16,
+            _ => throw new RerankException(RerankErrorKind.UnsupportedModel,
+                $"Tensor '{name}' in {entry.FilePath} has dtype {entry.DType}; only F32, F16 and BF16 weights are supported."),
+        };
+        // Relative to the file a link leads to: ONNX Runtime resolves links and refuses external
+        // data outside the folder it was given (a hub-cache snapshot links into ../../blobs).
+        var location = Path.GetRelativePath(modelDirectory, LinkedFile.Find(entry.FilePath)?.FullName ?? entry.FilePath);
+        return _stored[name] = (graph.AddExternalInitializer(name, type, entry.Shape, location, entry.FileOffset, entry.ByteLength), type);
+    }
+
+    /// <summary>A float32 view of the tensor.</summary>
+    public string Float32(string name)
+    {
+        if (_float32.TryGetValue(name, out var existing)) return existing;
+        var (stored, type) = Stored(name);
+        var value = type == DataType.Float
+            ? stored
+            : graph.Node("Cast", $"{name}/to_float32", [stored], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Float)]);
+        return _float32[name] = value;
+    }
+
+    /// <summary>The float32 tensor transposed (a 2-D [out, in] weight as [in, out]).</summary>
+    public string Transposed(string name)
+    {
+        var key = name + "ᵀ";
+        if (_float32.TryGetValue(key, out var transposed)) return transposed;
+        return _float32[key] = graph.Node("Transpose", $"{name}/transpose", [Float32(name)], attributes: [OnnxGraphBuilder.Ints("perm", 1, 0)]);
+    }
+
+    // nn.Linear: x · Wᵀ + b, with W stored [out, in] as PyTorch saves it.
+    public string Linear(string module, string input)
+    {
+        var product = graph.Node("MatMul", module, [input, Transposed($"{module}.weight")]);
+        return graph.Node("Add", $"{module}/bias", [product, Float32($"{module}.bias")]);
+    }
+
+    public string LayerNorm(string module, string input, double epsilon) =>
+        graph.Node("LayerNormalization", module, [input, Float32($"{module}.weight"), Float32($"{module}.bias")],
+            attributes: [OnnxGraphBuilder.Int("axis", -1), OnnxGraphBuilder.Float("epsilon", (float)epsilon)]);
+
+    // Residual + bias + LayerNorm in one contrib op (BertSelfOutput / BertOutput).
+    public string SkipLayerNorm(string module, string input, string residual, string biasName, double epsilon) =>
+        graph.Node("SkipLayerNormalization", $"{module}.LayerNorm",
+            [input, residual, Float32($"{module}.LayerNorm.weight"), Float32($"{module}.LayerNorm.bias"), Float32(biasName)],
+            attributes: [OnnxGraphBuilder.Float("epsilon", (float)epsilon)], domain: OnnxGraphBuilder.ContribDomain);
+
+    // hidden_act "gelu" in transformers is the exact erf form, not the tanh approximation:
+    // 0.5 · x · (1 + erf(x / √2)). ORT fuses this pattern into its Gelu kernel.
+    public string ErfGelu(string module, string x)
+    {
+        var sqrt2 = graph.AddConstant($"{module}/sqrt2", [], MathF.Sqrt(2f));
+        var one = graph.AddConstant($"{module}/one", [], 1f);
+        var half = graph.AddConstant($"{module}/half", [], 0.5f);
+        var erf = graph.Node("Erf", $"{module}/erf", [graph.Node("Div", $"{module}/div", [x, sqrt2])]);
+        var gate = graph.Node("Add", $"{module}/add", [erf, one]);
+        return graph.Node("Mul", $"{module}/half_mul", [graph.Node("Mul", $"{module}/mul", [x, gate]), half]);
+    }
+}
