@@ -28,40 +28,13 @@ internal sealed class BertGraph
     }
 
     /// <summary>The weight matrices of the encoder blocks (what int8 quantizes); embeddings and the head stay fp32.</summary>
-    public static IReadOnlyList<string> EncoderMatrices(ModelConfig c) =>
-        Enumerable.Range(0, c.NumHiddenLayers).SelectMany(layer => new[]
-        {
-            "attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense", "intermediate.dense", "output.dense",
-        }.Select(module => $"bert.encoder.layer.{layer}.{module}.weight")).ToList();
+    public static IReadOnlyList<string> EncoderMatrices(ModelConfig c) => CheckpointTensors.EncoderMatrices(c, "bert.");
 
     /// <summary>Every tensor the architecture reads, with its shape for this config (the checkpoint may hold more).</summary>
     public static IEnumerable<(string Name, long[] Shape)> ExpectedTensors(ModelConfig c)
     {
-        long h = c.HiddenSize, i = c.IntermediateSize;
-        yield return ("bert.embeddings.word_embeddings.weight", [c.VocabSize, h]);
-        yield return ("bert.embeddings.position_embeddings.weight", [c.MaxPositionEmbeddings, h]);
-        yield return ("bert.embeddings.token_type_embeddings.weight", [c.TypeVocabSize, h]);
-        yield return ("bert.embeddings.LayerNorm.weight", [h]);
-        yield return ("bert.embeddings.LayerNorm.bias", [h]);
-        for (var layer = 0; layer < c.NumHiddenLayers; layer++)
-        {
-            var p = $"bert.encoder.layer.{layer}.";
-            foreach (var proj in new[] { "query", "key", "value" })
-            {
-                yield return ($"{p}attention.self.{proj}.weight", [h, h]);
-                yield return ($"{p}attention.self.{proj}.bias", [h]);
-            }
-            yield return ($"{p}attention.output.dense.weight", [h, h]);
-            yield return ($"{p}attention.output.dense.bias", [h]);
-            yield return ($"{p}attention.output.LayerNorm.weight", [h]);
-            yield return ($"{p}attention.output.LayerNorm.bias", [h]);
-            yield return ($"{p}intermediate.dense.weight", [i, h]);
-            yield return ($"{p}intermediate.dense.bias", [i]);
-            yield return ($"{p}output.dense.weight", [h, i]);
-            yield return ($"{p}output.dense.bias", [h]);
-            yield return ($"{p}output.LayerNorm.weight", [h]);
-            yield return ($"{p}output.LayerNorm.bias", [h]);
-        }
+        long h = c.HiddenSize;
+        foreach (var tensor in CheckpointTensors.EncoderTensors(c, "bert.")) yield return tensor;
         yield return ("bert.pooler.dense.weight", [h, h]);
         yield return ("bert.pooler.dense.bias", [h]);
         yield return ("classifier.weight", [c.NumLabels, h]);

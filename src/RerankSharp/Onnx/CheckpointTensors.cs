@@ -14,6 +14,44 @@ internal sealed class CheckpointTensors(OnnxGraphBuilder graph, SafetensorsStore
     private readonly Dictionary<string, (string Name, DataType Type)> _stored = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _float32 = new(StringComparer.Ordinal);
 
+    private static readonly string[] EncoderMatrixModules =
+        ["attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense", "intermediate.dense", "output.dense"];
+
+    /// <summary>The weight matrices of a BERT-style encoder's blocks under <paramref name="prefix"/> (bert., roberta.): what int8 quantizes.</summary>
+    public static IReadOnlyList<string> EncoderMatrices(ModelConfig c, string prefix) =>
+        Enumerable.Range(0, c.NumHiddenLayers)
+            .SelectMany(layer => EncoderMatrixModules.Select(module => $"{prefix}encoder.layer.{layer}.{module}.weight")).ToList();
+
+    /// <summary>The embeddings and encoder blocks of a BERT-style model under <paramref name="prefix"/>, with their shapes.</summary>
+    public static IEnumerable<(string Name, long[] Shape)> EncoderTensors(ModelConfig c, string prefix)
+    {
+        long h = c.HiddenSize, i = c.IntermediateSize;
+        yield return ($"{prefix}embeddings.word_embeddings.weight", [c.VocabSize, h]);
+        yield return ($"{prefix}embeddings.position_embeddings.weight", [c.MaxPositionEmbeddings, h]);
+        yield return ($"{prefix}embeddings.token_type_embeddings.weight", [c.TypeVocabSize, h]);
+        yield return ($"{prefix}embeddings.LayerNorm.weight", [h]);
+        yield return ($"{prefix}embeddings.LayerNorm.bias", [h]);
+        for (var layer = 0; layer < c.NumHiddenLayers; layer++)
+        {
+            var p = $"{prefix}encoder.layer.{layer}.";
+            foreach (var proj in new[] { "query", "key", "value" })
+            {
+                yield return ($"{p}attention.self.{proj}.weight", [h, h]);
+                yield return ($"{p}attention.self.{proj}.bias", [h]);
+            }
+            yield return ($"{p}attention.output.dense.weight", [h, h]);
+            yield return ($"{p}attention.output.dense.bias", [h]);
+            yield return ($"{p}attention.output.LayerNorm.weight", [h]);
+            yield return ($"{p}attention.output.LayerNorm.bias", [h]);
+            yield return ($"{p}intermediate.dense.weight", [i, h]);
+            yield return ($"{p}intermediate.dense.bias", [i]);
+            yield return ($"{p}output.dense.weight", [h, i]);
+            yield return ($"{p}output.dense.bias", [h]);
+            yield return ($"{p}output.LayerNorm.weight", [h]);
+            yield return ($"{p}output.LayerNorm.bias", [h]);
+        }
+    }
+
     /// <summary>The tensor as an external initializer in its own dtype, added once.</summary>
     /// <param name="name">The safetensors name.</param>
     public (string Name, DataType Type) Stored(string name)
