@@ -50,7 +50,7 @@ internal static class EngineBenchmark
 
         var encoders = precisions.ToDictionary(p => p, p => CrossEncoder.Load(model, new CrossEncoderOptions
         {
-            Threads = threads, Precision = p.Precision, PrepackWeights = p.Prepack,
+            Threads = threads, Precision = p.Precision, PrepackWeights = p.Prepack, GraphForm = p.Form,
         }));
         using var peak = new SgemmPeak(threads);
         var rows = new List<Row>();
@@ -67,7 +67,7 @@ internal static class EngineBenchmark
                 Console.Error.WriteLine($"case {c}: {(long)c.Docs * c.Tokens} tokens");
 
                 // Memory and first-request latency in fresh processes, so nothing of ours is resident before.
-                var probes = precisions.ToDictionary(p => p, p => RunSelf($"load-probe --model {model} --ids {idsPath} --threads {threads} --precision {p.Precision}{p.Prepack switch { true => " --prepack", false => " --no-prepack", null => "" }}"));
+                var probes = a.Flag("no-probe") ? [] : precisions.ToDictionary(p => p, p => RunSelf($"load-probe --model {model} --ids {idsPath} --threads {threads} --precision {p.Precision}{p.Prepack switch { true => " --prepack", false => " --no-prepack", null => "" }}{(p.Form == GraphForm.Plain ? " --plain" : "")}"));
                 foreach (var (p, probe) in probes)
                     loads.Add($"| {c} | {p} | {probe["load_s"]} | {probe["first_run_s"]} | {probe["second_run_s"]} | {probe["third_run_s"]} | {probe["rss_after_load_mib"]} | {probe["hwm_after_run_mib"]} |");
 
@@ -108,7 +108,7 @@ internal static class EngineBenchmark
                 }
                 double? baseline = torch.Count > 0 ? Median(torch) : null;
                 foreach (var p in precisions)
-                    rows.Add(new Row(c, $"RerankSharp {p}", ours[p], Number(probes[p]["hwm_after_run_mib"]), baseline));
+                    rows.Add(new Row(c, $"RerankSharp {p}", ours[p], probes.TryGetValue(p, out var probe) ? Number(probe["hwm_after_run_mib"]) : null, baseline));
                 if (torchLast is not null)
                     rows.Add(new Row(c, "PyTorch fp32 eager, tuned malloc", torch, Number(torchLast["peak_rss_mib"]), baseline));
                 if (!noTorch && defaultMallocCases.Contains($"{c.Docs}x{c.Tokens}"))
@@ -156,18 +156,20 @@ internal static class EngineBenchmark
         return k.Docs * c.NumHiddenLayers * (2 * t * (4 * h * h + 2 * h * i) + 4 * t * t * h);
     }
 
-    private sealed record Contender(Precision Precision, bool? Prepack)
+    // fp32, fp32-prepack, fp32-noprepack, fp32-plain (the plain-ONNX graph instead of the contrib-operator one).
+    private sealed record Contender(Precision Precision, bool? Prepack, GraphForm Form = GraphForm.Fused)
     {
         public static Contender Parse(string text)
         {
             var parts = text.Split('-', 2);
-            bool? prepack = parts.Length == 1 ? null : parts[1] switch
+            var precision = Enum.Parse<Precision>(parts[0], ignoreCase: true);
+            return parts.Length == 1 ? new Contender(precision, null) : parts[1] switch
             {
-                "prepack" => true,
-                "noprepack" => false,
-                _ => throw new ArgumentException($"contender {text}: the suffix is -prepack or -noprepack"),
+                "prepack" => new Contender(precision, true),
+                "noprepack" => new Contender(precision, false),
+                "plain" => new Contender(precision, null, GraphForm.Plain),
+                _ => throw new ArgumentException($"contender {text}: the suffix is -prepack, -noprepack or -plain"),
             };
-            return new Contender(Enum.Parse<Precision>(parts[0], ignoreCase: true), prepack);
         }
 
         public override string ToString() => Precision.ToString().ToLowerInvariant() + Prepack switch
@@ -175,7 +177,7 @@ internal static class EngineBenchmark
             true => " (prepacked)",
             false => " (not prepacked)",
             null => "",
-        };
+        } + (Form == GraphForm.Plain ? " (plain ONNX graph)" : "");
     }
 
     private static double? Number(JsonNode? node) =>

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using RerankSharp.Onnx;
 using RerankSharp.Scoring;
 
 namespace RerankSharp.Bench;
@@ -13,11 +14,12 @@ internal static class LoadProbe
     {
         var ids = JsonSerializer.Deserialize<int[][]>(await File.ReadAllTextAsync(a.Get("ids", "")))!;
         var clock = Stopwatch.StartNew();
-        var precision = Enum.Parse<RerankSharp.Onnx.Precision>(a.Get("precision", "fp32"), ignoreCase: true);
+        var precision = Enum.Parse<Precision>(a.Get("precision", "fp32"), ignoreCase: true);
         using var encoder = CrossEncoder.Load(a.Get("model", ""), new CrossEncoderOptions
         {
             Threads = a.Int("threads", 2), Precision = precision,
             PrepackWeights = a.Flag("no-prepack") ? false : a.Flag("prepack") ? true : null,
+            GraphForm = a.Flag("plain") ? GraphForm.Plain : GraphForm.Fused,
         });
         var load = clock.Elapsed.TotalSeconds;
         var rssAfterLoad = Memory.Read("VmRSS");
