@@ -121,4 +121,51 @@ internal sealed class CheckpointTensors(OnnxGraphBuilder graph, SafetensorsStore
         var gate = graph.Node("Add", $"{module}/add", [erf, one]);
         return graph.Node("Mul", $"{module}/half_mul", [graph.Node("Mul", $"{module}/mul", [x, gate]), half]);
     }
+
+    /// <summary>BERT's extended attention mask: 0 where attended, float.MinValue where padded, as [B, 1, 1, T].</summary>
+    public string AdditiveMask(string p, string attentionMask)
+    {
+        var maskFloat = graph.Node("Cast", $"{p}/cast", [attentionMask], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Float)]);
+        var one = graph.AddConstant($"{p}/one", [], 1f);
+        var inverted = graph.Node("Sub", $"{p}/invert", [one, maskFloat]);
+        var minimum = graph.AddConstant($"{p}/float_min", [], float.MinValue);
+        var additive = graph.Node("Mul", $"{p}/scale", [inverted, minimum]);                                       // [B, T]
+        var axes = graph.AddConstant($"{p}/axes", [2], 1L, 2L);
+        return graph.Node("Unsqueeze", p, [additive, axes]);                                                     // [B, 1, 1, T]
+    }
+
+    /// <summary>One post-LN BERT/RoBERTa encoder block in plain ONNX operators (the cross-check form).</summary>
+    public string PlainEncoderLayer(string p, string hidden, string additiveMask, ModelConfig config)
+    {
+        int n = config.NumAttentionHeads, d = config.HiddenSize / n;
+        var headShape = graph.AddConstant($"{p}.attention.self/head_shape", [4], 0L, 0L, n, d);
+        string Heads(string proj, long[] perm)
+        {
+            var projected = Linear($"{p}.attention.self.{proj}", hidden);                                       // [B, T, H]
+            var split = graph.Node("Reshape", $"{p}.attention.self.{proj}/split_heads", [projected, headShape]); // [B, T, N, D]
+            return graph.Node("Transpose", $"{p}.attention.self.{proj}/transpose", [split], attributes: [OnnxGraphBuilder.Ints("perm", perm)]);
+        }
+        var q = Heads("query", [0, 2, 1, 3]);                                                                 // [B, N, T, D]
+        var kT = Heads("key", [0, 2, 3, 1]);                                                                  // [B, N, D, T]
+        var v = Heads("value", [0, 2, 1, 3]);                                                                 // [B, N, T, D]
+        var scores = graph.Node("MatMul", $"{p}.attention.self/scores", [q, kT]);                                // [B, N, T, T]
+        var scale = graph.AddConstant($"{p}.attention.self/sqrt_head_size", [], MathF.Sqrt(d));
+        scores = graph.Node("Div", $"{p}.attention.self/scale", [scores, scale]);
+        scores = graph.Node("Add", $"{p}.attention.self/mask", [scores, additiveMask]);
+        var probs = graph.Node("Softmax", $"{p}.attention.self/softmax", [scores], attributes: [OnnxGraphBuilder.Int("axis", -1)]);
+        var context = graph.Node("MatMul", $"{p}.attention.self/context", [probs, v]);                           // [B, N, T, D]
+        context = graph.Node("Transpose", $"{p}.attention.self/merge_transpose", [context], attributes: [OnnxGraphBuilder.Ints("perm", 0, 2, 1, 3)]);
+        var mergedShape = graph.AddConstant($"{p}.attention.self/merged_shape", [3], 0L, 0L, config.HiddenSize);
+        context = graph.Node("Reshape", $"{p}.attention.self/merge_heads", [context, mergedShape]);              // [B, T, H]
+
+        var attended = Linear($"{p}.attention.output.dense", context);
+        attended = graph.Node("Add", $"{p}.attention.output/residual", [attended, hidden]);
+        attended = LayerNorm($"{p}.attention.output.LayerNorm", attended, config.LayerNormEps);                                    // [B, T, H]
+
+        var intermediate = Linear($"{p}.intermediate.dense", attended);                                       // [B, T, I]
+        intermediate = ErfGelu($"{p}.intermediate.intermediate_act_fn", intermediate);
+        var output = Linear($"{p}.output.dense", intermediate);                                               // [B, T, H]
+        output = graph.Node("Add", $"{p}.output/residual", [output, attended]);
+        return LayerNorm($"{p}.output.LayerNorm", output, config.LayerNormEps);
+    }
 }

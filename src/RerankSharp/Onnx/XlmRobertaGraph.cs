@@ -147,51 +147,9 @@ internal sealed class XlmRobertaGraph
     }
 
     // HF adds the float32 minimum to the scores of padded keys; softmax then gives them exactly 0.
-    private string AdditiveMask(string attentionMask)
-    {
-        const string p = "roberta.encoder.extended_attention_mask";
-        var maskFloat = _g.Node("Cast", $"{p}/cast", [attentionMask], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Float)]);
-        var one = _g.AddConstant($"{p}/one", [], 1f);
-        var inverted = _g.Node("Sub", $"{p}/invert", [one, maskFloat]);
-        var minimum = _g.AddConstant($"{p}/float_min", [], float.MinValue);
-        var additive = _g.Node("Mul", $"{p}/scale", [inverted, minimum]);                                       // [B, T]
-        var axes = _g.AddConstant($"{p}/axes", [2], 1L, 2L);
-        return _g.Node("Unsqueeze", p, [additive, axes]);                                                     // [B, 1, 1, T]
-    }
+    private string AdditiveMask(string attentionMask) => _tensors.AdditiveMask("roberta.encoder.extended_attention_mask", attentionMask);
 
-    private string PlainLayer(string p, string hidden, string additiveMask)
-    {
-        int n = _config.NumAttentionHeads, d = _config.HiddenSize / n;
-        var headShape = _g.AddConstant($"{p}.attention.self/head_shape", [4], 0L, 0L, n, d);
-        string Heads(string proj, long[] perm)
-        {
-            var projected = Linear($"{p}.attention.self.{proj}", hidden);                                       // [B, T, H]
-            var split = _g.Node("Reshape", $"{p}.attention.self.{proj}/split_heads", [projected, headShape]); // [B, T, N, D]
-            return _g.Node("Transpose", $"{p}.attention.self.{proj}/transpose", [split], attributes: [OnnxGraphBuilder.Ints("perm", perm)]);
-        }
-        var q = Heads("query", [0, 2, 1, 3]);                                                                 // [B, N, T, D]
-        var kT = Heads("key", [0, 2, 3, 1]);                                                                  // [B, N, D, T]
-        var v = Heads("value", [0, 2, 1, 3]);                                                                 // [B, N, T, D]
-        var scores = _g.Node("MatMul", $"{p}.attention.self/scores", [q, kT]);                                // [B, N, T, T]
-        var scale = _g.AddConstant($"{p}.attention.self/sqrt_head_size", [], MathF.Sqrt(d));
-        scores = _g.Node("Div", $"{p}.attention.self/scale", [scores, scale]);
-        scores = _g.Node("Add", $"{p}.attention.self/mask", [scores, additiveMask]);
-        var probs = _g.Node("Softmax", $"{p}.attention.self/softmax", [scores], attributes: [OnnxGraphBuilder.Int("axis", -1)]);
-        var context = _g.Node("MatMul", $"{p}.attention.self/context", [probs, v]);                           // [B, N, T, D]
-        context = _g.Node("Transpose", $"{p}.attention.self/merge_transpose", [context], attributes: [OnnxGraphBuilder.Ints("perm", 0, 2, 1, 3)]);
-        var mergedShape = _g.AddConstant($"{p}.attention.self/merged_shape", [3], 0L, 0L, _config.HiddenSize);
-        context = _g.Node("Reshape", $"{p}.attention.self/merge_heads", [context, mergedShape]);              // [B, T, H]
-
-        var attended = Linear($"{p}.attention.output.dense", context);
-        attended = _g.Node("Add", $"{p}.attention.output/residual", [attended, hidden]);
-        attended = LayerNorm($"{p}.attention.output.LayerNorm", attended);                                    // [B, T, H]
-
-        var intermediate = Linear($"{p}.intermediate.dense", attended);                                       // [B, T, I]
-        intermediate = ErfGelu($"{p}.intermediate.intermediate_act_fn", intermediate);
-        var output = Linear($"{p}.output.dense", intermediate);                                               // [B, T, H]
-        output = _g.Node("Add", $"{p}.output/residual", [output, attended]);
-        return LayerNorm($"{p}.output.LayerNorm", output);
-    }
+    private string PlainLayer(string p, string hidden, string additiveMask) => _tensors.PlainEncoderLayer(p, hidden, additiveMask, _config);
 
     // The weights stay in PyTorch's [out, in] layout: FusedMatMul with transB reads them as they
     // are, so ORT has nothing to transpose or concatenate at session start (a Transpose folded over
@@ -294,16 +252,10 @@ internal sealed class XlmRobertaGraph
             output, attributes: [OnnxGraphBuilder.Int("transB", 1)]);                                         // [B, num_labels]
     }
 
-    private string Linear(string module, string input) => _tensors.Linear(module, input);
-
     private string LayerNorm(string module, string input) => _tensors.LayerNorm(module, input, _config.LayerNormEps);
 
     private string SkipLayerNorm(string module, string input, string residual, string biasName) =>
         _tensors.SkipLayerNorm(module, input, residual, biasName, _config.LayerNormEps);
-
-    private string ErfGelu(string module, string x) => _tensors.ErfGelu(module, x);
-
-    private string WeightT(string name) => _tensors.Transposed(name);
 
     private string Weight(string name) => _tensors.Float32(name);
 
