@@ -23,7 +23,9 @@ internal static class EngineBenchmark
         public bool Long => Tokens >= 2048;
     }
 
-    private sealed record Row(Case Case, string Contender, List<double> Seconds, double? PeakRssMib, double? Baseline)
+    // Shares: each timed run's GFLOP/s over the SGEMM peak measured just before and just after it, so that the
+    // host's drift (±15 % over minutes, ort.md) moves both sides of the ratio alike.
+    private sealed record Row(Case Case, string Contender, List<double> Seconds, List<double> Shares, double? PeakRssMib, double? Baseline)
     {
         public double Median => EngineBenchmark.Median(Seconds);
     }
@@ -48,10 +50,7 @@ internal static class EngineBenchmark
         report.AppendLine($"Machine: {MachineDescription()}; {threads} intra-op threads; model {Path.GetFileName(Path.GetFullPath(model))} ({folder.Config.NumHiddenLayers} layers, hidden {folder.Config.HiddenSize}); {rounds} rounds × {runs} runs per case after 2 warm-up runs ({(1)} for cases of ≥ 2048 tokens, which run 1 round × 1 run).");
         report.AppendLine();
 
-        var encoders = precisions.ToDictionary(p => p, p => CrossEncoder.Load(model, new CrossEncoderOptions
-        {
-            Threads = threads, Precision = p.Precision, PrepackWeights = p.Prepack, GraphForm = p.Form,
-        }));
+        var encoders = precisions.ToDictionary(p => p, p => CrossEncoder.Load(model, p.Options(threads)));
         using var peak = new SgemmPeak(threads);
         var rows = new List<Row>();
         string torchGemm = "not run";
@@ -67,25 +66,32 @@ internal static class EngineBenchmark
                 Console.Error.WriteLine($"case {c}: {(long)c.Docs * c.Tokens} tokens");
 
                 // Memory and first-request latency in fresh processes, so nothing of ours is resident before.
-                var probes = a.Flag("no-probe") ? [] : precisions.ToDictionary(p => p, p => RunSelf($"load-probe --model {model} --ids {idsPath} --threads {threads} --precision {p.Precision}{p.Prepack switch { true => " --prepack", false => " --no-prepack", null => "" }}{(p.Form == GraphForm.Plain ? " --plain" : "")}"));
+                var probes = a.Flag("no-probe") ? [] : precisions.ToDictionary(p => p, p => RunSelf($"load-probe --model {model} --ids {idsPath} --threads {threads} {p.ProbeArguments}"));
                 foreach (var (p, probe) in probes)
                     loads.Add($"| {c} | {p} | {probe["load_s"]} | {probe["first_run_s"]} | {probe["second_run_s"]} | {probe["third_run_s"]} | {probe["rss_after_load_mib"]} | {probe["hwm_after_run_mib"]} |");
 
                 int caseRounds = c.Long ? 1 : rounds, caseRuns = c.Long ? 1 : runs;
                 var ours = precisions.ToDictionary(p => p, _ => new List<double>());
+                var oursShares = precisions.ToDictionary(p => p, _ => new List<double>());
                 var torch = new List<double>();
+                var torchShares = new List<double>();
+                var caseFlops = Flops(folder.Config, c);
                 JsonNode? torchLast = null;
                 foreach (var (p, encoder) in encoders)
                     for (var w = 0; w < (c.Long ? 1 : 2); w++) await encoder.ScoreTokenizedAsync(inputs, rawScores: true);
                 for (var round = 0; round < caseRounds; round++)
                 {
-                    peaks.AddRange(peak.Measure(3));
+                    var before = MeasurePeak(peak, peaks);
                     foreach (var (p, encoder) in encoders)
                         for (var r = 0; r < caseRuns; r++)
                         {
                             var clock = Stopwatch.StartNew();
                             await encoder.ScoreTokenizedAsync(inputs, rawScores: true);
-                            ours[p].Add(clock.Elapsed.TotalSeconds);
+                            var seconds = clock.Elapsed.TotalSeconds;
+                            var after = MeasurePeak(peak, peaks);
+                            ours[p].Add(seconds);
+                            oursShares[p].Add(caseFlops / seconds / 1e9 / ((before + after) / 2));
+                            before = after;
                         }
                     if (!noTorch)
                     {
@@ -102,19 +108,24 @@ internal static class EngineBenchmark
                             if (gflops < 100 && gflops < 0.35 * ortPeak)
                                 throw new InvalidOperationException($"PyTorch's GEMM check gave {gflops:F0} GFLOP/s against ORT's {ortPeak:F0} in the same round: it is not on OpenBLAS. Install libopenblas0-pthread before comparing.");
                         }
+                        var torchAfter = MeasurePeak(peak, peaks);
                         torch.AddRange(Seconds(torchLast));
+                        torchShares.AddRange(Seconds(torchLast).Select(t => caseFlops / t / 1e9 / ((before + torchAfter) / 2)));
                     }
                     Console.Error.WriteLine($"  round {round + 1}: " + string.Join("; ", ours.Select(o => $"{o.Key} {Median(o.Value):F2} s")) + (torch.Count > 0 ? $"; torch {Median(torch):F2} s" : ""));
                 }
                 double? baseline = torch.Count > 0 ? Median(torch) : null;
                 foreach (var p in precisions)
-                    rows.Add(new Row(c, $"RerankSharp {p}", ours[p], probes.TryGetValue(p, out var probe) ? Number(probe["hwm_after_run_mib"]) : null, baseline));
+                    rows.Add(new Row(c, $"RerankSharp {p}", ours[p], oursShares[p], probes.TryGetValue(p, out var probe) ? Number(probe["hwm_after_run_mib"]) : null, baseline));
                 if (torchLast is not null)
-                    rows.Add(new Row(c, "PyTorch fp32 eager, tuned malloc", torch, Number(torchLast["peak_rss_mib"]), baseline));
+                    rows.Add(new Row(c, "PyTorch fp32 eager, tuned malloc", torch, torchShares, Number(torchLast["peak_rss_mib"]), baseline));
                 if (!noTorch && defaultMallocCases.Contains($"{c.Docs}x{c.Tokens}"))
                 {
+                    var slowBefore = MeasurePeak(peak, peaks);
                     var slow = RunTorch(torchScript, model, idsPath, threads, c.Docs, warmup: 0, 1, tuned: false, gemmReps: 0);
-                    rows.Add(new Row(c, "PyTorch fp32 eager, default malloc", Seconds(slow), Number(slow["peak_rss_mib"]), baseline));
+                    var slowAfter = MeasurePeak(peak, peaks);
+                    rows.Add(new Row(c, "PyTorch fp32 eager, default malloc", Seconds(slow),
+                        Seconds(slow).Select(t => caseFlops / t / 1e9 / ((slowBefore + slowAfter) / 2)).ToList(), Number(slow["peak_rss_mib"]), baseline));
                 }
             }
         }
@@ -124,7 +135,7 @@ internal static class EngineBenchmark
         }
 
         var peakMedian = Median(peaks);
-        report.AppendLine($"SGEMM peak (ORT MatMul [5120,1024]×[1024,4096], same run): median {peakMedian:F0} GFLOP/s, range {peaks.Min():F0}–{peaks.Max():F0} over {peaks.Count} products. PyTorch's own GEMM check (OpenBLAS): {torchGemm}.");
+        report.AppendLine($"SGEMM peak (ORT MatMul [5120,1024]×[1024,4096], same run): median {peakMedian:F0} GFLOP/s, range {peaks.Min():F0}–{peaks.Max():F0} over {peaks.Count} products, measured before and after every timed run; \"% of SGEMM peak\" is the median over a contender's runs of its GFLOP/s over the mean of the two peaks around it. PyTorch's own GEMM check (OpenBLAS): {torchGemm}.");
         report.AppendLine();
         report.AppendLine("| case (docs × tokens) | contender | median s | min s | pairs/s | tokens/s | GFLOP/s | % of SGEMM peak | × PyTorch (tuned) | peak RSS MiB |");
         report.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
@@ -133,7 +144,7 @@ internal static class EngineBenchmark
             var flops = Flops(folder.Config, row.Case);
             var gflops = flops / row.Median / 1e9;
             report.AppendLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {row.Case} | {row.Contender} | {row.Median:F2} | {row.Seconds.Min():F2} | {row.Case.Docs / row.Median:F1} | {(double)row.Case.Docs * row.Case.Tokens / row.Median:F0} | {gflops:F0} | {gflops / peakMedian:P0} | {(row.Baseline is { } b ? (b / row.Median).ToString("F2", CultureInfo.InvariantCulture) : "—")} | {(row.PeakRssMib is { } m ? m.ToString("F0", CultureInfo.InvariantCulture) : "—")} |"));
+                $"| {row.Case} | {row.Contender} | {row.Median:F2} | {row.Seconds.Min():F2} | {row.Case.Docs / row.Median:F1} | {(double)row.Case.Docs * row.Case.Tokens / row.Median:F0} | {gflops:F0} | {Median(row.Shares):P0} | {(row.Baseline is { } b ? (b / row.Median).ToString("F2", CultureInfo.InvariantCulture) : "—")} | {(row.PeakRssMib is { } m ? m.ToString("F0", CultureInfo.InvariantCulture) : "—")} |"));
         }
         report.AppendLine();
         report.AppendLine("Fresh process per case and precision (warm page cache): load = `CrossEncoder.Load` until ready; then the case's batch three times (first request, second, third ≈ steady state); RSS after load and peak RSS (VmHWM) after the runs.");
@@ -148,6 +159,14 @@ internal static class EngineBenchmark
         return 0;
     }
 
+    // Two products, their median in GFLOP/s; all of them kept for the report's range.
+    private static double MeasurePeak(SgemmPeak peak, List<double> all)
+    {
+        var measured = peak.Measure(2);
+        all.AddRange(measured);
+        return Median(measured);
+    }
+
     // Forward FLOPs of XLM-R per sequence of T tokens: per layer the six weight GEMMs (2·T·(4H² + 2HI))
     // and the two attention products (2·2·T²·H); the head's two small GEMMs are negligible.
     private static double Flops(ModelConfig c, Case k)
@@ -156,28 +175,46 @@ internal static class EngineBenchmark
         return k.Docs * c.NumHiddenLayers * (2 * t * (4 * h * h + 2 * h * i) + 4 * t * t * h);
     }
 
-    // fp32, fp32-prepack, fp32-noprepack, fp32-plain (the plain-ONNX graph instead of the contrib-operator one).
-    private sealed record Contender(Precision Precision, bool? Prepack, GraphForm Form = GraphForm.Fused)
+    // fp32, fp32-prepack, fp32-noprepack, fp32-plain (the plain-ONNX graph instead of the contrib-operator one); a
+    // suffix @N batches by at most N padded tokens (and any number of pairs) instead of the engine's defaults:
+    // fp32-prepack@2048.
+    private sealed record Contender(Precision Precision, bool? Prepack, GraphForm Form = GraphForm.Fused, int? BatchTokens = null)
     {
         public static Contender Parse(string text)
         {
+            int? batchTokens = null;
+            if (text.Split('@') is [var head, var tokens])
+            {
+                batchTokens = int.Parse(tokens, CultureInfo.InvariantCulture);
+                text = head;
+            }
             var parts = text.Split('-', 2);
             var precision = Enum.Parse<Precision>(parts[0], ignoreCase: true);
-            return parts.Length == 1 ? new Contender(precision, null) : parts[1] switch
+            return parts.Length == 1 ? new Contender(precision, null, BatchTokens: batchTokens) : parts[1] switch
             {
-                "prepack" => new Contender(precision, true),
-                "noprepack" => new Contender(precision, false),
-                "plain" => new Contender(precision, null, GraphForm.Plain),
-                _ => throw new ArgumentException($"contender {text}: the suffix is -prepack, -noprepack or -plain"),
+                "prepack" => new Contender(precision, true, BatchTokens: batchTokens),
+                "noprepack" => new Contender(precision, false, BatchTokens: batchTokens),
+                "plain" => new Contender(precision, null, GraphForm.Plain, batchTokens),
+                _ => throw new ArgumentException($"contender {text}: the suffix is -prepack, -noprepack or -plain, then optionally @TOKENS"),
             };
         }
+
+        /// <summary>The options this contender loads with.</summary>
+        public CrossEncoderOptions Options(int threads)
+        {
+            var options = new CrossEncoderOptions { Threads = threads, Precision = Precision, PrepackWeights = Prepack, GraphForm = Form };
+            return BatchTokens is { } tokens ? options with { MaxBatchTokens = tokens, BatchSize = tokens } : options;
+        }
+
+        /// <summary>The load-probe arguments that reproduce <see cref="Options"/>.</summary>
+        public string ProbeArguments => $"--precision {Precision}{Prepack switch { true => " --prepack", false => " --no-prepack", null => "" }}{(Form == GraphForm.Plain ? " --plain" : "")}{(BatchTokens is { } t ? $" --batch-tokens {t}" : "")}";
 
         public override string ToString() => Precision.ToString().ToLowerInvariant() + Prepack switch
         {
             true => " (prepacked)",
             false => " (not prepacked)",
             null => "",
-        } + (Form == GraphForm.Plain ? " (plain ONNX graph)" : "");
+        } + (Form == GraphForm.Plain ? " (plain ONNX graph)" : "") + (BatchTokens is { } t ? $" (batches ≤ {t} tokens)" : "");
     }
 
     private static double? Number(JsonNode? node) =>

@@ -15,12 +15,14 @@ internal static class LoadProbe
         var ids = JsonSerializer.Deserialize<int[][]>(await File.ReadAllTextAsync(a.Get("ids", "")))!;
         var clock = Stopwatch.StartNew();
         var precision = Enum.Parse<Precision>(a.Get("precision", "fp32"), ignoreCase: true);
-        using var encoder = CrossEncoder.Load(a.Get("model", ""), new CrossEncoderOptions
+        var options = new CrossEncoderOptions
         {
             Threads = a.Int("threads", 2), Precision = precision,
             PrepackWeights = a.Flag("no-prepack") ? false : a.Flag("prepack") ? true : null,
             GraphForm = a.Flag("plain") ? GraphForm.Plain : GraphForm.Fused,
-        });
+        };
+        if (a.Options.ContainsKey("batch-tokens")) options = options with { MaxBatchTokens = a.Int("batch-tokens", 0), BatchSize = a.Int("batch-tokens", 0) };
+        using var encoder = CrossEncoder.Load(a.Get("model", ""), options);
         var load = clock.Elapsed.TotalSeconds;
         var rssAfterLoad = Memory.Read("VmRSS");
         clock.Restart();

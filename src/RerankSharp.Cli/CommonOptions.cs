@@ -32,14 +32,14 @@ internal static class CommonOptions
     public static readonly Option<int> BatchSize = new("--batch-size")
     {
         Description = "Most pairs per inference batch. Env: RERANK_BATCH_SIZE.",
-        DefaultValueFactory = _ => EnvInt("RERANK_BATCH_SIZE") ?? 16,
+        DefaultValueFactory = _ => EnvInt("RERANK_BATCH_SIZE") ?? new CrossEncoderOptions().BatchSize,
         Recursive = true,
     };
 
-    public static readonly Option<int> MaxBatchTokens = new("--max-batch-tokens")
+    public static readonly Option<int?> MaxBatchTokens = new("--max-batch-tokens")
     {
-        Description = "Most padded tokens (pairs × longest pair) per inference batch; lower it if a batch runs out of memory. Env: RERANK_MAX_BATCH_TOKENS.",
-        DefaultValueFactory = _ => EnvInt("RERANK_MAX_BATCH_TOKENS") ?? new CrossEncoderOptions().MaxBatchTokens,
+        Description = $"Most padded tokens (pairs × longest pair) per inference batch (default: {CrossEncoderOptions.CpuBatchTokens} on the CPU, where small batches stay in cache; {CrossEncoderOptions.GpuBatchTokens} on CUDA); lower it if a batch runs out of memory. Env: RERANK_MAX_BATCH_TOKENS.",
+        DefaultValueFactory = _ => EnvInt("RERANK_MAX_BATCH_TOKENS"),
         Recursive = true,
     };
 

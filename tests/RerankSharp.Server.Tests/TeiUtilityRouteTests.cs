@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using RerankSharp.Scoring;
 
 namespace RerankSharp.Server.Tests;
 
@@ -43,7 +44,7 @@ public class TeiUtilityRouteTests(ServerFixture fixture) : IClassFixture<ServerF
         Assert.Equal(512, info["max_input_length"]!.GetValue<int>());
         Assert.Equal(1000, info["max_client_batch_size"]!.GetValue<int>());
         Assert.True(info["auto_truncate"]!.GetValue<bool>());
-        Assert.Equal(16384, info["max_batch_tokens"]!.GetValue<int>());
+        Assert.Equal(CrossEncoderOptions.CpuBatchTokens, info["max_batch_tokens"]!.GetValue<int>());   // the CPU default
         Assert.NotNull(info["model_type"]!["reranker"]!["id2label"]);
         foreach (var field in new[] { "model_id", "model_sha", "max_concurrent_requests", "max_batch_requests", "tokenization_workers", "version" })
             Assert.True(info.AsObject().ContainsKey(field), field);

@@ -50,7 +50,7 @@ internal static class BenchCommand
                     $"--grid asks for {string.Join(", ", tooLong)}-token inputs but this model takes at most {encoder.MaxLength} tokens (--max-length); pass --grid with lengths up to {encoder.MaxLength}, e.g. --grid {Math.Min(512, encoder.MaxLength)}x10.");
 
             var threads = encoder.Threads;
-            var setup = $"{encoder.ExecutionProvider}, {threads} threads, batches of ≤ {options.BatchSize} pairs and ≤ {options.MaxBatchTokens} tokens, {warmups} warm-up + {runs} timed runs per row";
+            var setup = $"{encoder.ExecutionProvider}, {threads} threads, batches of ≤ {encoder.BatchSize} pairs and ≤ {encoder.MaxBatchTokens} tokens, {warmups} warm-up + {runs} timed runs per row";
             Console.Error.WriteLine($"bench: {encoder.Folder.Directory} loaded in {encoder.LoadTime.TotalSeconds:F1} s; {setup}");
             var peakResets = ProcessMemory.TryResetPeak();
             var rows = new List<BenchRow>();
@@ -151,8 +151,8 @@ internal static class BenchCommand
             ["model"] = encoder.Folder.Directory,
             ["provider"] = encoder.ExecutionProvider,
             ["threads"] = threads,
-            ["batch_size"] = options.BatchSize,
-            ["max_batch_tokens"] = options.MaxBatchTokens,
+            ["batch_size"] = encoder.BatchSize,
+            ["max_batch_tokens"] = encoder.MaxBatchTokens,
             ["warmup"] = warmups,
             ["repeats"] = runs,
             ["load_s"] = Math.Round(encoder.LoadTime.TotalSeconds, 3),

@@ -31,10 +31,10 @@ public sealed class RerankerSettings
     public int? MaxLength { get; set; }
 
     /// <summary>Most pairs per inference batch (RERANK_BATCH_SIZE).</summary>
-    public int BatchSize { get; set; } = 16;
+    public int BatchSize { get; set; } = new CrossEncoderOptions().BatchSize;
 
-    /// <summary>Most padded tokens per inference batch (RERANK_MAX_BATCH_TOKENS).</summary>
-    public int MaxBatchTokens { get; set; } = 16384;
+    /// <summary>Most padded tokens per inference batch; null = the execution provider's default (RERANK_MAX_BATCH_TOKENS).</summary>
+    public int? MaxBatchTokens { get; set; }
 
     /// <summary>Most tokens waiting before calls are refused as overloaded (RERANK_MAX_QUEUED_TOKENS).</summary>
     public long MaxQueuedTokens { get; set; } = 4_000_000;

@@ -98,6 +98,9 @@ internal sealed class EncoderSession : IDisposable
             // Prepacking re-lays the weights for the GEMM kernels: ~4 s more at load for the full
             // model, 1.6× faster at 1×128 tokens, no gain at 10×512 (docs/benchmarks.md).
             if (!settings.PrepackWeights) options.AddSessionConfigEntry("session.disable_prepacking", "1");
+            // Our graphs use RerankSharp's CPU kernels when the session is meant for the CPU; a published ONNX file never
+            // names them, and registering costs nothing.
+            RerankKernels.Register(options);
             if (settings.OptimizedModelPath is not null) options.OptimizedModelFilePath = settings.OptimizedModelPath;
 
             var provider = "CPUExecutionProvider";

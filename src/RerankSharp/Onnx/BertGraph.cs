@@ -20,10 +20,11 @@ internal sealed class BertGraph
     private readonly CheckpointTensors _tensors;
     private readonly Int8WeightCache? _int8;
 
-    private BertGraph(ModelConfig config, SafetensorsStore weights, string modelDirectory, Int8WeightCache? int8)
+    private BertGraph(ModelConfig config, SafetensorsStore weights, string modelDirectory, Int8WeightCache? int8, bool ownKernels)
     {
         _config = config;
-        _tensors = new CheckpointTensors(_g, weights, modelDirectory, $"the checkpoint does not match {Architecture}. Re-download the model or check that it is a BERT cross-encoder.");
+        _tensors = new CheckpointTensors(_g, weights, modelDirectory, $"the checkpoint does not match {Architecture}. Re-download the model or check that it is a BERT cross-encoder.",
+            ownKernels);
         _int8 = int8;
     }
 
@@ -62,7 +63,7 @@ internal sealed class BertGraph
     /// which must hold them: <see cref="ModelFolder.WeightsDirectory"/>.
     /// </summary>
     public static ModelProto Build(ModelConfig config, SafetensorsStore weights, string modelDirectory, GraphForm form,
-        Precision precision = Precision.Fp32)
+        Precision precision = Precision.Fp32, bool ownKernels = false)
     {
         Int8WeightCache? int8 = null;
         if (precision == Precision.Int8)
@@ -71,7 +72,7 @@ internal sealed class BertGraph
                 throw new RerankException(RerankErrorKind.InvalidInput, "int8 runs only on the fused graph form (its DynamicQuantizeMatMul is an ONNX Runtime operator); use the fused form or fp32.");
             int8 = Int8WeightCache.LoadOrCreate(modelDirectory, weights, EncoderMatrices(config));
         }
-        var graph = new BertGraph(config, weights, modelDirectory, int8);
+        var graph = new BertGraph(config, weights, modelDirectory, int8, ownKernels && form == GraphForm.Fused);
         return graph.BuildModel(form, precision);
     }
 

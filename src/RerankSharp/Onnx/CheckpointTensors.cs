@@ -7,9 +7,12 @@ namespace RerankSharp.Onnx;
 /// A checkpoint's tensors as values of a graph being built, shared by the architecture files: each tensor becomes an
 /// external initializer pointing into its safetensors file (no copy), in its stored dtype; float32 views add a
 /// <c>Cast</c> for F16/BF16 checkpoints, which ONNX Runtime folds into a constant at session start; transposes are
-/// made once. The encoder operations BERT and XLM-R share (their blocks are the same) sit here too.
+/// made once. The encoder operations BERT and XLM-R share (their blocks are the same) sit here too. With
+/// <c>ownKernels</c> they use RerankSharp's own CPU kernels (<see cref="OnnxGraphBuilder.KernelDomain"/>) where it has
+/// them, instead of ONNX Runtime's contrib operators of the same signature.
 /// </summary>
-internal sealed class CheckpointTensors(OnnxGraphBuilder graph, SafetensorsStore weights, string modelDirectory, string mismatchAdvice)
+internal sealed class CheckpointTensors(OnnxGraphBuilder graph, SafetensorsStore weights, string modelDirectory, string mismatchAdvice,
+    bool ownKernels = false)
 {
     private readonly Dictionary<string, (string Name, DataType Type)> _stored = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _float32 = new(StringComparer.Ordinal);
@@ -104,11 +107,12 @@ internal sealed class CheckpointTensors(OnnxGraphBuilder graph, SafetensorsStore
         graph.Node("LayerNormalization", module, [input, Float32($"{module}.weight"), Float32($"{module}.bias")],
             attributes: [OnnxGraphBuilder.Int("axis", -1), OnnxGraphBuilder.Float("epsilon", (float)epsilon)]);
 
-    // Residual + bias + LayerNorm in one contrib op (BertSelfOutput / BertOutput).
+    // Residual + bias + LayerNorm in one op (BertSelfOutput / BertOutput): ours on the CPU (Inference/SkipLayerNormKernel,
+    // the same signature), ONNX Runtime's contrib op elsewhere.
     public string SkipLayerNorm(string module, string input, string residual, string biasName, double epsilon) =>
         graph.Node("SkipLayerNormalization", $"{module}.LayerNorm",
             [input, residual, Float32($"{module}.LayerNorm.weight"), Float32($"{module}.LayerNorm.bias"), Float32(biasName)],
-            attributes: [OnnxGraphBuilder.Float("epsilon", (float)epsilon)], domain: OnnxGraphBuilder.ContribDomain);
+            attributes: [OnnxGraphBuilder.Float("epsilon", (float)epsilon)], domain: ownKernels ? OnnxGraphBuilder.KernelDomain : OnnxGraphBuilder.ContribDomain);
 
     // hidden_act "gelu" in transformers is the exact erf form, not the tanh approximation:
     // 0.5 · x · (1 + erf(x / √2)). ORT fuses this pattern into its Gelu kernel.

@@ -10,6 +10,9 @@ internal sealed class OnnxGraphBuilder
 {
     public const string ContribDomain = "com.microsoft";
 
+    /// <summary>RerankSharp's own CPU kernels (Inference/RerankKernels), registered with every session.</summary>
+    public const string KernelDomain = "ai.rerank";
+
     private readonly GraphProto _graph;
     private readonly HashSet<string> _names;
     private int _anonymous;
@@ -116,6 +119,9 @@ internal sealed class OnnxGraphBuilder
         };
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = 20 });
         model.OpsetImport.Add(new OperatorSetIdProto { Domain = ContribDomain, Version = 1 });
+        // Declared only when used, so that a graph without our kernels stays readable by any ONNX Runtime.
+        if (_graph.Node.Any(n => n.Domain == KernelDomain))
+            model.OpsetImport.Add(new OperatorSetIdProto { Domain = KernelDomain, Version = 1 });
         if (metadata is not null)
             foreach (var (key, value) in metadata)
                 model.MetadataProps.Add(new StringStringEntryProto { Key = key, Value = value });

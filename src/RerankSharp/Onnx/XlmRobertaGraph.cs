@@ -30,10 +30,12 @@ internal sealed class XlmRobertaGraph
     private readonly Int8Recipe _recipe;
     private string? _unpadded;
 
-    private XlmRobertaGraph(ModelConfig config, SafetensorsStore weights, string modelDirectory, Int8WeightCache? int8, Int8Recipe recipe)
+    private XlmRobertaGraph(ModelConfig config, SafetensorsStore weights, string modelDirectory, Int8WeightCache? int8, Int8Recipe recipe,
+        bool ownKernels = false)
     {
         _config = config;
-        _tensors = new CheckpointTensors(_g, weights, modelDirectory, $"the checkpoint does not match {Architecture}. Re-download the model or check that it is an XLM-RoBERTa cross-encoder.");
+        _tensors = new CheckpointTensors(_g, weights, modelDirectory, $"the checkpoint does not match {Architecture}. Re-download the model or check that it is an XLM-RoBERTa cross-encoder.",
+            ownKernels);
         _int8 = int8;
         _recipe = recipe;
     }
@@ -67,10 +69,11 @@ internal sealed class XlmRobertaGraph
     /// Builds the graph. Inputs <c>input_ids</c> and <c>attention_mask</c> (int64 [B, T]); output
     /// <c>logits</c> (float [B, num_labels]). Weights are external data pointing into the
     /// safetensors files (after following links), located relative to <paramref name="modelDirectory"/>,
-    /// which must hold them: <see cref="ModelFolder.WeightsDirectory"/>.
+    /// which must hold them: <see cref="ModelFolder.WeightsDirectory"/>. <paramref name="ownKernels"/>: the fused fp32 and
+    /// int8 graphs use RerankSharp's CPU kernels (<see cref="OnnxGraphBuilder.KernelDomain"/>), for sessions on the CPU.
     /// </summary>
     public static ModelProto Build(ModelConfig config, SafetensorsStore weights, string modelDirectory, GraphForm form,
-        Precision precision = Precision.Fp32, Int8Recipe? recipe = null)
+        Precision precision = Precision.Fp32, Int8Recipe? recipe = null, bool ownKernels = false)
     {
         if (precision == Precision.Fp16) return BuildFloat16(config, weights, modelDirectory, form);
         recipe ??= Int8Recipe.Default;
@@ -82,7 +85,7 @@ internal sealed class XlmRobertaGraph
             int8 = Int8WeightCache.LoadOrCreate(modelDirectory, weights, EncoderMatrices(config),
                 recipe.Activations == Int8Activations.WeightsOnlyBlock32 ? Int8Layout.Block32Float : Int8Layout.PerColumn);
         }
-        var graph = new XlmRobertaGraph(config, weights, modelDirectory, int8, recipe);
+        var graph = new XlmRobertaGraph(config, weights, modelDirectory, int8, recipe, ownKernels && form == GraphForm.Fused);
         return graph.BuildModel(form, precision);
     }
 

@@ -35,9 +35,9 @@ public sealed class CrossEncoder : IReranker
         LoadTime = loadTime;
         _truncation = options.Truncation;
         BatchSize = options.BatchSize;
-        MaxBatchTokens = options.MaxBatchTokens;
+        MaxBatchTokens = options.BatchTokensFor(session.ExecutionProvider);
         _queue = new BatchQueue(options.BatchRunner ?? ((batch, ct) => _session.Run(batch.InputIds, batch.AttentionMask, batch.Rows, batch.Tokens, ct)),
-            options.BatchSize, options.MaxBatchTokens, options.MaxQueuedTokens, tokenizer.PadId, logger,
+            options.BatchSize, MaxBatchTokens, options.MaxQueuedTokens, tokenizer.PadId, logger,
             report => BatchCompleted?.Invoke(this, report));
     }
 
@@ -56,7 +56,7 @@ public sealed class CrossEncoder : IReranker
     /// <summary>Most pairs in one inference batch.</summary>
     public int BatchSize { get; }
 
-    /// <summary>Most padded tokens in one inference batch.</summary>
+    /// <summary>Most padded tokens in one inference batch (<see cref="CrossEncoderOptions.MaxBatchTokens"/>, or the default for the execution provider in use).</summary>
     public int MaxBatchTokens { get; }
 
     /// <summary>ONNX Runtime intra-op threads in use (<see cref="CrossEncoderOptions.Threads"/>, or one per physical core).</summary>

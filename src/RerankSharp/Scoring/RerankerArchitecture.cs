@@ -1,3 +1,4 @@
+using RerankSharp.Inference;
 using RerankSharp.Models;
 using RerankSharp.Onnx;
 using RerankSharp.Onnx.Proto;
@@ -98,7 +99,8 @@ internal abstract class RerankerArchitecture
         public override IEnumerable<(string Name, long[] Shape)> ExpectedTensors(ModelConfig config) => XlmRobertaGraph.ExpectedTensors(config);
 
         public override ModelProto BuildGraph(ModelConfig config, SafetensorsStore weights, string weightsDirectory, CrossEncoderOptions options,
-            PairTokenizer tokenizer) => XlmRobertaGraph.Build(config, weights, weightsDirectory, options.GraphForm, options.Precision, options.Int8Recipe);
+            PairTokenizer tokenizer) => XlmRobertaGraph.Build(config, weights, weightsDirectory, options.GraphForm, options.Precision, options.Int8Recipe,
+                RerankKernels.UseFor(options.Device));
     }
 
     // BERT cross-encoders: ms-marco-MiniLM, TinyBERT (WordPiece), and mMiniLM (an XLM-R SentencePiece tokenizer
@@ -116,7 +118,8 @@ internal abstract class RerankerArchitecture
         public override IEnumerable<(string Name, long[] Shape)> ExpectedTensors(ModelConfig config) => BertGraph.ExpectedTensors(config);
 
         public override ModelProto BuildGraph(ModelConfig config, SafetensorsStore weights, string weightsDirectory, CrossEncoderOptions options,
-            PairTokenizer tokenizer) => BertGraph.Build(config, weights, weightsDirectory, options.GraphForm, DefaultRecipeOnly(options));
+            PairTokenizer tokenizer) => BertGraph.Build(config, weights, weightsDirectory, options.GraphForm, DefaultRecipeOnly(options),
+                RerankKernels.UseFor(options.Device));
     }
 
     // Qwen3-Reranker: a decoder read at the last token through its prompt (Qwen3RerankerTokenizer). The causal-LM

@@ -18,13 +18,15 @@ public class BertGraphTests(ITestOutputHelper output)
 {
     private const double Tolerance = 1e-4;   // relative to max(1, |logit|), DESIGN.md §7
 
-    public static TheoryData<string, GraphForm> Models() => new()
+    // The fused form with ONNX Runtime's contrib SkipLayerNormalization and with ours (ownKernels).
+    public static TheoryData<string, GraphForm, bool> Models() => new()
     {
-        { "bert-a", GraphForm.Fused }, { "bert-a", GraphForm.Plain }, { "bert-b", GraphForm.Fused }, { "bert-b", GraphForm.Plain },
-        { "bert-c", GraphForm.Fused },
+        { "bert-a", GraphForm.Fused, false }, { "bert-a", GraphForm.Fused, true }, { "bert-a", GraphForm.Plain, false },
+        { "bert-b", GraphForm.Fused, false }, { "bert-b", GraphForm.Fused, true }, { "bert-b", GraphForm.Plain, false },
+        { "bert-c", GraphForm.Fused, false }, { "bert-c", GraphForm.Fused, true },
     };
 
-    internal static EncoderSession CreateSession(string model, GraphForm form, Precision precision = Precision.Fp32)
+    internal static EncoderSession CreateSession(string model, GraphForm form, Precision precision = Precision.Fp32, bool ownKernels = false)
     {
         var folder = ModelFolder.Open(FixturePaths.Model(model));
         var tokenizer = PairTokenizer.Load(folder);
@@ -32,7 +34,7 @@ public class BertGraphTests(ITestOutputHelper output)
         using (var store = SafetensorsStore.Open(folder))
         {
             store.Validate(BertGraph.ExpectedTensors(folder.Config));
-            graph = BertGraph.Build(folder.Config, store, folder.Directory, form, precision).ToByteArray();
+            graph = BertGraph.Build(folder.Config, store, folder.Directory, form, precision, ownKernels).ToByteArray();
         }
         return EncoderSession.Create(graph, folder.Directory, folder.Config.NumLabels,
             new SessionSettings(Device.Cpu, 2, GraphOptimizationLevel.ORT_ENABLE_ALL), NullLogger.Instance, tokenizer.TokenTypeIds);
@@ -40,10 +42,10 @@ public class BertGraphTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(Models))]
-    public void Logits_match_the_float64_reference(string model, GraphForm form)
+    public void Logits_match_the_float64_reference(string model, GraphForm form, bool ownKernels)
     {
         var golden = GoldenLogits.Load(FixturePaths.Model(model));
-        using var session = CreateSession(model, form);
+        using var session = CreateSession(model, form, ownKernels: ownKernels);
         Assert.True(session.TakesTokenTypeIds);
 
         var report = new StringBuilder();
@@ -61,7 +63,7 @@ public class BertGraphTests(ITestOutputHelper output)
                     report.AppendLine($"  {c.Name}[{row}] ({c.AttentionMask[row].Sum()} tokens): got {logits[row]:R}, reference {c.Logits[row]:R}");
             }
         }
-        output.WriteLine($"{model} {form}: {compared} logits vs {golden.Generator} ({golden.Date}); max relative {maxRelative:E2}");
+        output.WriteLine($"{model} {form}{(ownKernels ? " (own kernels)" : "")}: {compared} logits vs {golden.Generator} ({golden.Date}); max relative {maxRelative:E2}");
         Assert.True(mismatches == 0, $"{mismatches} of {compared} logits off by more than {Tolerance} relative:\n{report}");
     }
 

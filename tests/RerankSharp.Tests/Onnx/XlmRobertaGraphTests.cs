@@ -19,21 +19,22 @@ public class XlmRobertaGraphTests(ITestOutputHelper output)
     // on these logits (|logit| ≤ 5.5); 1e-4 relative to max(1, |logit|) is the stated budget (DESIGN.md §7).
     private const double Tolerance = 1e-4;
 
-    public static TheoryData<string, GraphForm> Models() => new()
+    // The fused form with ONNX Runtime's contrib SkipLayerNormalization and with ours (ownKernels).
+    public static TheoryData<string, GraphForm, bool> Models() => new()
     {
-        { "tiny-a", GraphForm.Fused }, { "tiny-a", GraphForm.Plain },
-        { "tiny-b", GraphForm.Fused }, { "tiny-b", GraphForm.Plain },
-        { "tiny-c", GraphForm.Fused }, { "tiny-c", GraphForm.Plain },
+        { "tiny-a", GraphForm.Fused, false }, { "tiny-a", GraphForm.Fused, true }, { "tiny-a", GraphForm.Plain, false },
+        { "tiny-b", GraphForm.Fused, false }, { "tiny-b", GraphForm.Fused, true }, { "tiny-b", GraphForm.Plain, false },
+        { "tiny-c", GraphForm.Fused, false }, { "tiny-c", GraphForm.Fused, true }, { "tiny-c", GraphForm.Plain, false },
     };
 
-    internal static EncoderSession CreateSession(string model, GraphForm form)
+    internal static EncoderSession CreateSession(string model, GraphForm form, bool ownKernels = false)
     {
         var folder = ModelFolder.Open(FixturePaths.Model(model));
         byte[] graph;
         using (var store = SafetensorsStore.Open(folder))
         {
             store.Validate(XlmRobertaGraph.ExpectedTensors(folder.Config));
-            graph = XlmRobertaGraph.Build(folder.Config, store, folder.Directory, form).ToByteArray();
+            graph = XlmRobertaGraph.Build(folder.Config, store, folder.Directory, form, ownKernels: ownKernels).ToByteArray();
         }
         return EncoderSession.Create(graph, folder.Directory, folder.Config.NumLabels,
             new SessionSettings(Device.Cpu, 2, GraphOptimizationLevel.ORT_ENABLE_ALL), NullLogger.Instance);
@@ -41,10 +42,10 @@ public class XlmRobertaGraphTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(Models))]
-    public void Logits_match_the_float64_reference(string model, GraphForm form)
+    public void Logits_match_the_float64_reference(string model, GraphForm form, bool ownKernels)
     {
         var golden = GoldenLogits.Load(FixturePaths.Model(model));
-        using var session = CreateSession(model, form);
+        using var session = CreateSession(model, form, ownKernels);
 
         var report = new StringBuilder();
         double maxDiff = 0, maxRelative = 0;
@@ -64,7 +65,7 @@ public class XlmRobertaGraphTests(ITestOutputHelper output)
             }
         }
 
-        output.WriteLine($"{model} {form}: {compared} logits vs {golden.Generator} ({golden.Date}); max |Δ| {maxDiff:E2}, max relative {maxRelative:E2}");
+        output.WriteLine($"{model} {form}{(ownKernels ? " (own kernels)" : "")}: {compared} logits vs {golden.Generator} ({golden.Date}); max |Δ| {maxDiff:E2}, max relative {maxRelative:E2}");
         Assert.True(mismatches == 0, $"{mismatches} of {compared} logits off by more than {Tolerance} relative:\n{report}");
     }
 

@@ -56,6 +56,33 @@ public partial class CrossEncoderTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task On_the_cpu_batches_default_to_the_cache_sized_token_budget_and_an_explicit_budget_wins()
+    {
+        using var byDefault = await CrossEncoder.LoadAsync(FixturePaths.Model("tiny-a"));
+        using var chosen = await CrossEncoder.LoadAsync(FixturePaths.Model("tiny-a"), new CrossEncoderOptions { MaxBatchTokens = 8192 });
+
+        Assert.Equal("CPUExecutionProvider", byDefault.ExecutionProvider);
+        Assert.Equal(CrossEncoderOptions.CpuBatchTokens, byDefault.MaxBatchTokens);
+        Assert.Equal(64, byDefault.BatchSize);
+        Assert.Equal(8192, chosen.MaxBatchTokens);
+    }
+
+    [Fact]
+    public async Task A_default_batch_holds_as_many_pairs_as_fit_the_token_budget()
+    {
+        // 40 pairs of 100 tokens: 10 per 1,024-token batch, so 4 batches; the old limit of 16 pairs per batch would run 3.
+        var sequences = Enumerable.Range(0, 40).Select(i => Enumerable.Range(0, 100).Select(t => t == 0 ? 0 : t == 99 ? 2 : 5 + (i + t) % 900).ToArray()).ToArray();
+        using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model("tiny-a"));
+        var reports = new List<BatchReport>();
+        encoder.BatchCompleted += (_, report) => { lock (reports) reports.Add(report); };
+
+        await encoder.ScoreTokenizedAsync(sequences);
+
+        Assert.Equal(4, encoder.BatchesRun);
+        Assert.All(reports, r => Assert.True(r.Rows * r.PaddedLength <= CrossEncoderOptions.CpuBatchTokens, $"{r.Rows} × {r.PaddedLength}"));
+    }
+
+    [Fact]
     public async Task Scores_are_the_sigmoid_of_the_raw_logits_in_input_order()
     {
         using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model("tiny-a"));
