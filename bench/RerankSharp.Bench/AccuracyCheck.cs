@@ -24,12 +24,14 @@ internal static class AccuracyCheck
         {
             Threads = a.Int("threads", 2), Precision = precision,
             BatchSize = ids.Length, MaxBatchTokens = ids.Length * ids.Max(s => s.Length),
+            OwnKernels = !a.Flag("contrib"), PrepackWeights = a.Flag("prepack") ? true : null,
         });
         var logits = await encoder.ScoreTokenizedAsync(ids, rawScores: true);
         var absolute = logits.Zip(reference, (o, r) => Math.Abs(o - r)).Max();
         var relative = logits.Zip(reference, (o, r) => Math.Abs(o - r) / Math.Max(1, Math.Abs(r))).Max();
+        var mean = logits.Zip(reference, (o, r) => Math.Abs(o - r)).Average();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{ids.Length} sequences ({ids.Min(s => s.Length)}–{ids.Max(s => s.Length)} tokens), {precision}: max |Δ logit| {absolute:E2}, max relative {relative:E2} (logits {reference.Min():F3} … {reference.Max():F3})"));
+            $"{ids.Length} sequences ({ids.Min(s => s.Length)}–{ids.Max(s => s.Length)} tokens), {precision}{(a.Flag("contrib") ? " (ORT's SkipLayerNormalization)" : "")}: max |Δ logit| {absolute:E2}, mean {mean:E2}, max relative {relative:E2} (logits {reference.Min():F3} … {reference.Max():F3})"));
         return 0;
     }
 }

@@ -56,6 +56,7 @@ internal static class EngineBenchmark
         string torchGemm = "not run";
         var peaks = new List<double>();
         var loads = new List<string>();
+        var defaultMallocRuns = new List<(Case Case, string IdsPath, double Flops, double? Baseline)>();
         try
         {
             foreach (var c in cases)
@@ -120,13 +121,19 @@ internal static class EngineBenchmark
                 if (torchLast is not null)
                     rows.Add(new Row(c, "PyTorch fp32 eager, tuned malloc", torch, torchShares, Number(torchLast["peak_rss_mib"]), baseline));
                 if (!noTorch && defaultMallocCases.Contains($"{c.Docs}x{c.Tokens}"))
-                {
-                    var slowBefore = MeasurePeak(peak, peaks);
-                    var slow = RunTorch(torchScript, model, idsPath, threads, c.Docs, warmup: 0, 1, tuned: false, gemmReps: 0);
-                    var slowAfter = MeasurePeak(peak, peaks);
-                    rows.Add(new Row(c, "PyTorch fp32 eager, default malloc", Seconds(slow),
-                        Seconds(slow).Select(t => caseFlops / t / 1e9 / ((slowBefore + slowAfter) / 2)).ToList(), Number(slow["peak_rss_mib"]), baseline));
-                }
+                    defaultMallocRuns.Add((c, idsPath, caseFlops, baseline));
+            }
+            // PyTorch with glibc's default allocator last: its page-fault storms slow whatever runs after them for a while
+            // (ort.md §3.1), so nothing of ours is timed after it.
+            foreach (var (c, idsPath, caseFlops, baseline) in defaultMallocRuns)
+            {
+                Console.Error.WriteLine($"case {c}: PyTorch with the default allocator");
+                var slowBefore = MeasurePeak(peak, peaks);
+                var slow = RunTorch(torchScript, model, idsPath, threads, c.Docs, warmup: 0, 1, tuned: false, gemmReps: 0);
+                var slowAfter = MeasurePeak(peak, peaks);
+                var row = new Row(c, "PyTorch fp32 eager, default malloc", Seconds(slow),
+                    Seconds(slow).Select(t => caseFlops / t / 1e9 / ((slowBefore + slowAfter) / 2)).ToList(), Number(slow["peak_rss_mib"]), baseline);
+                rows.Insert(rows.FindLastIndex(r => r.Case == c) + 1, row);
             }
         }
         finally
@@ -175,46 +182,57 @@ internal static class EngineBenchmark
         return k.Docs * c.NumHiddenLayers * (2 * t * (4 * h * h + 2 * h * i) + 4 * t * t * h);
     }
 
-    // fp32, fp32-prepack, fp32-noprepack, fp32-plain (the plain-ONNX graph instead of the contrib-operator one); a
-    // suffix @N batches by at most N padded tokens (and any number of pairs) instead of the engine's defaults:
-    // fp32-prepack@2048.
-    private sealed record Contender(Precision Precision, bool? Prepack, GraphForm Form = GraphForm.Fused, int? BatchTokens = null)
+    // A precision, then optional suffixes: -prepack / -noprepack (force ORT's weight prepacking on or off), -plain (the
+    // plain-ONNX graph instead of the fused one), -contrib (the fused graph with ONNX Runtime's contrib
+    // SkipLayerNormalization instead of ours), and @TOKENS or @PAIRS/TOKENS (batch limits instead of the engine's
+    // defaults; @TOKENS lets the token budget alone decide). E.g. fp32-prepack@2048, fp32-contrib@16/16384.
+    private sealed record Contender(Precision Precision, bool? Prepack, GraphForm Form = GraphForm.Fused, bool OwnKernels = true,
+        int? BatchPairs = null, int? BatchTokens = null)
     {
         public static Contender Parse(string text)
         {
-            int? batchTokens = null;
-            if (text.Split('@') is [var head, var tokens])
+            var at = text.Split('@', 2);
+            var parts = at[0].Split('-');
+            var contender = new Contender(Enum.Parse<Precision>(parts[0], ignoreCase: true), null);
+            foreach (var suffix in parts.Skip(1))
+                contender = suffix switch
+                {
+                    "prepack" => contender with { Prepack = true },
+                    "noprepack" => contender with { Prepack = false },
+                    "plain" => contender with { Form = GraphForm.Plain },
+                    "contrib" => contender with { OwnKernels = false },
+                    _ => throw new ArgumentException($"contender {text}: the suffixes are -prepack, -noprepack, -plain, -contrib, then optionally @TOKENS or @PAIRS/TOKENS"),
+                };
+            if (at.Length == 2)
             {
-                batchTokens = int.Parse(tokens, CultureInfo.InvariantCulture);
-                text = head;
+                var limits = at[1].Split('/').Select(n => int.Parse(n, CultureInfo.InvariantCulture)).ToArray();
+                contender = limits.Length == 2
+                    ? contender with { BatchPairs = limits[0], BatchTokens = limits[1] }
+                    : contender with { BatchPairs = limits[0], BatchTokens = limits[0] };
             }
-            var parts = text.Split('-', 2);
-            var precision = Enum.Parse<Precision>(parts[0], ignoreCase: true);
-            return parts.Length == 1 ? new Contender(precision, null, BatchTokens: batchTokens) : parts[1] switch
-            {
-                "prepack" => new Contender(precision, true, BatchTokens: batchTokens),
-                "noprepack" => new Contender(precision, false, BatchTokens: batchTokens),
-                "plain" => new Contender(precision, null, GraphForm.Plain, batchTokens),
-                _ => throw new ArgumentException($"contender {text}: the suffix is -prepack, -noprepack or -plain, then optionally @TOKENS"),
-            };
+            return contender;
         }
 
         /// <summary>The options this contender loads with.</summary>
         public CrossEncoderOptions Options(int threads)
         {
-            var options = new CrossEncoderOptions { Threads = threads, Precision = Precision, PrepackWeights = Prepack, GraphForm = Form };
-            return BatchTokens is { } tokens ? options with { MaxBatchTokens = tokens, BatchSize = tokens } : options;
+            var options = new CrossEncoderOptions { Threads = threads, Precision = Precision, PrepackWeights = Prepack, GraphForm = Form, OwnKernels = OwnKernels };
+            if (BatchPairs is { } pairs) options = options with { BatchSize = pairs };
+            return BatchTokens is { } tokens ? options with { MaxBatchTokens = tokens } : options;
         }
 
         /// <summary>The load-probe arguments that reproduce <see cref="Options"/>.</summary>
-        public string ProbeArguments => $"--precision {Precision}{Prepack switch { true => " --prepack", false => " --no-prepack", null => "" }}{(Form == GraphForm.Plain ? " --plain" : "")}{(BatchTokens is { } t ? $" --batch-tokens {t}" : "")}";
+        public string ProbeArguments => $"--precision {Precision}{Prepack switch { true => " --prepack", false => " --no-prepack", null => "" }}"
+            + $"{(Form == GraphForm.Plain ? " --plain" : "")}{(OwnKernels ? "" : " --contrib")}"
+            + $"{(BatchPairs is { } p ? $" --batch-pairs {p}" : "")}{(BatchTokens is { } t ? $" --batch-tokens {t}" : "")}";
 
         public override string ToString() => Precision.ToString().ToLowerInvariant() + Prepack switch
         {
             true => " (prepacked)",
             false => " (not prepacked)",
             null => "",
-        } + (Form == GraphForm.Plain ? " (plain ONNX graph)" : "") + (BatchTokens is { } t ? $" (batches ≤ {t} tokens)" : "");
+        } + (Form == GraphForm.Plain ? " (plain ONNX graph)" : "") + (OwnKernels ? "" : " (ORT's SkipLayerNormalization)")
+          + (BatchTokens is { } t ? BatchPairs == BatchTokens ? $" (batches ≤ {t} tokens)" : $" (batches ≤ {BatchPairs} pairs, ≤ {t} tokens)" : "");
     }
 
     private static double? Number(JsonNode? node) =>

@@ -26,7 +26,7 @@ internal static class Int8Frontier
         var speedInputs = Inputs.Make(speedDocs, speedTokens, folder.Config.VocabSize);
         Console.Error.WriteLine($"model {model}; ranking: {queries} queries × {docs} docs, {minTokens}–{maxTokens} tokens; speed: {speedDocs} × {speedTokens}; {threads} threads");
 
-        var (fp32Logits, fp32Seconds) = await Measure(model, null, threads, rankingInputs, speedInputs, runs, speedDocs * speedTokens);
+        var (fp32Logits, fp32Seconds) = await Measure(model, null, threads, rankingInputs, speedInputs, runs);
         Console.Error.WriteLine($"fp32: {Median(fp32Seconds):F2} s; logits {fp32Logits.Min():F3} … {fp32Logits.Max():F3}, sd {StandardDeviation(fp32Logits):F3}");
 
         Console.WriteLine($"### int8 frontier: {Path.GetFileName(Path.GetFullPath(model))}, speed {speedDocs} × {speedTokens}, ranking {queries} queries × {docs} docs ({minTokens}–{maxTokens} tokens), {threads} threads\n");
@@ -35,7 +35,7 @@ internal static class Int8Frontier
         Console.WriteLine($"| fp32 | {Median(fp32Seconds):F2} | 1.00 | 0 | 0 | 1 | 1 | 100% | 100% |");
         foreach (var recipe in recipes)
         {
-            var (logits, seconds) = await Measure(model, recipe, threads, rankingInputs, speedInputs, runs, speedDocs * speedTokens);
+            var (logits, seconds) = await Measure(model, recipe, threads, rankingInputs, speedInputs, runs);
             var agreement = RankingAgreement.Compare(fp32Logits, logits, docs);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {recipe} | {Median(seconds):F2} | {Median(fp32Seconds) / Median(seconds):F2} | {agreement.MaxAbsDiff:E2} | {agreement.MeanAbsDiff:E2} | {agreement.SpearmanMean:F4} | {agreement.SpearmanWorst:F4} | {agreement.Top1:P1} | {agreement.Top3:P1} |"));
@@ -45,15 +45,13 @@ internal static class Int8Frontier
     }
 
     private static async Task<(float[] Logits, List<double> Seconds)> Measure(string model, Int8Recipe? recipe, int threads,
-        int[][] rankingInputs, int[][] speedInputs, int runs, int speedTokens)
+        int[][] rankingInputs, int[][] speedInputs, int runs)
     {
         var options = new CrossEncoderOptions
         {
             Threads = threads,
             Precision = recipe is null ? Precision.Fp32 : Precision.Int8,
             Int8Recipe = recipe,
-            BatchSize = 16,
-            MaxBatchTokens = Math.Max(16384, speedTokens),
         };
         using var encoder = CrossEncoder.Load(model, options);
         var logits = await encoder.ScoreTokenizedAsync(rankingInputs, rawScores: true);

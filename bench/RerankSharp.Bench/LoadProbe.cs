@@ -20,8 +20,10 @@ internal static class LoadProbe
             Threads = a.Int("threads", 2), Precision = precision,
             PrepackWeights = a.Flag("no-prepack") ? false : a.Flag("prepack") ? true : null,
             GraphForm = a.Flag("plain") ? GraphForm.Plain : GraphForm.Fused,
+            OwnKernels = !a.Flag("contrib"),
         };
-        if (a.Options.ContainsKey("batch-tokens")) options = options with { MaxBatchTokens = a.Int("batch-tokens", 0), BatchSize = a.Int("batch-tokens", 0) };
+        if (a.Options.ContainsKey("batch-pairs")) options = options with { BatchSize = a.Int("batch-pairs", 0) };
+        if (a.Options.ContainsKey("batch-tokens")) options = options with { MaxBatchTokens = a.Int("batch-tokens", 0) };
         using var encoder = CrossEncoder.Load(a.Get("model", ""), options);
         var load = clock.Elapsed.TotalSeconds;
         var rssAfterLoad = Memory.Read("VmRSS");

@@ -19,17 +19,20 @@ return arguments.Mode switch
     "load-probe" => await LoadProbe.RunAsync(arguments),
     "int8" => await Int8Frontier.RunAsync(arguments),
     "accuracy" => await AccuracyCheck.RunAsync(arguments),
+    "profile" => await OperatorProfile.RunAsync(arguments),
     _ => Usage(),
 };
 
 static int Usage()
 {
     Console.Error.WriteLine("""
-        usage: rerank-bench suite --model DIR [--cases 10x128,10x512,...] [--precisions fp32,int8] [--rounds 2] [--runs 2] [--threads 2] [--default-malloc 10x512] [--no-torch] [--out FILE]
+        usage: rerank-bench suite --model DIR [--cases 10x128,10x512,...] [--precisions fp32,int8] [--rounds 2] [--runs 2] [--threads 2] [--default-malloc 10x512] [--no-torch] [--no-probe] [--out FILE]
+                 a contender is a precision with optional suffixes -prepack, -noprepack, -plain, -contrib and @TOKENS or @PAIRS/TOKENS (batch limits): fp32-contrib@16/16384
                rerank-bench engine --model DIR [--docs 10] [--tokens 512] (one case of the suite)
                rerank-bench int8 --model DIR [--queries 200] [--docs 10] [--min-tokens 16] [--max-tokens 80] [--recipes "per-tensor|per-row|..."] [--runs 3]
-               rerank-bench accuracy --model DIR --ids IDS.json --reference-logits REF.json [--precision fp32]
+               rerank-bench accuracy --model DIR --ids IDS.json --reference-logits REF.json [--precision fp32] [--contrib] [--prepack]
                rerank-bench load-probe --model DIR --ids IDS.json [--precision fp32]
+               rerank-bench profile --model DIR [--docs 4] [--tokens 256] [--runs 3] [--contrib] [--prepack] (ONNX Runtime's profiler, time per operator)
         """);
     return 2;
 }

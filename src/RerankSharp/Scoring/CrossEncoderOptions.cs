@@ -27,7 +27,7 @@ public sealed record CrossEncoderOptions
     /// <remarks>
     /// On the CPU small batches are faster per token: the activations of a 1,024-token batch stay in cache between the
     /// GEMMs and the LayerNorm/GELU/attention that read them, while a 4,096-token batch streams them from memory
-    /// (bge-reranker-v2-m3, 2 cores: 50 pairs of 256 tokens 11–14 % faster in batches of 1,024 tokens than in batches
+    /// (bge-reranker-v2-m3, 2 cores: 50 pairs of 256 tokens 13 % faster in batches of 1,024 tokens than in batches
     /// of 16 pairs; docs/benchmarks.md). A GPU needs large batches to be busy.
     /// </remarks>
     public int? MaxBatchTokens { get; init; }
@@ -86,6 +86,12 @@ public sealed record CrossEncoderOptions
 
     /// <summary>Where warnings (clamped max length, missing CUDA) go.</summary>
     public ILogger? Logger { get; init; }
+
+    /// <summary>
+    /// Benchmark seam: false builds the fused graph with ONNX Runtime's contrib SkipLayerNormalization instead of
+    /// RerankSharp's CPU kernel (Inference/SkipLayerNormKernel), so the two can be timed side by side.
+    /// </summary>
+    internal bool OwnKernels { get; init; } = true;
 
     /// <summary>Test seam: runs each padded batch instead of the ONNX Runtime session, which is still loaded.</summary>
     internal Func<PaddedBatch, CancellationToken, float[]>? BatchRunner { get; init; }

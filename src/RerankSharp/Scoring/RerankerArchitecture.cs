@@ -100,7 +100,7 @@ internal abstract class RerankerArchitecture
 
         public override ModelProto BuildGraph(ModelConfig config, SafetensorsStore weights, string weightsDirectory, CrossEncoderOptions options,
             PairTokenizer tokenizer) => XlmRobertaGraph.Build(config, weights, weightsDirectory, options.GraphForm, options.Precision, options.Int8Recipe,
-                RerankKernels.UseFor(options.Device));
+                options.OwnKernels && RerankKernels.UseFor(options.Device));
     }
 
     // BERT cross-encoders: ms-marco-MiniLM, TinyBERT (WordPiece), and mMiniLM (an XLM-R SentencePiece tokenizer
@@ -119,7 +119,7 @@ internal abstract class RerankerArchitecture
 
         public override ModelProto BuildGraph(ModelConfig config, SafetensorsStore weights, string weightsDirectory, CrossEncoderOptions options,
             PairTokenizer tokenizer) => BertGraph.Build(config, weights, weightsDirectory, options.GraphForm, DefaultRecipeOnly(options),
-                RerankKernels.UseFor(options.Device));
+                options.OwnKernels && RerankKernels.UseFor(options.Device));
     }
 
     // Qwen3-Reranker: a decoder read at the last token through its prompt (Qwen3RerankerTokenizer). The causal-LM
