@@ -47,7 +47,7 @@ internal static class EngineBenchmark
         var folder = ModelFolder.Open(model);
 
         var report = new StringBuilder();
-        report.AppendLine($"Machine: {MachineDescription()}; {threads} intra-op threads; model {Path.GetFileName(Path.GetFullPath(model))} ({folder.Config.NumHiddenLayers} layers, hidden {folder.Config.HiddenSize}); {rounds} rounds × {runs} runs per case after 2 warm-up runs ({(1)} for cases of ≥ 2048 tokens, which run 1 round × 1 run).");
+        report.AppendLine($"Machine: {MachineDescription()}; {threads} intra-op threads; model {Path.GetFileName(Path.GetFullPath(model))} ({folder.Config.NumHiddenLayers} layers, hidden {folder.Config.HiddenSize}); {rounds} round(s) × {runs} run(s) per case after 2 warm-up runs ({(1)} for cases of ≥ 2048 tokens, which run 1 round × 1 run).");
         report.AppendLine();
 
         var encoders = precisions.ToDictionary(p => p, p => CrossEncoder.Load(model, p.Options(threads)));
@@ -153,12 +153,15 @@ internal static class EngineBenchmark
             report.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {row.Case} | {row.Contender} | {row.Median:F2} | {row.Seconds.Min():F2} | {row.Case.Docs / row.Median:F1} | {(double)row.Case.Docs * row.Case.Tokens / row.Median:F0} | {gflops:F0} | {Median(row.Shares):P0} | {(row.Baseline is { } b ? (b / row.Median).ToString("F2", CultureInfo.InvariantCulture) : "—")} | {(row.PeakRssMib is { } m ? m.ToString("F0", CultureInfo.InvariantCulture) : "—")} |"));
         }
-        report.AppendLine();
-        report.AppendLine("Fresh process per case and precision (warm page cache): load = `CrossEncoder.Load` until ready; then the case's batch three times (first request, second, third ≈ steady state); RSS after load and peak RSS (VmHWM) after the runs.");
-        report.AppendLine();
-        report.AppendLine("| case | precision | load s | first run s | second run s | third run s | RSS after load MiB | peak RSS MiB |");
-        report.AppendLine("|---|---|---|---|---|---|---|---|");
-        foreach (var line in loads) report.AppendLine(line);
+        if (loads.Count > 0)
+        {
+            report.AppendLine();
+            report.AppendLine("Fresh process per case and precision (warm page cache): load = `CrossEncoder.Load` until ready; then the case's batch three times (first request, second, third ≈ steady state); RSS after load and peak RSS (VmHWM) after the runs.");
+            report.AppendLine();
+            report.AppendLine("| case | precision | load s | first run s | second run s | third run s | RSS after load MiB | peak RSS MiB |");
+            report.AppendLine("|---|---|---|---|---|---|---|---|");
+            foreach (var line in loads) report.AppendLine(line);
+        }
         report.AppendLine();
         report.AppendLine($"Weights: {folder.WeightFiles.Sum(f => new FileInfo(f).Length) / 1048576.0:F0} MiB fp32 on disk.");
         Console.Write(report.ToString());

@@ -20,8 +20,25 @@ return arguments.Mode switch
     "int8" => await Int8Frontier.RunAsync(arguments),
     "accuracy" => await AccuracyCheck.RunAsync(arguments),
     "profile" => await OperatorProfile.RunAsync(arguments),
+    "ids" => await WriteIdsAsync(arguments),
     _ => Usage(),
 };
+
+// The suite's token ids for one case, for tools/model/golden_logits.py --ids and `accuracy`.
+static async Task<int> WriteIdsAsync(BenchArguments a)
+{
+    var config = RerankSharp.Models.ModelFolder.Open(a.Get("model", "")).Config;
+    var ids = Inputs.Make(a.Int("docs", 10), a.Int("tokens", 512), config.VocabSize);
+    if (a.Options.TryGetValue("cut", out var cut))
+    {
+        var lengths = cut.Split(',').Select(l => int.Parse(l, CultureInfo.InvariantCulture)).ToArray();
+        if (lengths.Length != ids.Length || lengths.Any(l => l < 2 || l > a.Int("tokens", 512)))
+            throw new ArgumentException($"--cut needs {ids.Length} lengths of 2 to {a.Int("tokens", 512)} tokens");
+        ids = ids.Select((row, i) => row[..lengths[i]].Select((id, j) => j == lengths[i] - 1 ? 2 : id).ToArray()).ToArray();
+    }
+    await File.WriteAllTextAsync(a.Get("out", "ids.json"), JsonSerializer.Serialize(ids));
+    return 0;
+}
 
 static int Usage()
 {
@@ -32,6 +49,7 @@ static int Usage()
                rerank-bench int8 --model DIR [--queries 200] [--docs 10] [--min-tokens 16] [--max-tokens 80] [--recipes "per-tensor|per-row|..."] [--runs 3]
                rerank-bench accuracy --model DIR --ids IDS.json --reference-logits REF.json [--precision fp32] [--contrib] [--prepack]
                rerank-bench load-probe --model DIR --ids IDS.json [--precision fp32]
+               rerank-bench ids --model DIR --docs 10 --tokens 512 [--cut 512,421,...] --out IDS.json (the suite's inputs; --cut shortens row i to the i-th length, ending in </s>)
                rerank-bench profile --model DIR [--docs 4] [--tokens 256] [--runs 3] [--contrib] [--prepack] (ONNX Runtime's profiler, time per operator)
         """);
     return 2;

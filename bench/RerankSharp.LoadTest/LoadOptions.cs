@@ -9,7 +9,8 @@ internal sealed record LoadOptions
     public string? Url { get; init; }
     public string? ApiKey { get; init; }
     public int? Threads { get; init; }
-    public int BatchSize { get; init; } = 16;
+    /// <summary>Most pairs per batch; null: the library's default, as `rerank serve` uses.</summary>
+    public int? BatchSize { get; init; }
     public IReadOnlyList<int> Clients { get; init; } = [1, 8, 32];
     /// <summary>Requests per level (one value for all levels, or one per level).</summary>
     public IReadOnlyList<int> Requests { get; init; } = [20, 80, 320];

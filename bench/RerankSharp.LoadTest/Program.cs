@@ -16,7 +16,7 @@ using RerankSharp.Server;
 var options = LoadOptions.Parse(args);
 if (options is null)
 {
-    Console.Error.WriteLine("usage: rerank-load [overload|soak|cancel] (--model DIR [--threads N] [--batch-size 16] | --url http://127.0.0.1:8080 [--api-key K])\n" +
+    Console.Error.WriteLine("usage: rerank-load [overload|soak|cancel] (--model DIR [--threads N] [--batch-size 64] | --url http://127.0.0.1:8080 [--api-key K])\n" +
         "                   [--clients 1,8,32] [--requests 20,80,320] [--docs 10] [--tokens 256] [--route /rerank] [--max-seconds 240] [--seed 1]\n" +
         "       overload: [--pid SERVER_PID] [--burst N (default 10 × the queue's capacity)] [--rss-bound-mib M]\n" +
         "       soak:     [--pid SERVER_PID] [--minutes 20] [--rate R (default 80% of measured capacity)] [--disconnect 0.05]\n" +
@@ -30,11 +30,16 @@ var url = options.Url;
 if (options.Model is not null)
 {
     Console.Error.WriteLine($"loading {options.Model} ...");
-    encoder = await CrossEncoder.LoadAsync(options.Model, new CrossEncoderOptions { Threads = options.Threads, BatchSize = options.BatchSize });
+    encoder = await CrossEncoder.LoadAsync(options.Model, new CrossEncoderOptions
+    {
+        Threads = options.Threads, BatchSize = options.BatchSize ?? new CrossEncoderOptions().BatchSize,
+        // As `rerank serve` does: a server repays prepacking at load many times over.
+        PrepackWeights = true,
+    });
     app = RerankServerApplication.Create(encoder, new RerankServerOptions { ModelName = Path.GetFileName(options.Model.TrimEnd('/')) }, new RerankHostOptions("127.0.0.1", 0));
     await app.StartAsync();
     url = RerankServerApplication.ListeningAddresses(app).Single();
-    Console.Error.WriteLine($"serving on {url} ({encoder.ExecutionProvider}, {options.Threads?.ToString(CultureInfo.InvariantCulture) ?? "all"} threads, batch size {options.BatchSize})");
+    Console.Error.WriteLine($"serving on {url} ({encoder.ExecutionProvider}, {options.Threads?.ToString(CultureInfo.InvariantCulture) ?? "all"} threads, batch size {encoder.BatchSize}, max batch tokens {encoder.MaxBatchTokens}, prepacked)");
 }
 
 try

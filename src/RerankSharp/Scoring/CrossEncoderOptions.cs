@@ -27,8 +27,8 @@ public sealed record CrossEncoderOptions
     /// <remarks>
     /// On the CPU small batches are faster per token: the activations of a 1,024-token batch stay in cache between the
     /// GEMMs and the LayerNorm/GELU/attention that read them, while a 4,096-token batch streams them from memory
-    /// (bge-reranker-v2-m3, 2 cores: 50 pairs of 256 tokens 13 % faster in batches of 1,024 tokens than in batches
-    /// of 16 pairs; docs/benchmarks.md). A GPU needs large batches to be busy.
+    /// (bge-reranker-v2-m3, 2 cores: 50 pairs of 256 tokens 0–13 % faster in batches of 1,024 tokens than in batches
+    /// of 16 pairs, and steady when the host's memory is busy; docs/benchmarks.md). A GPU needs large batches to be busy.
     /// </remarks>
     public int? MaxBatchTokens { get; init; }
 

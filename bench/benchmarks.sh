@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# Regenerates the measured blocks of docs/benchmarks.md. Each section runs one benchmark (or one short sequence) under
+# the shared lock and replaces the text between `<!-- bench:NAME -->` and `<!-- /bench:NAME -->` with what it printed,
+# headed by the date and the command, so every figure in the document comes from the command beside it.
+#
+#   bench/benchmarks.sh                  every section, in order (about 100 minutes on 2 cores)
+#   bench/benchmarks.sh suite threads    only these sections
+#   bench/benchmarks.sh --list           the sections and what each measures
+#
+# Needs the .NET 10 SDK; the PyTorch reference and the random-weight models need Debian's python3-torch,
+# python3-sentencepiece and libopenblas0-pthread (`/usr/bin/python3`). Models are generated under $RERANK_BENCH_MODELS
+# (default /work/models) when missing. Raw outputs and progress logs stay in $RERANK_BENCH_RESULTS.
+# Benchmarks saturate the machine: never run two at once (the lock enforces it between callers of this script).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+repo="$(cd "$here/.." && pwd)"
+doc="$repo/docs/benchmarks.md"
+models="${RERANK_BENCH_MODELS:-/work/models}"
+results="${RERANK_BENCH_RESULTS:-/tmp/rerank-benchmarks}"
+lock="${RERANK_BENCH_LOCK:-$( [ -d /work ] && echo /work/bench.lock || echo /tmp/rerank-bench.lock )}"
+python=/usr/bin/python3
+
+sections=(suite versus-torch suite-long before-after batch-budget profile plain accuracy long-inputs threads int8 cli-bench architectures load-tiny load-full)
+describe() {
+  case "$1" in
+    suite) echo "engine (fp32, fp32 prepacked, int8) against PyTorch at 10x128, 10x512, 50x256, with load probes" ;;
+    versus-torch) echo "fp32 and PyTorch alone, head to head, 3 rounds at 50x256 and 10x512" ;;
+    suite-long) echo "the same at 4x1024, 4x2048, 1x8192" ;;
+    before-after) echo "the 2026-11-25 defaults (16-pair batches, ORT's SkipLayerNormalization) against today's" ;;
+    batch-budget) echo "fp32 under token budgets per batch, 50x256 to 64x32" ;;
+    profile) echo "ONNX Runtime's profiler per operator, 4x256, our SkipLayerNormalization and ORT's" ;;
+    plain) echo "fused graph against the plain opset-20 graph on the whole model" ;;
+    accuracy) echo "fp32 logits against the float64 reference on the full-size model" ;;
+    long-inputs) echo "peak RSS at 2048/4096/8192 tokens, flash attention against the masked kernel (2-layer model)" ;;
+    threads) echo "1 against 2 intra-op threads at 10x512" ;;
+    int8) echo "int8 recipes: speed and ranking agreement against fp32 and the q8_0 yardstick" ;;
+    cli-bench) echo "rerank bench, the CLI's own table and plot" ;;
+    architectures) echo "MiniLM-L6 and Qwen3-Reranker-0.6B shapes beside bge-reranker-v2-m3" ;;
+    load-tiny) echo "rerank serve under 1/8/32 clients, tiny fixture model" ;;
+    load-full) echo "rerank serve under 1/8/32 clients, full-size model" ;;
+    *) return 1 ;;
+  esac
+}
+
+if [ "${1:-}" = "--list" ]; then
+  for s in "${sections[@]}"; do printf '%-14s %s\n' "$s" "$(describe "$s")"; done
+  exit 0
+fi
+[ $# -gt 0 ] && sections=("$@")
+for s in "${sections[@]}"; do describe "$s" >/dev/null || { echo "unknown section '$s' (bench/benchmarks.sh --list)" >&2; exit 2; }; done
+
+mkdir -p "$results"
+echo "building (Release) ..." >&2
+for p in bench/RerankSharp.Bench bench/RerankSharp.LoadTest src/RerankSharp.Cli; do
+  dotnet build -c Release -v quiet -nologo "$repo/$p" >/dev/null
+done
+bench="dotnet $repo/bench/RerankSharp.Bench/bin/Release/net10.0/rerank-bench.dll"
+cli="dotnet $repo/src/RerankSharp.Cli/bin/Release/net10.0/rerank.dll"
+load="dotnet $repo/bench/RerankSharp.LoadTest/bin/Release/net10.0/rerank-load.dll"
+
+model() { # NAME: generate the random-weight model NAME under $models when missing
+  local dir="$models/$1"
+  [ -f "$dir/config.json" ] && { echo "$dir"; return; }
+  echo "generating $dir ..." >&2
+  mkdir -p "$dir"
+  case "$1" in
+    full) (cd "$repo" && $python tools/model/make_model.py --preset full --out "$dir" --tokenizer-dir tests/fixtures/tokenizer) >&2 ;;
+    full-2l) (cd "$repo" && $python tools/model/make_model.py --preset full --layers 2 --vocab 16002 --out "$dir" --tokenizer-dir tests/fixtures/tokenizer) >&2 ;;
+    minilm-l6) (cd "$repo" && $python tools/model/bert.py make --preset minilm-l6 --out "$dir") >&2 ;;
+    qwen3-reranker-0.6b) (cd "$repo" && $python tools/model/qwen3.py make --preset reranker-0.6b --out "$dir") >&2 ;;
+  esac
+  echo "$dir"
+}
+
+# SECTION TEXT-FILE: replace the section's block in docs/benchmarks.md with the file.
+splice() {
+  local name="$1" file="$2"
+  grep -qxF "<!-- bench:$name -->" "$doc" || { echo "docs/benchmarks.md has no <!-- bench:$name --> block" >&2; return 1; }
+  awk -v first="<!-- bench:$name -->" -v last="<!-- /bench:$name -->" -v file="$file" '
+    $0 == first { print; while ((getline line < file) > 0) print line; skip = 1; next }
+    $0 == last { skip = 0 }
+    !skip { print }' "$doc" > "$doc.tmp"
+  mv "$doc.tmp" "$doc"
+}
+
+# SECTION FENCE COMMAND...: run under the lock, keep stdout, splice it (in a ```text fence when FENCE is "text").
+measure() {
+  local name="$1" fence="$2"; shift 2
+  local out="$results/$name.out" block="$results/$name.md"
+  echo "== $name: $*" >&2
+  # nice -n -20: the benchmark first, so the host's other work disturbs it less (without the privilege nice says so
+  # and runs it anyway).
+  (cd "$repo" && flock "$lock" nice -n -20 "$@") > "$out" 2> >(tee "$results/$name.log" >&2)
+  {
+    echo "Measured $(date -u +%Y-%m-%d) by \`bench/benchmarks.sh $name\`:"
+    echo
+    echo '```'
+    echo "$*" | sed "s#$repo/##g; s#dotnet bench/RerankSharp.Bench/bin/Release/net10.0/rerank-bench.dll#rerank-bench#; s#dotnet src/RerankSharp.Cli/bin/Release/net10.0/rerank.dll#rerank#; s#dotnet bench/RerankSharp.LoadTest/bin/Release/net10.0/rerank-load.dll#rerank-load#"
+    echo '```'
+    echo
+    if [ "$fence" = text ]; then echo '```text'; cat "$out"; echo '```'; else cat "$out"; fi
+  } > "$block"
+  splice "$name" "$block"
+}
+
+full="$(model full)"
+for s in "${sections[@]}"; do
+  case "$s" in
+    suite)
+      measure suite md $bench suite --model "$full" --threads 2 --cases 10x128,10x512,50x256 \
+        --precisions fp32,fp32-prepack,int8 --rounds 2 --runs 2 --default-malloc 10x512 ;;
+    versus-torch)
+      measure versus-torch md $bench suite --model "$full" --threads 2 --cases 50x256,10x512 --precisions fp32 \
+        --rounds 3 --runs 1 --no-probe --default-malloc none ;;
+    suite-long)
+      measure suite-long md $bench suite --model "$full" --threads 2 --cases 4x1024,4x2048,1x8192 \
+        --precisions fp32,int8 --rounds 1 --runs 1 --default-malloc none ;;
+    before-after)
+      measure before-after md $bench suite --model "$full" --threads 2 --cases 50x256,10x512 --rounds 3 --runs 1 \
+        --no-torch --no-probe --precisions fp32-contrib@16/16384,fp32-contrib,fp32,fp32-prepack ;;
+    batch-budget)
+      measure batch-budget md $bench suite --model "$full" --threads 2 --cases 50x256,10x512,10x128,64x32 \
+        --rounds 2 --runs 1 --no-torch --no-probe --precisions fp32@16/16384,fp32@2048,fp32,fp32@512 ;;
+    profile)
+      measure profile md sh -c "$bench profile --model $full --docs 4 --tokens 256 && echo && $bench profile --model $full --docs 4 --tokens 256 --contrib" ;;
+    plain)
+      measure plain md $bench suite --model "$full" --threads 2 --cases 10x512,50x256 --precisions fp32,fp32-plain \
+        --rounds 1 --runs 2 --no-torch --no-probe ;;
+    accuracy)
+      # The reference runs in float64 (minutes for 10 x 512 on 2 cores), outside the lock: it times nothing.
+      $bench ids --model "$full" --docs 10 --tokens 512 --out "$results/ids-10x512.json"
+      $bench ids --model "$full" --docs 50 --tokens 256 --out "$results/ids-50x256.json"
+      $bench ids --model "$full" --docs 10 --tokens 512 --cut 512,421,300,256,128,64,37,16,5,3 --out "$results/ids-mixed.json"
+      for c in 10x512 50x256 mixed; do
+        [ -f "$results/ref-$c.json" ] || (cd "$repo" && $python tools/model/golden_logits.py --model "$full" \
+          --ids "$results/ids-$c.json" --batch-size 10 --out "$results/ref-$c.json")
+      done
+      measure accuracy text sh -c "for c in 10x512 50x256 mixed; do for k in '' --contrib; do \
+        $bench accuracy --model $full --ids $results/ids-\$c.json --reference-logits $results/ref-\$c.json \$k; done; done" ;;
+    long-inputs)
+      twolayers="$(model full-2l)"
+      measure long-inputs md sh -c "for flash in 0 1; do ORT_DISABLE_FLASH_ATTENTION=\$flash $bench suite --model $twolayers \
+        --no-torch --precisions fp32 --cases 1x2048,1x4096,1x8192 --rounds 1 --runs 1 --threads 2; echo; done" ;;
+    threads)
+      measure threads md sh -c "for t in 1 2; do $bench suite --model $full --cases 10x512 --precisions fp32,int8 \
+        --rounds 1 --runs 2 --threads \$t --no-torch; echo; done" ;;
+    int8)
+      measure int8 md $bench int8 --model "$full" --queries 200 --min-tokens 16 --max-tokens 48 --runs 1 \
+        --speed-docs 4 --speed-tokens 256 \
+        --recipes "q8_0-weights|per-tensor|per-tensor;fp32=output.dense|per-tensor;fp32=attention.output.dense,output.dense|per-row;fp32=output.dense|per-tensor;fp32=output.dense;fp32-layers=0,-1" ;;
+    cli-bench)
+      # stderr too, for its load time and setup line, without the per-run progress.
+      measure cli-bench text sh -c "$cli bench --model $full --threads 2 --grid 512x10,512x4,1024x4,2048x4 --warmup 1 \
+        --repeats 3 --plot docs/bench-full-fp32-cpu.png 2>&1 | grep -v ': run '" ;;
+    architectures)
+      minilm="$(model minilm-l6)"; qwen="$(model qwen3-reranker-0.6b)"
+      measure architectures text sh -c "for m in $full $minilm $qwen; do for p in fp32 int8; do \
+        $cli bench --model \$m --precision \$p --grid 256x10 --warmup 1 --repeats 3 --threads 2 2>&1 | grep -v ': run '; done; done" ;;
+    load-tiny)
+      measure load-tiny md $load --model tests/fixtures/models/tiny-a --threads 2 --clients 1,8,32 --requests 500,2000,4000 \
+        --docs 10 --tokens 256 ;;
+    load-full)
+      measure load-full md $load --model "$full" --threads 2 --clients 1,8,32 --requests 4,16,32 --docs 10 --tokens 256 \
+        --max-seconds 200 ;;
+  esac
+done
+echo "docs/benchmarks.md updated: ${sections[*]} (raw outputs in $results)" >&2
