@@ -9,7 +9,8 @@
 #
 # Needs the .NET 10 SDK; the PyTorch reference and the random-weight models need Debian's python3-torch,
 # python3-sentencepiece and libopenblas0-pthread (`/usr/bin/python3`). Models are generated under $RERANK_BENCH_MODELS
-# (default /work/models) when missing. Raw outputs and progress logs stay in $RERANK_BENCH_RESULTS.
+# (default /work/models) when missing. Raw outputs and progress logs stay in $RERANK_BENCH_RESULTS (default
+# /tmp/rerank-benchmarks); RERANK_BENCH_REUSE=1 splices a section's existing output again instead of measuring it.
 # Benchmarks saturate the machine: never run two at once (the lock enforces it between callers of this script).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -20,7 +21,7 @@ results="${RERANK_BENCH_RESULTS:-/tmp/rerank-benchmarks}"
 lock="${RERANK_BENCH_LOCK:-$( [ -d /work ] && echo /work/bench.lock || echo /tmp/rerank-bench.lock )}"
 python=/usr/bin/python3
 
-sections=(suite versus-torch suite-long before-after batch-budget profile plain accuracy long-inputs threads int8 cli-bench architectures load-tiny load-full)
+sections=(suite versus-torch suite-long before-after batch-budget profile plain accuracy long-inputs threads int8 int8-tiny cli-bench architectures load-tiny load-full)
 describe() {
   case "$1" in
     suite) echo "engine (fp32, fp32 prepacked, int8) against PyTorch at 10x128, 10x512, 50x256, with load probes" ;;
@@ -34,6 +35,7 @@ describe() {
     long-inputs) echo "peak RSS at 2048/4096/8192 tokens, flash attention against the masked kernel (2-layer model)" ;;
     threads) echo "1 against 2 intra-op threads at 10x512" ;;
     int8) echo "int8 recipes: speed and ranking agreement against fp32 and the q8_0 yardstick" ;;
+    int8-tiny) echo "the same frontier on the tiny fixture models (tests/fixtures/models/tiny-*)" ;;
     cli-bench) echo "rerank bench, the CLI's own table and plot" ;;
     architectures) echo "MiniLM-L6 and Qwen3-Reranker-0.6B shapes beside bge-reranker-v2-m3" ;;
     load-tiny) echo "rerank serve under 1/8/32 clients, tiny fixture model" ;;
@@ -87,15 +89,19 @@ splice() {
 measure() {
   local name="$1" fence="$2"; shift 2
   local out="$results/$name.out" block="$results/$name.md"
-  echo "== $name: $*" >&2
-  # nice -n -20: the benchmark first, so the host's other work disturbs it less (without the privilege nice says so
-  # and runs it anyway).
-  (cd "$repo" && flock "$lock" nice -n -20 "$@") > "$out" 2> >(tee "$results/$name.log" >&2)
+  if [ -n "${RERANK_BENCH_REUSE:-}" ] && [ -s "$out" ]; then
+    echo "== $name: reusing $out (RERANK_BENCH_REUSE)" >&2
+  else
+    echo "== $name: $*" >&2
+    # nice -n -20: the benchmark first, so the host's other work disturbs it less (without the privilege nice says so
+    # and runs it anyway).
+    (cd "$repo" && flock "$lock" nice -n -20 "$@") > "$out" 2> >(tee "$results/$name.log" >&2)
+  fi
   {
     echo "Measured $(date -u +%Y-%m-%d) by \`bench/benchmarks.sh $name\`:"
     echo
     echo '```'
-    echo "$*" | sed "s#$repo/##g; s#dotnet bench/RerankSharp.Bench/bin/Release/net10.0/rerank-bench.dll#rerank-bench#; s#dotnet src/RerankSharp.Cli/bin/Release/net10.0/rerank.dll#rerank#; s#dotnet bench/RerankSharp.LoadTest/bin/Release/net10.0/rerank-load.dll#rerank-load#"
+    echo "$*" | sed "s#$repo/##g; s#dotnet bench/RerankSharp.Bench/bin/Release/net10.0/rerank-bench.dll#rerank-bench#g; s#dotnet src/RerankSharp.Cli/bin/Release/net10.0/rerank.dll#rerank#g; s#dotnet bench/RerankSharp.LoadTest/bin/Release/net10.0/rerank-load.dll#rerank-load#g; s#^sh -c ##"
     echo '```'
     echo
     if [ "$fence" = text ]; then echo '```text'; cat "$out"; echo '```'; else cat "$out"; fi
@@ -104,6 +110,7 @@ measure() {
 }
 
 full="$(model full)"
+recipes="q8_0-weights|per-tensor|per-tensor;fp32=output.dense|per-tensor;fp32=attention.output.dense,output.dense|per-row;fp32=output.dense|per-tensor;fp32=output.dense;fp32-layers=0,-1"
 for s in "${sections[@]}"; do
   case "$s" in
     suite)
@@ -147,7 +154,10 @@ for s in "${sections[@]}"; do
     int8)
       measure int8 md $bench int8 --model "$full" --queries 200 --min-tokens 16 --max-tokens 48 --runs 1 \
         --speed-docs 4 --speed-tokens 256 \
-        --recipes "q8_0-weights|per-tensor|per-tensor;fp32=output.dense|per-tensor;fp32=attention.output.dense,output.dense|per-row;fp32=output.dense|per-tensor;fp32=output.dense;fp32-layers=0,-1" ;;
+        --recipes "$recipes" ;;
+    int8-tiny)
+      measure int8-tiny md sh -c "for m in tests/fixtures/models/tiny-*/; do $bench int8 --model \$m --queries 200 \
+        --min-tokens 16 --max-tokens 48 --runs 3 --speed-docs 4 --speed-tokens 64 --recipes \"$recipes\"; echo; done" ;;
     cli-bench)
       # stderr too, for its load time and setup line, without the per-run progress.
       measure cli-bench text sh -c "$cli bench --model $full --threads 2 --grid 512x10,512x4,1024x4,2048x4 --warmup 1 \

@@ -29,16 +29,16 @@ internal static class Int8Frontier
         var (fp32Logits, fp32Seconds) = await Measure(model, null, threads, rankingInputs, speedInputs, runs);
         Console.Error.WriteLine($"fp32: {Median(fp32Seconds):F2} s; logits {fp32Logits.Min():F3} … {fp32Logits.Max():F3}, sd {StandardDeviation(fp32Logits):F3}");
 
-        Console.WriteLine($"### int8 frontier: {Path.GetFileName(Path.GetFullPath(model))}, speed {speedDocs} × {speedTokens}, ranking {queries} queries × {docs} docs ({minTokens}–{maxTokens} tokens), {threads} threads\n");
+        Console.WriteLine($"### int8 frontier: {Path.GetFileName(Path.GetFullPath(model).TrimEnd('/'))}, speed {speedDocs} × {speedTokens}, ranking {queries} queries × {docs} docs ({minTokens}–{maxTokens} tokens), {threads} threads\n");
         Console.WriteLine("| recipe | median s | × fp32 speed | max \\|Δ logit\\| | mean \\|Δ logit\\| | Spearman mean | Spearman worst | top-1 agree | top-3 agree |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
-        Console.WriteLine($"| fp32 | {Median(fp32Seconds):F2} | 1.00 | 0 | 0 | 1 | 1 | 100% | 100% |");
+        Console.WriteLine($"| fp32 | {Median(fp32Seconds):G3} | 1.00 | 0 | 0 | 1 | 1 | 100% | 100% |");
         foreach (var recipe in recipes)
         {
             var (logits, seconds) = await Measure(model, recipe, threads, rankingInputs, speedInputs, runs);
             var agreement = RankingAgreement.Compare(fp32Logits, logits, docs);
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {recipe} | {Median(seconds):F2} | {Median(fp32Seconds) / Median(seconds):F2} | {agreement.MaxAbsDiff:E2} | {agreement.MeanAbsDiff:E2} | {agreement.SpearmanMean:F4} | {agreement.SpearmanWorst:F4} | {agreement.Top1:P1} | {agreement.Top3:P1} |"));
+                $"| {recipe} | {Median(seconds):G3} | {Median(fp32Seconds) / Median(seconds):F2} | {agreement.MaxAbsDiff:E2} | {agreement.MeanAbsDiff:E2} | {agreement.SpearmanMean:F4} | {agreement.SpearmanWorst:F4} | {agreement.Top1:P1} | {agreement.Top3:P1} |"));
         }
         Console.WriteLine($"\nfp32 logits on the ranking set: {fp32Logits.Min():F3} … {fp32Logits.Max():F3}, standard deviation {StandardDeviation(fp32Logits):F3}.");
         return 0;

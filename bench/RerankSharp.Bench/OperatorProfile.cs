@@ -39,7 +39,8 @@ internal static class OperatorProfile
                 using var outputs = session.Run(runOptions, ["input_ids", "attention_mask"], [idsValue, maskValue], ["logits"]);
                 if (r >= 2) seconds.Add(clock.Elapsed.TotalSeconds);
             }
-            Print(session.EndProfiling(), docs, tokens, runs, seconds);
+            Print(session.EndProfiling(), docs, tokens, runs, seconds,
+                $"{(a.Flag("contrib") ? "ONNX Runtime's" : "Our")} SkipLayerNormalization{(a.Flag("prepack") ? ", prepacked" : "")}");
         }
         finally
         {
@@ -64,7 +65,7 @@ internal static class OperatorProfile
     }
 
     // The profile holds one model_run event per run and one *_kernel_time event per node; the two warm-up runs are left out.
-    private static void Print(string profilePath, int docs, int tokens, int runs, List<double> seconds)
+    private static void Print(string profilePath, int docs, int tokens, int runs, List<double> seconds, string kernel)
     {
         using var document = JsonDocument.Parse(File.ReadAllText(profilePath));
         var events = document.RootElement.EnumerateArray().ToList();
@@ -85,7 +86,7 @@ internal static class OperatorProfile
         File.Delete(profilePath);
         var runMs = timed.Average(r => r.Length) / 1000.0;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{docs} × {tokens} tokens, {runs} timed runs: median {EngineBenchmark.Median(seconds):F3} s; profiled run {runMs:F0} ms"));
+            $"{kernel}, {docs} × {tokens} tokens, {runs} timed runs: median {EngineBenchmark.Median(seconds):F3} s; profiled run {runMs:F0} ms"));
         Console.WriteLine();
         Console.WriteLine("| operator | ms per run | share of the run |");
         Console.WriteLine("|---|---|---|");
