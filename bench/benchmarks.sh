@@ -12,6 +12,7 @@
 # (default /work/models) when missing. Raw outputs and progress logs stay in $RERANK_BENCH_RESULTS (default
 # /tmp/rerank-benchmarks); RERANK_BENCH_REUSE=1 splices a section's existing output again instead of measuring it.
 # Benchmarks saturate the machine: never run two at once (the lock enforces it between callers of this script).
+# bash reads this file as it runs: edit it only when no run is going.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
