@@ -86,6 +86,19 @@ splice() {
   mv "$doc.tmp" "$doc"
 }
 
+# The command as one could paste it: sh -c's script as written, other arguments quoted where the shell needs it.
+shown() {
+  if [ "$1" = sh ] && [ "$2" = -c ]; then echo "$3"; return; fi
+  local out="" arg
+  for arg in "$@"; do
+    case "$arg" in
+      *[\ \|\;\&\$\"\(\)\<\>]*) out+="'$arg' " ;;
+      *) out+="$arg " ;;
+    esac
+  done
+  echo "${out% }"
+}
+
 # SECTION FENCE COMMAND...: run under the lock, keep stdout, splice it (in a ```text fence when FENCE is "text").
 measure() {
   local name="$1" fence="$2"; shift 2
@@ -102,7 +115,7 @@ measure() {
     echo "Measured $(date -u +%Y-%m-%d) by \`bench/benchmarks.sh $name\`:"
     echo
     echo '```'
-    echo "$*" | sed "s#$repo/##g; s#dotnet bench/RerankSharp.Bench/bin/Release/net10.0/rerank-bench.dll#rerank-bench#g; s#dotnet src/RerankSharp.Cli/bin/Release/net10.0/rerank.dll#rerank#g; s#dotnet bench/RerankSharp.LoadTest/bin/Release/net10.0/rerank-load.dll#rerank-load#g; s#^sh -c ##"
+    shown "$@" | sed "s#$repo/##g; s#dotnet bench/RerankSharp.Bench/bin/Release/net10.0/rerank-bench.dll#rerank-bench#g; s#dotnet src/RerankSharp.Cli/bin/Release/net10.0/rerank.dll#rerank#g; s#dotnet bench/RerankSharp.LoadTest/bin/Release/net10.0/rerank-load.dll#rerank-load#g;"
     echo '```'
     echo
     if [ "$fence" = text ]; then echo '```text'; cat "$out"; echo '```'; else cat "$out"; fi
