@@ -49,18 +49,13 @@ internal static class OperatorProfile
         return 0;
     }
 
+    // The engine's own session options, with ONNX Runtime's profiler on.
     private static InferenceSession Session(string graphPath, string weightsDirectory, int threads, bool prepack)
     {
-        using var options = new SessionOptions
-        {
-            IntraOpNumThreads = threads, InterOpNumThreads = 1, ExecutionMode = ExecutionMode.ORT_SEQUENTIAL,
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL, EnableProfiling = true,
-            ProfileOutputPathPrefix = Path.Combine(Path.GetTempPath(), "rerank-bench-profile"),
-        };
-        options.AddSessionConfigEntry("session.model_external_initializers_file_folder_path", weightsDirectory);
-        options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
-        if (!prepack) options.AddSessionConfigEntry("session.disable_prepacking", "1");
-        RerankKernels.Register(options);
+        using var options = EncoderSession.Options(
+            new SessionSettings(Device.Cpu, threads, GraphOptimizationLevel.ORT_ENABLE_ALL, prepack), weightsDirectory);
+        options.EnableProfiling = true;
+        options.ProfileOutputPathPrefix = Path.Combine(Path.GetTempPath(), "rerank-bench-profile");
         return new InferenceSession(File.ReadAllBytes(graphPath), options);
     }
 

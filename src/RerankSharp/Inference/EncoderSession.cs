@@ -75,8 +75,11 @@ internal sealed class EncoderSession : IDisposable
         TokenTypeRule? tokenTypes = null) =>
         Create(options => new InferenceSession(onnxPath, options), Path.GetDirectoryName(onnxPath)!, numLabels, settings, logger, tokenTypes, onnxPath);
 
-    private static EncoderSession Create(Func<SessionOptions, InferenceSession> open, string weightsDirectory, int numLabels,
-        SessionSettings settings, ILogger logger, TokenTypeRule? tokenTypes, string what)
+    /// <summary>
+    /// The options every encoder session starts from (threads, external data folder, prepacking, our CPU kernels),
+    /// before a provider is chosen; also what the benchmark's operator profile runs with.
+    /// </summary>
+    internal static SessionOptions Options(SessionSettings settings, string weightsDirectory)
     {
         var options = new SessionOptions
         {
@@ -101,6 +104,22 @@ internal sealed class EncoderSession : IDisposable
             // Our graphs use RerankSharp's CPU kernels when the session is meant for the CPU; a published ONNX file never
             // names them, and registering costs nothing.
             RerankKernels.Register(options);
+            return options;
+        }
+        catch
+        {
+            options.Dispose();
+            throw;
+        }
+    }
+
+    private static EncoderSession Create(Func<SessionOptions, InferenceSession> open, string weightsDirectory, int numLabels,
+        SessionSettings settings, ILogger logger, TokenTypeRule? tokenTypes, string what)
+    {
+        SessionOptions? options = null;
+        try
+        {
+            options = Options(settings, weightsDirectory);
             if (settings.OptimizedModelPath is not null) options.OptimizedModelFilePath = settings.OptimizedModelPath;
 
             var provider = "CPUExecutionProvider";
@@ -147,7 +166,7 @@ internal sealed class EncoderSession : IDisposable
         }
         finally
         {
-            options.Dispose();
+            options?.Dispose();
         }
     }
 
