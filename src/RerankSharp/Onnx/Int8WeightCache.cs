@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using RerankSharp.Models;
+using DataType = RerankSharp.Onnx.Proto.TensorProto.Types.DataType;
 
 namespace RerankSharp.Onnx;
 
@@ -11,7 +12,8 @@ namespace RerankSharp.Onnx;
 /// quantizing again. <see cref="Int8Layout.PerColumn"/>: for ONNX Runtime's integer GEMMs, per output
 /// column, symmetric, <c>B</c> int8 [in, out] and <c>b_scale</c> float [out].
 /// <see cref="Int8Layout.Block32Float"/>: the q8_0 yardstick, fp32 [out, in] holding the weights as
-/// int8 per block of 32 would give them back.
+/// int8 per block of 32 would give them back. <see cref="Int8Layout.PerColumnUnsigned"/>: as per column, with
+/// B stored as uint8 (the int8 value + 128, zero point 128), for x86 CPUs without VNNI; see <see cref="IntegerLayoutForThisCpu"/>.
 /// </summary>
 internal sealed class Int8WeightCache
 {
@@ -21,9 +23,10 @@ internal sealed class Int8WeightCache
 
     private readonly Dictionary<string, (Slice Weight, Slice Scale)> _tensors;
 
-    private Int8WeightCache(string relativePath, Dictionary<string, (Slice, Slice)> tensors)
+    private Int8WeightCache(string relativePath, Dictionary<string, (Slice, Slice)> tensors, Int8Layout layout)
     {
         RelativePath = relativePath;
+        Layout = layout;
         _tensors = tensors;
     }
 
@@ -35,30 +38,90 @@ internal sealed class Int8WeightCache
 
     public (Slice Weight, Slice Scale) this[string name] => _tensors[name];
 
+    /// <summary>What this cache holds.</summary>
+    public Int8Layout Layout { get; }
+
+    /// <summary>
+    /// The layout ONNX Runtime's integer GEMMs compute exactly on this CPU. On x86 without VNNI, MLAS multiplies
+    /// uint8 activations by int8 weights with <c>vpmaddubsw</c>, which adds two u8·s8 products into a saturating
+    /// int16: 2 · 255 · 127 overflows it, and measured on a Zen 3 (AVX2) machine the tiny fixtures' int8 logits moved
+    /// by up to 2.2 instead of 0.3. Its uint8 × uint8 kernel widens both to int16 first (<c>vpmaddwd</c>) and cannot
+    /// saturate, so there the weights are stored unsigned with zero point 128: the same 255 levels, the same values.
+    /// VNNI's <c>vpdpbusd</c> (and ARM's kernels) accumulate in int32 and keep the signed layout.
+    /// </summary>
+    public static Int8Layout IntegerLayoutForThisCpu { get; } = UnsignedWeightsNeeded() ? Int8Layout.PerColumnUnsigned : Int8Layout.PerColumn;
+
+    /// <summary>
+    /// The inputs after the activation for an integer GEMM node over <paramref name="name"/>'s cached weight
+    /// (<c>DynamicQuantizeMatMul</c>'s B, b_scale and b_zero_point; <c>MatMulInteger</c> takes B and the zero point),
+    /// added to <paramref name="graph"/> once per tensor.
+    /// </summary>
+    public (string B, string Scale, string? ZeroPoint) IntegerWeight(OnnxGraphBuilder graph, string name)
+    {
+        if (Layout == Int8Layout.Block32Float)
+            throw new RerankException(RerankErrorKind.Internal, $"{name}: a q8_0 cache holds float weights, not integer ones. This is a bug.");
+        var (weight, scale) = _tensors[name];
+        var unsigned = Layout == Int8Layout.PerColumnUnsigned;
+        var b = graph.AddExternalInitializer($"{name}.{(unsigned ? "uint8" : "int8")}", unsigned ? DataType.Uint8 : DataType.Int8,
+            weight.Shape, RelativePath, weight.Offset, weight.Length);
+        var bScale = graph.AddExternalInitializer($"{name}.scale", DataType.Float, scale.Shape, RelativePath, scale.Offset, scale.Length);
+        return (b, bScale, unsigned ? graph.AddUInt8Constant($"{name}.zero_point", 128) : null);
+    }
+
+    /// <summary>The float weight of a <see cref="Int8Layout.Block32Float"/> cache (q8_0 rounding), [out, in].</summary>
+    public string RoundedWeight(OnnxGraphBuilder graph, string name)
+    {
+        var (weight, _) = _tensors[name];
+        return graph.AddExternalInitializer($"{name}.q8_0", DataType.Float, weight.Shape, RelativePath, weight.Offset, weight.Length);
+    }
+
+    private static bool UnsignedWeightsNeeded()
+    {
+        if (!System.Runtime.Intrinsics.X86.X86Base.IsSupported) return false;
+        if (System.Runtime.Intrinsics.X86.AvxVnni.IsSupported || System.Runtime.Intrinsics.X86.Avx10v1.IsSupported) return false;
+        // .NET has no AVX-512 VNNI probe of its own; Linux names it in /proc/cpuinfo. Elsewhere the unsigned layout
+        // is the safe choice: exact everywhere, a little slower than VNNI's signed kernel.
+        try
+        {
+            var flags = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal));
+            return flags is null || !flags.Split(' ').Contains("avx512_vnni", StringComparer.Ordinal);
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return true;
+        }
+    }
+
     /// <summary>
     /// Finds the cache for these checkpoint tensors, or quantizes them and writes it. The key covers the
     /// tensors' names, files, offsets and the files' sizes and modification times, so a changed
     /// checkpoint gets a new cache rather than stale weights.
     /// </summary>
     public static Int8WeightCache LoadOrCreate(string modelDirectory, SafetensorsStore store, IReadOnlyList<string> matrixNames,
-        Int8Layout layout = Int8Layout.PerColumn)
+        Int8Layout? layout = null)
     {
-        var key = Key(store, matrixNames, layout);
+        var chosen = layout ?? IntegerLayoutForThisCpu;
+        var key = Key(store, matrixNames, chosen);
         var folder = Path.Combine(modelDirectory, FolderName);
-        var relative = Path.Combine(FolderName, $"{(layout == Int8Layout.PerColumn ? "int8" : "q8_0")}-{key}.bin");
+        var stem = chosen switch { Int8Layout.PerColumn => "int8", Int8Layout.PerColumnUnsigned => "uint8", _ => "q8_0" };
+        var relative = Path.Combine(FolderName, $"{stem}-{key}.bin");
         var dataPath = Path.Combine(modelDirectory, relative);
         var indexPath = Path.ChangeExtension(dataPath, ".json");
         if (File.Exists(dataPath) && File.Exists(indexPath))
         {
             var cached = ReadIndex(indexPath, new FileInfo(dataPath).Length);
-            if (cached is not null && matrixNames.All(cached.ContainsKey)) return new Int8WeightCache(relative, cached);
+            if (cached is not null && matrixNames.All(cached.ContainsKey)) return new Int8WeightCache(relative, cached, chosen);
         }
 
         try
         {
             Directory.CreateDirectory(folder);
-            var tensors = Write(store, matrixNames, dataPath, indexPath, layout);
-            return new Int8WeightCache(relative, tensors);
+            var tensors = Write(store, matrixNames, dataPath, indexPath, chosen);
+            return new Int8WeightCache(relative, tensors, chosen);
         }
         catch (UnauthorizedAccessException e)
         {
@@ -134,7 +197,10 @@ internal sealed class Int8WeightCache
                     continue;
                 }
                 var (b, scale) = Quantize(store.ReadAsFloat32(name), outFeatures, inFeatures);
-                var weight = Append(stream, System.Runtime.InteropServices.MemoryMarshal.AsBytes(b.AsSpan()), [inFeatures, outFeatures]);
+                var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(b.AsSpan());
+                if (layout == Int8Layout.PerColumnUnsigned)
+                    for (var i = 0; i < bytes.Length; i++) bytes[i] ^= 0x80;   // int8 v → uint8 v + 128
+                var weight = Append(stream, bytes, [inFeatures, outFeatures]);
                 var scales = Append(stream, System.Runtime.InteropServices.MemoryMarshal.AsBytes(scale.AsSpan()), [outFeatures]);
                 tensors[name] = (weight, scales);
             }
@@ -199,4 +265,5 @@ internal enum Int8Layout
 {
     PerColumn,
     Block32Float,
+    PerColumnUnsigned,
 }

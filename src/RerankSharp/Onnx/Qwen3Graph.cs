@@ -222,10 +222,9 @@ internal sealed class Qwen3Graph
         if (_int8 is null)
             return _g.Node("FusedMatMul", module, [input, Weight($"{module}.weight")],
                 attributes: [OnnxGraphBuilder.Int("transB", 1), OnnxGraphBuilder.Float("alpha", 1f)], domain: OnnxGraphBuilder.ContribDomain);
-        var (weight, scale) = _int8[$"{module}.weight"];
-        var b = _g.AddExternalInitializer($"{module}.weight.int8", DataType.Int8, weight.Shape, _int8.RelativePath, weight.Offset, weight.Length);
-        var bScale = _g.AddExternalInitializer($"{module}.weight.scale", DataType.Float, scale.Shape, _int8.RelativePath, scale.Offset, scale.Length);
-        return _g.Node("DynamicQuantizeMatMul", module, [input, b, bScale], domain: OnnxGraphBuilder.ContribDomain);
+        var (b, bScale, bZeroPoint) = _int8.IntegerWeight(_g, $"{module}.weight");
+        return _g.Node("DynamicQuantizeMatMul", module, bZeroPoint is null ? [input, b, bScale] : [input, b, bScale, bZeroPoint],
+            domain: OnnxGraphBuilder.ContribDomain);
     }
 
     // Rows of a table gathered in the checkpoint's dtype and only then widened: a BF16 vocabulary table (embed_tokens,

@@ -83,7 +83,7 @@ internal sealed class XlmRobertaGraph
             if (form != GraphForm.Fused)
                 throw new RerankException(RerankErrorKind.InvalidInput, "int8 runs only on the fused graph form (its integer GEMMs are ONNX Runtime operators); use the fused form or fp32.");
             int8 = Int8WeightCache.LoadOrCreate(modelDirectory, weights, EncoderMatrices(config),
-                recipe.Activations == Int8Activations.WeightsOnlyBlock32 ? Int8Layout.Block32Float : Int8Layout.PerColumn);
+                recipe.Activations == Int8Activations.WeightsOnlyBlock32 ? Int8Layout.Block32Float : null);
         }
         var graph = new XlmRobertaGraph(config, weights, modelDirectory, int8, recipe, ownKernels && form == GraphForm.Fused);
         return graph.BuildModel(form, precision);
@@ -201,23 +201,19 @@ internal sealed class XlmRobertaGraph
         if (_int8 is null || KeptFp32(module))
             return _g.Node("FusedMatMul", module, [input, Weight($"{module}.weight")],
                 attributes: [OnnxGraphBuilder.Int("transB", 1), OnnxGraphBuilder.Float("alpha", 1f)], domain: OnnxGraphBuilder.ContribDomain);
-        var (weight, scale) = _int8[$"{module}.weight"];
         if (_recipe.Activations == Int8Activations.WeightsOnlyBlock32)
-        {
-            var rounded = _g.AddExternalInitializer($"{module}.weight.q8_0", DataType.Float, weight.Shape, _int8.RelativePath, weight.Offset, weight.Length);
-            return _g.Node("FusedMatMul", module, [input, rounded],
+            return _g.Node("FusedMatMul", module, [input, _int8.RoundedWeight(_g, $"{module}.weight")],
                 attributes: [OnnxGraphBuilder.Int("transB", 1), OnnxGraphBuilder.Float("alpha", 1f)], domain: OnnxGraphBuilder.ContribDomain);
-        }
-        var b = _g.AddExternalInitializer($"{module}.weight.int8", DataType.Int8, weight.Shape, _int8.RelativePath, weight.Offset, weight.Length);
-        var bScale = _g.AddExternalInitializer($"{module}.weight.scale", DataType.Float, scale.Shape, _int8.RelativePath, scale.Offset, scale.Length);
+        var (b, bScale, bZeroPoint) = _int8.IntegerWeight(_g, $"{module}.weight");
         if (_recipe.Activations == Int8Activations.PerTensor)
-            return _g.Node("DynamicQuantizeMatMul", module, [input, b, bScale], domain: OnnxGraphBuilder.ContribDomain);
-        return PerRowInt8MatMul(module, input, b, bScale);
+            return _g.Node("DynamicQuantizeMatMul", module, bZeroPoint is null ? [input, b, bScale] : [input, b, bScale, bZeroPoint],
+                domain: OnnxGraphBuilder.ContribDomain);
+        return PerRowInt8MatMul(module, input, b, bScale, bZeroPoint);
     }
 
     // Symmetric int8 per token row: s = max|x_row| / 127, q = round(x / s) carried as uint8 with zero
     // point 128 (MLAS's fast integer GEMM is u8 × s8), then y = (q − 128)·B · s_row · s_col.
-    private string PerRowInt8MatMul(string module, string input, string b, string bScale)
+    private string PerRowInt8MatMul(string module, string input, string b, string bScale, string? bZeroPoint)
     {
         var m = $"{module}/per_row";
         var axes = _g.AddConstant($"{m}/axes", [1], -1L);
@@ -229,7 +225,7 @@ internal sealed class XlmRobertaGraph
         var offset = _g.AddConstant($"{m}/offset", [], 128f);
         var quantized = _g.Node("Cast", $"{m}/to_uint8", [_g.Node("Add", $"{m}/shift", [q, offset])], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Uint8)]);
         var zeroPoint = _g.AddUInt8Constant($"{m}/zero_point", 128);
-        var product = _g.Node("MatMulInteger", $"{m}/matmul", [quantized, b, zeroPoint]);                                                   // [B, T, out] int32
+        var product = _g.Node("MatMulInteger", $"{m}/matmul", bZeroPoint is null ? [quantized, b, zeroPoint] : [quantized, b, zeroPoint, bZeroPoint]);                                                   // [B, T, out] int32
         var asFloat = _g.Node("Cast", $"{m}/to_float", [product], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Float)]);
         return _g.Node("Mul", module, [_g.Node("Mul", $"{m}/row_rescale", [asFloat, rowScale]), bScale]);
     }

@@ -87,8 +87,10 @@ public class XlmRobertaGraphTests(ITestOutputHelper output)
             }).ToList();
             var spread = scores.Max() - scores.Min();
             output.WriteLine($"{model} {group}: {places.Length} places, spread {spread:E2}");
-            // Different batch shapes change only the blocking of fp32 sums.
-            Assert.True(spread <= 1e-5 * Math.Max(1, Math.Abs(scores[0])), $"{group}: scores {string.Join(", ", scores)}");
+            // Different batch shapes change only the blocking of fp32 sums, and a row alone runs the mask-free (flash)
+            // attention kernel, whose online softmax sums in another order than the masked one: measured 1.9e-5 at
+            // 128 tokens on an AVX2 (Zen 3) machine, within 1e-5 on AVX-512. Half the golden budget of 1e-4.
+            Assert.True(spread <= 5e-5 * Math.Max(1, Math.Abs(scores[0])), $"{group}: scores {string.Join(", ", scores)}");
         }
     }
 
