@@ -29,14 +29,22 @@ public sealed record Int8Recipe
 
     public Int8Activations Activations { get; init; } = Int8Activations.PerTensor;
 
-    /// <summary>Module kinds kept in fp32 in every layer, by their Hugging Face names: <c>attention.self.query</c>, <c>attention.self.key</c>, <c>attention.self.value</c>, <c>attention.output.dense</c>, <c>intermediate.dense</c>, <c>output.dense</c>.</summary>
+    /// <summary>
+    /// Module kinds kept in fp32 in every layer, by their Hugging Face names inside a layer: BERT and XLM-R's
+    /// <c>attention.self.query</c>, <c>attention.self.key</c>, <c>attention.self.value</c>, <c>attention.output.dense</c>,
+    /// <c>intermediate.dense</c>, <c>output.dense</c>; ModernBERT's <c>attn.Wqkv</c>, <c>attn.Wo</c>, <c>mlp.Wi</c>,
+    /// <c>mlp.Wo</c>. A graph refuses a kind its architecture does not have.
+    /// </summary>
     public IReadOnlyList<string> Fp32Modules { get; init; } = [];
 
     /// <summary>Encoder layers (0-based; negative counts from the end) kept entirely in fp32.</summary>
     public IReadOnlyList<int> Fp32Layers { get; init; } = [];
 
     internal static readonly string[] ModuleKinds =
-        ["attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense", "intermediate.dense", "output.dense"];
+    [
+        "attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense", "intermediate.dense", "output.dense",
+        "attn.Wqkv", "attn.Wo", "mlp.Wi", "mlp.Wo",
+    ];
 
     internal bool KeepsFp32(int layer, int layerCount, string moduleKind) =>
         Fp32Modules.Contains(moduleKind, StringComparer.Ordinal)

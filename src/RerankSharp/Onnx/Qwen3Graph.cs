@@ -126,24 +126,10 @@ internal sealed class Qwen3Graph
             new Dictionary<string, string> { ["architecture"] = _seqCls ? SequenceClassification : CausalLm, ["precision"] = precision.ToString() });
     }
 
-    // cos and sin of position · inv_freq for positions 0..T-1, the frequencies repeated twice along D (HF's
-    // Qwen3RotaryEmbedding: emb = cat(freqs, freqs)). Right padding keeps each row's real tokens at 0..len-1.
-    private (string Cos, string Sin) RotaryTables(string inputIds)
-    {
-        const string p = "model.rotary_emb";
-        var d = _config.HeadDim;
-        var inverse = new float[d / 2];
-        for (var i = 0; i < inverse.Length; i++) inverse[i] = (float)(1.0 / Math.Pow(_config.RopeTheta, 2.0 * i / d));
-        var invFreq = _g.AddConstant($"{p}.inv_freq", [1, d / 2], inverse);
-        var shape = _g.Node("Shape", $"{p}/shape", [inputIds]);
-        var length = _g.Node("Gather", $"{p}/length", [shape, _g.AddConstant($"{p}/one", [], 1L)]);                              // T
-        var positions = _g.Node("Range", $"{p}/positions", [_g.AddConstant($"{p}/zero", [], 0L), length, _g.AddConstant($"{p}/step", [], 1L)]);
-        var positionsF = _g.Node("Cast", $"{p}/positions_float", [positions], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Float)]);
-        var column = _g.Node("Unsqueeze", $"{p}/positions_column", [positionsF, _g.AddConstant($"{p}/axis1", [1], 1L)]);         // [T, 1]
-        var freqs = _g.Node("Mul", $"{p}/freqs", [column, invFreq]);                                                             // [T, D/2]
-        var emb = _g.Node("Concat", $"{p}/emb", [freqs, freqs], attributes: [OnnxGraphBuilder.Int("axis", -1)]);                 // [T, D]
-        return (_g.Node("Cos", $"{p}/cos", [emb]), _g.Node("Sin", $"{p}/sin", [emb]));
-    }
+    // cos and sin [T, D] of positions 0..T-1 (HF's Qwen3RotaryEmbedding is the default rope). Right padding keeps each
+    // row's real tokens at 0..len-1.
+    private (string Cos, string Sin) RotaryTables(string inputIds) =>
+        RotaryEmbedding.Tables(_g, "model.rotary_emb", inputIds, _config.HeadDim, _config.RopeTheta);
 
     // Causal and key-padding mask as one additive float tensor: 0 where a query may see a key, float.MinValue elsewhere.
     private string AttentionMask(string attentionMask)
@@ -198,14 +184,7 @@ internal sealed class Qwen3Graph
         return _g.Node("Add", $"{p}/mlp_residual", [hidden, Project($"{p}.mlp.down_proj", up)]);
     }
 
-    // x·cos + rotate_half(x)·sin, rotate_half(x) = cat(−x[D/2:], x[:D/2]) (HF apply_rotary_pos_emb).
-    private string Rotate(string name, string x, string cos, string sin)
-    {
-        var halves = _g.Node("Split", name + "/split", [x], [name + "/first", name + "/second"],
-            attributes: [OnnxGraphBuilder.Int("axis", -1), OnnxGraphBuilder.Int("num_outputs", 2)]);
-        var rotated = _g.Node("Concat", name + "/rotate_half", [_g.Node("Neg", name + "/neg", [halves[1]]), halves[0]], attributes: [OnnxGraphBuilder.Int("axis", -1)]);
-        return _g.Node("Add", name, [_g.Node("Mul", name + "/cos", [x, cos]), _g.Node("Mul", name + "/sin", [rotated, sin])]);
-    }
+    private string Rotate(string name, string x, string cos, string sin) => RotaryEmbedding.Apply(_g, name, x, cos, sin);
 
     // Qwen3RMSNorm: x · rsqrt(mean(x²) + eps) · weight over the last axis.
     private string RmsNorm(string module, string x)

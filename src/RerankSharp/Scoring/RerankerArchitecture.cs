@@ -66,16 +66,16 @@ internal abstract class RerankerArchitecture
         return architecture;
     }
 
-    // fp16 and the int8 recipes (Int8Recipe) are XLM-R's; the other graphs run fp32, or int8 with every projection
-    // quantized per column and per-tensor activations, which is the default recipe.
+    // fp16 and the int8 recipes (Int8Recipe) are the shared encoder layer's (EncoderLayer); the decoder runs fp32, or
+    // int8 with every projection quantized per column and per-tensor activations, which is the default recipe.
     private protected static Precision DefaultRecipeOnly(CrossEncoderOptions options)
     {
         if (options.Precision == Precision.Fp16)
             throw new RerankException(RerankErrorKind.InvalidInput,
-                "fp16 is implemented for XLM-RoBERTa models only; run this architecture in fp32 or int8.");
+                "fp16 is implemented for encoder models (XLM-RoBERTa, BERT, ModernBERT) only; run this architecture in fp32 or int8.");
         if (options.Precision == Precision.Int8 && options.Int8Recipe is { } recipe && !recipe.Equals(Int8Recipe.Default))
             throw new RerankException(RerankErrorKind.InvalidInput,
-                $"int8 recipe \"{recipe}\" applies to XLM-RoBERTa models only; this architecture runs the default int8 ({Int8Recipe.Default}). Drop the recipe.");
+                $"int8 recipe \"{recipe}\" applies to encoder models only; this architecture runs the default int8 ({Int8Recipe.Default}). Drop the recipe.");
         return options.Precision;
     }
 
@@ -118,8 +118,8 @@ internal abstract class RerankerArchitecture
         public override IEnumerable<(string Name, long[] Shape)> ExpectedTensors(ModelConfig config) => BertGraph.ExpectedTensors(config);
 
         public override ModelProto BuildGraph(ModelConfig config, SafetensorsStore weights, string weightsDirectory, CrossEncoderOptions options,
-            PairTokenizer tokenizer) => BertGraph.Build(config, weights, weightsDirectory, options.GraphForm, DefaultRecipeOnly(options),
-                options.OwnKernels && RerankKernels.UseFor(options.Device));
+            PairTokenizer tokenizer) => BertGraph.Build(config, weights, weightsDirectory, options.GraphForm, options.Precision,
+                options.OwnKernels && RerankKernels.UseFor(options.Device), options.Int8Recipe);
     }
 
     // Qwen3-Reranker: a decoder read at the last token through its prompt (Qwen3RerankerTokenizer). The causal-LM

@@ -95,6 +95,53 @@ public class BertGraphTests(ITestOutputHelper output)
             }
     }
 
+    // The encoder layer is XLM-R's (EncoderLayer): BERT runs the mask-free flash attention whenever no row is padded too.
+    [Fact]
+    public void Fused_attention_is_the_flash_node_when_no_row_is_padded_and_the_masked_one_otherwise()
+    {
+        var folder = ModelFolder.Open(FixturePaths.Model("bert-a"));
+        using var store = SafetensorsStore.Open(folder);
+        var graph = BertGraph.Build(folder.Config, store, folder.Directory, GraphForm.Fused).Graph;
+
+        var attention = graph.Node.Where(n => n.OpType == "If").ToList();
+        Assert.Equal(folder.Config.NumHiddenLayers, attention.Count);
+        foreach (var node in attention)
+        {
+            var then = node.Attribute.Single(a => a.Name == "then_branch").G.Node.Single();
+            var otherwise = node.Attribute.Single(a => a.Name == "else_branch").G.Node.Single();
+            Assert.Equal(("MultiHeadAttention", 4), (then.OpType, then.Input.Count));
+            Assert.Equal(("MultiHeadAttention", 5), (otherwise.OpType, otherwise.Input.Count));
+        }
+    }
+
+    // fp16 is the shared layer's parameter: BERT gets XLM-R's float16 graph (matrices, attention and embeddings in
+    // float16, LayerNorms, residuals and head in float32), checked as XlmRobertaGraphFloat16Tests checks XLM-R's.
+    [Theory]
+    [InlineData("bert-a")]
+    [InlineData("bert-b")]
+    public void Fp16_logits_match_the_float64_reference_within_the_float16_budget(string model)
+    {
+        const double float16Budget = 2e-2;   // XlmRobertaGraphFloat16Tests' budget, relative to max(1, |logit|)
+        var golden = GoldenLogits.Load(FixturePaths.Model(model));
+        using var fp16 = CreateSession(model, GraphForm.Fused, Precision.Fp16);
+        using var fp32 = CreateSession(model, GraphForm.Fused);
+
+        double worst = 0, apart = 0;
+        foreach (var c in golden.Cases)
+        {
+            var logits = fp16.Run(c.FlatIds, c.FlatMask, c.Rows, c.Tokens, CancellationToken.None);
+            var exact = fp32.Run(c.FlatIds, c.FlatMask, c.Rows, c.Tokens, CancellationToken.None);
+            for (var row = 0; row < c.Rows; row++)
+            {
+                worst = Math.Max(worst, Math.Abs(logits[row] - c.Logits[row]) / Math.Max(1, Math.Abs(c.Logits[row])));
+                apart = Math.Max(apart, Math.Abs(logits[row] - exact[row]));
+            }
+        }
+        output.WriteLine($"{model} fp16: max relative |Δ| {worst:E2} (budget {float16Budget:E0}); max |fp16 − fp32| {apart:E2}");
+        Assert.True(worst <= float16Budget, $"max relative {worst}");
+        if (model == "bert-a") Assert.True(apart > 1e-5, "bert-a stores F32: its fp16 graph must round the weights");
+    }
+
     [Fact]
     public void Initializers_are_the_checkpoint_tensors_and_the_graph_takes_token_type_ids()
     {

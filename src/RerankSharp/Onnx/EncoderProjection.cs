@@ -1,0 +1,106 @@
+using DataType = RerankSharp.Onnx.Proto.TensorProto.Types.DataType;
+
+namespace RerankSharp.Onnx;
+
+/// <summary>
+/// How one graph's encoder multiplies activations by its weight matrices, and in which number format the block's
+/// arithmetic runs: fp32 (<c>FusedMatMul</c> over the stored [out, in] weight), fp16 (the same over a float16 view,
+/// for the CUDA provider) or int8 by an <see cref="Int8Recipe"/> over <see cref="Int8WeightCache"/>'s matrices.
+/// </summary>
+/// <remarks>
+/// fp16 keeps the reference's numerics where they live: the residual stream, every LayerNorm and the head stay
+/// float32. A block casts its (normed) input to float16 once (<see cref="ToCompute"/>), runs projections, attention and
+/// the activation in float16, and casts each projection result back (<see cref="ToFloat32"/>) before the residual add
+/// and LayerNorm. MultiHeadAttention's CUDA kernels accumulate QKᵀ and softmax in float32 internally.
+/// </remarks>
+internal sealed class EncoderProjection
+{
+    private readonly OnnxGraphBuilder _g;
+    private readonly CheckpointTensors _tensors;
+    private readonly Int8WeightCache? _int8;
+    private readonly int _layerCount;
+    private readonly Dictionary<string, string> _float16 = new(StringComparer.Ordinal);
+
+    public EncoderProjection(OnnxGraphBuilder graph, CheckpointTensors tensors, Precision precision, Int8Recipe? recipe, Int8WeightCache? int8,
+        int layerCount)
+    {
+        if (precision == Precision.Int8 && int8 is null)
+            throw new RerankException(RerankErrorKind.Internal, "int8 projections without their weight cache. This is a bug.");
+        _g = graph;
+        _tensors = tensors;
+        Precision = precision;
+        Recipe = recipe ?? Int8Recipe.Default;
+        _int8 = precision == Precision.Int8 ? int8 : null;
+        _layerCount = layerCount;
+    }
+
+    public Precision Precision { get; }
+
+    public Int8Recipe Recipe { get; }
+
+    /// <summary>The element type of the block's arithmetic between <see cref="ToCompute"/> and <see cref="ToFloat32"/>.</summary>
+    public DataType ComputeType => Precision == Precision.Fp16 ? DataType.Float16 : DataType.Float;
+
+    /// <summary>A checkpoint tensor read inside the compute region (a bias of a fused op, an embedding table): float16 in fp16, else float32.</summary>
+    public string Weight(string name) => Precision == Precision.Fp16 ? Weight16(name) : _tensors.Float32(name);
+
+    /// <summary>A float32 activation as the block computes it: cast to float16 in fp16, itself otherwise.</summary>
+    public string ToCompute(string module, string value) =>
+        Precision == Precision.Fp16 ? _g.Node("Cast", $"{module}/to_float16", [value], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Float16)]) : value;
+
+    /// <summary>A compute-type value back in float32 for the residual stream: cast in fp16, itself otherwise.</summary>
+    public string ToFloat32(string module, string value) =>
+        Precision == Precision.Fp16 ? _g.Node("Cast", $"{module}/to_float32", [value], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Float)]) : value;
+
+    /// <summary>
+    /// x · Wᵀ without the bias (which the following fused op adds), W as stored: [out, in]. FusedMatMul with transB reads
+    /// it as it is, so ONNX Runtime has nothing to transpose or concatenate at session start (a Transpose folded over
+    /// 1.2 GB of weights took ~8 s of the load) and prepacks straight from the file's layout. In int8 the recipe picks
+    /// the integer path per matrix, by layer and by <paramref name="kind"/> (the module's name inside its layer).
+    /// </summary>
+    public string Project(string module, string input, int layer, string kind)
+    {
+        if (_int8 is null || Recipe.KeepsFp32(layer, _layerCount, kind))
+            return MatMulTransposed(module, input, Precision == Precision.Fp16 ? Weight16($"{module}.weight") : _tensors.Float32($"{module}.weight"));
+        if (Recipe.Activations == Int8Activations.WeightsOnlyBlock32)
+            return MatMulTransposed(module, input, _int8.RoundedWeight(_g, $"{module}.weight"));
+        var (b, bScale, bZeroPoint) = _int8.IntegerWeight(_g, $"{module}.weight");
+        if (Recipe.Activations == Int8Activations.PerTensor)
+            return _g.Node("DynamicQuantizeMatMul", module, bZeroPoint is null ? [input, b, bScale] : [input, b, bScale, bZeroPoint],
+                domain: OnnxGraphBuilder.ContribDomain);
+        return PerRowInt8MatMul(module, input, b, bScale, bZeroPoint);
+    }
+
+    private string MatMulTransposed(string module, string input, string weight) =>
+        _g.Node("FusedMatMul", module, [input, weight],
+            attributes: [OnnxGraphBuilder.Int("transB", 1), OnnxGraphBuilder.Float("alpha", 1f)], domain: OnnxGraphBuilder.ContribDomain);
+
+    // Symmetric int8 per token row: s = max|x_row| / 127, q = round(x / s) carried as uint8 with zero
+    // point 128 (MLAS's integer GEMM takes uint8 activations), then y = (q − 128)·B · s_row · s_col.
+    private string PerRowInt8MatMul(string module, string input, string b, string bScale, string? bZeroPoint)
+    {
+        var m = $"{module}/per_row";
+        var axes = _g.AddConstant($"{m}/axes", [1], -1L);
+        var rowMax = _g.Node("ReduceMax", $"{m}/row_max", [_g.Node("Abs", $"{m}/abs", [input]), axes], attributes: [OnnxGraphBuilder.Int("keepdims", 1)]); // [B, T, 1]
+        var tiny = _g.AddConstant($"{m}/tiny", [], 1e-30f);
+        var levels = _g.AddConstant($"{m}/levels", [], 127f);
+        var rowScale = _g.Node("Div", $"{m}/scale", [_g.Node("Max", $"{m}/nonzero", [rowMax, tiny]), levels]);                            // [B, T, 1]
+        var q = _g.Node("Round", $"{m}/round", [_g.Node("Div", $"{m}/divide", [input, rowScale])]);
+        var offset = _g.AddConstant($"{m}/offset", [], 128f);
+        var quantized = _g.Node("Cast", $"{m}/to_uint8", [_g.Node("Add", $"{m}/shift", [q, offset])], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Uint8)]);
+        var zeroPoint = _g.AddUInt8Constant($"{m}/zero_point", 128);
+        var product = _g.Node("MatMulInteger", $"{m}/matmul", bZeroPoint is null ? [quantized, b, zeroPoint] : [quantized, b, zeroPoint, bZeroPoint]); // [B, T, out] int32
+        var asFloat = _g.Node("Cast", $"{m}/to_float", [product], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Float)]);
+        return _g.Node("Mul", module, [_g.Node("Mul", $"{m}/row_rescale", [asFloat, rowScale]), bScale]);
+    }
+
+    // A float16 view of a checkpoint tensor: the Cast sits on the float32 view (for F16 checkpoints a Cast pair that
+    // is exact both ways), and ORT folds it into a float16 constant at session start, so the session holds only the
+    // float16 copy. One initializer per tensor either way: a tensor is read in one precision or the other, never both.
+    private string Weight16(string name)
+    {
+        if (_float16.TryGetValue(name, out var known)) return known;
+        return _float16[name] = _g.Node("Cast", $"{name}/to_float16", [_tensors.Float32(name)],
+            attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Float16)]);
+    }
+}

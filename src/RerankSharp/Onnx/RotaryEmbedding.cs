@@ -1,0 +1,37 @@
+using DataType = RerankSharp.Onnx.Proto.TensorProto.Types.DataType;
+
+namespace RerankSharp.Onnx;
+
+/// <summary>
+/// Rotary position embeddings as transformers' default rope computes them (<c>*RotaryEmbedding</c> with
+/// <c>rope_type: default</c>, and <c>apply_rotary_pos_emb</c>): positions 0..T-1 of every row (right padding keeps a
+/// row's real tokens where they are alone), inv_freq = 1 / θ^(2i/D), emb = cat(freqs, freqs), and
+/// x · cos + rotate_half(x) · sin with rotate_half(x) = cat(−x[D/2:], x[:D/2]) (the NeoX half split, not interleaved).
+/// </summary>
+internal static class RotaryEmbedding
+{
+    /// <summary>cos and sin of position · inv_freq, [T, D] each, for the sequence length of <paramref name="inputIds"/> ([B, T]).</summary>
+    public static (string Cos, string Sin) Tables(OnnxGraphBuilder g, string module, string inputIds, int headDim, double theta)
+    {
+        var inverse = new float[headDim / 2];
+        for (var i = 0; i < inverse.Length; i++) inverse[i] = (float)(1.0 / Math.Pow(theta, 2.0 * i / headDim));
+        var invFreq = g.AddConstant($"{module}.inv_freq", [1, headDim / 2], inverse);
+        var shape = g.Node("Shape", $"{module}/shape", [inputIds]);
+        var length = g.Node("Gather", $"{module}/length", [shape, g.AddConstant($"{module}/one", [], 1L)]);                                // T
+        var positions = g.Node("Range", $"{module}/positions", [g.AddConstant($"{module}/zero", [], 0L), length, g.AddConstant($"{module}/step", [], 1L)]);
+        var positionsF = g.Node("Cast", $"{module}/positions_float", [positions], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Float)]);
+        var column = g.Node("Unsqueeze", $"{module}/positions_column", [positionsF, g.AddConstant($"{module}/axis1", [1], 1L)]);          // [T, 1]
+        var freqs = g.Node("Mul", $"{module}/freqs", [column, invFreq]);                                                                  // [T, D/2]
+        var emb = g.Node("Concat", $"{module}/emb", [freqs, freqs], attributes: [OnnxGraphBuilder.Int("axis", -1)]);                      // [T, D]
+        return (g.Node("Cos", $"{module}/cos", [emb]), g.Node("Sin", $"{module}/sin", [emb]));
+    }
+
+    /// <summary>x · cos + rotate_half(x) · sin over x's last axis (D); cos and sin broadcast against x.</summary>
+    public static string Apply(OnnxGraphBuilder g, string name, string x, string cos, string sin)
+    {
+        var halves = g.Node("Split", name + "/split", [x], [name + "/first", name + "/second"],
+            attributes: [OnnxGraphBuilder.Int("axis", -1), OnnxGraphBuilder.Int("num_outputs", 2)]);
+        var rotated = g.Node("Concat", name + "/rotate_half", [g.Node("Neg", name + "/neg", [halves[1]]), halves[0]], attributes: [OnnxGraphBuilder.Int("axis", -1)]);
+        return g.Node("Add", name, [g.Node("Mul", name + "/cos", [x, cos]), g.Node("Mul", name + "/sin", [rotated, sin])]);
+    }
+}
