@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """PyTorch baseline for benchmarks: the reference forward (reference.py) in float32 eager mode,
 the same ops as transformers' eager XLM-R path (linear, view/permute, matmul, softmax, layer_norm,
-erf gelu), under torch.inference_mode().
+erf gelu), under torch.inference_mode(). A model whose config.json names a ModernBert architecture runs
+tools/model/modernbert.py's forward instead (its float32 path: the ops of transformers' eager ModernBERT, [B,1,T,T]
+masks and T x T scores included); `modernbert.py bench ARGS` is the same as `bench_reference.py ARGS`.
 
     MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=1000000000000 \\
     /usr/bin/python3 tools/model/bench_reference.py --model /work/models/full --ids ids.json \\
@@ -40,7 +42,7 @@ import time
 TUNED_MALLOC = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "1000000000000"}
 
 
-def _parse_args():
+def _parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True, help="model folder")
     ap.add_argument("--ids", required=True, help="JSON list of id lists, or JSON Lines of {\"input_ids\": [...]}")
@@ -52,7 +54,7 @@ def _parse_args():
                     help="re-run itself with MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=1000000000000")
     ap.add_argument("--gemm-reps", type=int, default=5, help="timed repetitions of the GEMM check (0: skip)")
     ap.add_argument("--print-logits", action="store_true", help="include the logits (input order) in the output")
-    return ap.parse_args()
+    return ap.parse_args(argv)
 
 
 def _ensure_environment(args) -> None:
@@ -73,8 +75,8 @@ def _status_mib(field: str) -> float:
     return float("nan")
 
 
-def main() -> None:
-    args = _parse_args()
+def main(argv=None) -> None:
+    args = _parse_args(argv)
     _ensure_environment(args)
 
     import numpy as np
@@ -103,6 +105,13 @@ def main() -> None:
         del stored
     del mt
     weights = reference.WeightSource(reference.DictTensors(arrays), torch.float32)
+    # ModernBERT checkpoints run modernbert.py's forward (same ops as transformers' eager path); anything else is XLM-R.
+    engine = "pytorch eager float32 (tools/model/reference.py), torch.inference_mode"
+    forward = reference.forward
+    if (cfg.get("architectures") or [""])[0].startswith("ModernBert"):
+        import modernbert  # noqa: E402
+        engine = "pytorch eager float32 (tools/model/modernbert.py: transformers' eager ModernBERT ops), torch.inference_mode"
+        forward = modernbert.forward
     load_seconds = time.perf_counter() - t0
     rss_after_load = _status_mib("VmRSS")
     log(f"loaded {args.model} in {load_seconds:.1f} s, RSS {rss_after_load:.0f} MiB")
@@ -122,7 +131,7 @@ def main() -> None:
         out = [0.0] * len(seqs)
         with torch.inference_mode():
             for chunk, ids, mask in batches:
-                logits = reference.forward(weights, cfg, ids, mask)[:, 0]
+                logits = forward(weights, cfg, ids, mask)[:, 0]
                 for i, v in zip(chunk, logits.tolist()):
                     out[i] = v
         return out
@@ -172,7 +181,7 @@ def main() -> None:
     median = statistics.median(times) if times else float("nan")
     env_keys = ["OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_"]
     result = {
-        "engine": "pytorch eager float32 (tools/model/reference.py), torch.inference_mode",
+        "engine": engine,
         "torch_version": torch.__version__,
         "blas": blas,
         "threads": args.threads,
