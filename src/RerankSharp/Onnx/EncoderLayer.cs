@@ -342,13 +342,14 @@ internal sealed class EncoderLayer
             return _g.Node("BiasGelu", act, [up, _projection.Weight($"{module}.bias")], domain: OnnxGraphBuilder.ContribDomain);
         if (_l.MlpBias)
             up = _g.Node("Add", $"{module}/bias", [up, _form == GraphForm.Fused ? _projection.Weight($"{module}.bias") : _tensors.Float32($"{module}.bias")]);
-        if (!_l.GatedMlp) return Activate(act, up);
+        if (!_l.GatedMlp) return Activate(act, up, _l.Activation);
         var halves = _g.Node("Split", $"{module}/chunk", [up], [$"{module}/input", $"{module}/gate"],
             attributes: [OnnxGraphBuilder.Int("axis", -1), OnnxGraphBuilder.Int("num_outputs", 2)]);
-        return _g.Node("Mul", $"{_l.Module(layer, "mlp")}/gated", [Activate(act, halves[0]), halves[1]]);
+        return _g.Node("Mul", $"{module}/gated", [Activate(act, halves[0], _l.Activation), halves[1]]);
     }
 
-    private string Activate(string module, string x) => _l.Activation switch
+    /// <summary>transformers' ACT2FN[<paramref name="activation"/>] on <paramref name="x"/> (also a head's activation).</summary>
+    public string Activate(string module, string x, string activation) => activation switch
     {
         // transformers' "gelu" is the exact erf form. The plain form spells it out (ORT fuses the pattern); the fused
         // form takes opset 20's Gelu, which ORT's CPU and CUDA providers implement.
@@ -357,6 +358,6 @@ internal sealed class EncoderLayer
         "gelu_pytorch_tanh" => _g.Node("Gelu", module, [x], attributes: [new() { Name = "approximate", Type = Proto.AttributeProto.Types.AttributeType.String, S = Google.Protobuf.ByteString.CopyFromUtf8("tanh") }]),
         "silu" => _g.Node("Mul", module, [x, _g.Node("Sigmoid", $"{module}/sigmoid", [x])]),
         _ => throw new RerankException(RerankErrorKind.UnsupportedModel,
-            $"activation \"{_l.Activation}\" is not supported; RerankSharp computes {string.Join(", ", EncoderLayerLayout.Activations)}."),
+            $"activation \"{activation}\" is not supported; RerankSharp computes {string.Join(", ", EncoderLayerLayout.Activations)}."),
     };
 }

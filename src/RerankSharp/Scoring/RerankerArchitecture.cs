@@ -39,7 +39,7 @@ internal abstract class RerankerArchitecture
 
     /// <summary>Architectures <see cref="For"/> knows, for messages and docs.</summary>
     public static IReadOnlyList<string> Supported { get; } =
-        [XlmRobertaGraph.Architecture, BertGraph.Architecture, Qwen3Graph.CausalLm + " (Qwen3-Reranker)", Qwen3Graph.SequenceClassification + " (Qwen3-Reranker seq-cls)"];
+        [XlmRobertaGraph.Architecture, BertGraph.Architecture, ModernBertGraph.Architecture, Qwen3Graph.CausalLm + " (Qwen3-Reranker)", Qwen3Graph.SequenceClassification + " (Qwen3-Reranker seq-cls)"];
 
     /// <summary>The architecture of <paramref name="folder"/>'s config.json, checked.</summary>
     /// <exception cref="RerankException"><see cref="RerankErrorKind.UnsupportedModel"/> naming <c>architectures</c> or the key that is not supported.</exception>
@@ -53,6 +53,7 @@ internal abstract class RerankerArchitecture
             {
                 XlmRobertaGraph.Architecture => new XlmRobertaArchitecture(),
                 BertGraph.Architecture => new BertArchitecture(),
+                ModernBertGraph.Architecture => new ModernBertArchitecture(),
                 Qwen3Graph.CausalLm => new Qwen3Architecture(seqCls: false),
                 Qwen3Graph.SequenceClassification => new Qwen3Architecture(seqCls: true),
                 _ => null,
@@ -120,6 +121,34 @@ internal abstract class RerankerArchitecture
         public override ModelProto BuildGraph(ModelConfig config, SafetensorsStore weights, string weightsDirectory, CrossEncoderOptions options,
             PairTokenizer tokenizer) => BertGraph.Build(config, weights, weightsDirectory, options.GraphForm, options.Precision,
                 options.OwnKernels && RerankKernels.UseFor(options.Device), options.Int8Recipe);
+    }
+
+    // ModernBERT cross-encoders: Alibaba-NLP/gte-reranker-modernbert-base, the Ettin rerankers. Their byte-level BPE
+    // tokenizer.json pairs texts as [CLS] q [SEP] d [SEP] (TemplateBpeTokenizer); the model takes no token types.
+    private sealed class ModernBertArchitecture : RerankerArchitecture
+    {
+        private ModernBertConfig? _modernBert;
+
+        public override string Name => ModernBertGraph.Architecture;
+
+        private ModernBertConfig ModernBert => _modernBert ?? throw new RerankException(RerankErrorKind.Internal, "ModernBERT config read before CheckSupported. This is a bug.");
+
+        public override void CheckSupported(ModelFolder folder)
+        {
+            RequireOneLabel(folder, "Alibaba-NLP/gte-reranker-modernbert-base");
+            _modernBert = ModernBertConfig.Load(folder.ConfigPath, folder.Config.NumHiddenLayers);
+            ModernBertGraph.CheckSupported(folder.Config, _modernBert, folder.ConfigPath);
+        }
+
+        public override PairTokenizer LoadTokenizer(ModelFolder folder) =>
+            PairTokenizer.Load(folder) as TemplateBpeTokenizer ?? throw new RerankException(RerankErrorKind.UnsupportedModel,
+                $"{folder.Directory}: a ModernBERT reranker needs its byte-level BPE tokenizer.json with a [CLS] … [SEP] template (TemplateProcessing post-processor).");
+
+        public override IEnumerable<(string Name, long[] Shape)> ExpectedTensors(ModelConfig config) => ModernBertGraph.ExpectedTensors(config, ModernBert);
+
+        public override ModelProto BuildGraph(ModelConfig config, SafetensorsStore weights, string weightsDirectory, CrossEncoderOptions options,
+            PairTokenizer tokenizer) => ModernBertGraph.Build(config, ModernBert, weights, weightsDirectory, options.GraphForm, options.Precision,
+                options.Int8Recipe, options.OwnKernels && RerankKernels.UseFor(options.Device));
     }
 
     // Qwen3-Reranker: a decoder read at the last token through its prompt (Qwen3RerankerTokenizer). The causal-LM

@@ -6,10 +6,11 @@ using static RerankSharp.Tokenization.TokenizerJsonReader;
 namespace RerankSharp.Tokenization;
 
 /// <summary>
-/// A byte-level BPE tokenizer of the Qwen2/Qwen3 kind, giving the ids of Hugging Face's fast tokenizer: Microsoft.ML.Tokenizers'
-/// byte-level <see cref="BpeTokenizer"/> (UTF-8 bytes as GPT-2's printable alphabet, ranked merges), fed by our NFC
-/// (<see cref="UnicodeNormalization"/>; the library is culture-invariant) and by <see cref="Qwen2PreTokenizer"/> (added
-/// tokens, then the pre-tokenizer's regex). It adds no special tokens of its own.
+/// A byte-level BPE tokenizer of the Qwen2/Qwen3 or the GPT-2/OLMo (ModernBERT) kind, giving the ids of Hugging Face's fast
+/// tokenizer: Microsoft.ML.Tokenizers' byte-level <see cref="BpeTokenizer"/> (UTF-8 bytes as GPT-2's printable alphabet,
+/// ranked merges), fed by our NFC (<see cref="UnicodeNormalization"/>; the library is culture-invariant) and by
+/// <see cref="Qwen2PreTokenizer"/> (added tokens, then the pre-tokenizer's regex: Qwen2's Split regex, or GPT-2's of a
+/// <c>ByteLevel(use_regex: true)</c> pre-tokenizer). It adds no special tokens of its own.
 /// </summary>
 /// <remarks>Immutable after loading and safe to call from many threads at once.</remarks>
 public sealed class ByteLevelBpeTokenizer
@@ -18,6 +19,9 @@ public sealed class ByteLevelBpeTokenizer
 
     /// <summary>Qwen2's pre-tokenizer regex, what a slow <c>Qwen2Tokenizer</c> (vocab.json + merges.txt) splits with.</summary>
     internal const string Qwen2Pattern = @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
+
+    /// <summary>GPT-2's regex, which HF's <c>ByteLevel</c> pre-tokenizer splits with when <c>use_regex</c> is true (byte_level.rs).</summary>
+    internal const string Gpt2Pattern = @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
 
     private readonly BpeTokenizer _bpe;
     private readonly Dictionary<string, int> _ids;
@@ -33,7 +37,8 @@ public sealed class ByteLevelBpeTokenizer
         var addedIds = new Dictionary<string, int>(StringComparer.Ordinal);
         foreach (var token in added)
             if (!addedIds.TryAdd(token.Content, token.Id)) throw Invalid(source, $"added token '{token.Content}' is listed twice");
-        if (vocab.Values.Concat(addedIds.Values).GroupBy(id => id).FirstOrDefault(g => g.Count() > 1) is { } shared)
+        // An added token may also be a vocabulary entry of the same id (ModernBERT's |||IP_ADDRESS||| is both), not of another.
+        if (vocab.Concat(addedIds).Distinct().GroupBy(entry => entry.Value).FirstOrDefault(g => g.Count() > 1) is { } shared)
             throw Invalid(source, $"id {shared.Key} is given to more than one token");
         Regex regex;
         try
@@ -120,12 +125,12 @@ public sealed class ByteLevelBpeTokenizer
         }).ToList();
 
         var nfc = root.TryGetProperty("normalizer", out var normalizer) && normalizer.ValueKind == JsonValueKind.Object
-            ? RequiredString(normalizer, "type", source, "normalizer.type") == "NFC" ? true : throw Unsupported(source, $"normalizer.type is '{normalizer.GetProperty("type").GetString()}'; Qwen's tokenizers use NFC")
+            ? RequiredString(normalizer, "type", source, "normalizer.type") == "NFC" ? true : throw Unsupported(source, $"normalizer.type is '{normalizer.GetProperty("type").GetString()}'; Qwen's and ModernBERT's tokenizers use NFC")
             : false;
         var pattern = ReadPreTokenizer(root, source);
         var maxId = Math.Max(vocab.Values.DefaultIfEmpty(-1).Max(), root.TryGetProperty("added_tokens", out var list) && list.ValueKind == JsonValueKind.Array
             ? list.EnumerateArray().Select(t => t.ValueKind == JsonValueKind.Object && t.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.Number && id.TryGetInt32(out var v) ? v : -1).DefaultIfEmpty(-1).Max() : -1);
-        var added = ReadAddedTokens(root, maxId + 1, source, Family);
+        var added = ReadAddedTokens(root, maxId + 1, source, Family, allowNormalized: true);
         var special = list.ValueKind == JsonValueKind.Array
             ? list.EnumerateArray().Where(t => Flag(t, "special")).Select(t => t.ValueKind == JsonValueKind.Object && t.TryGetProperty("id", out var id)
                 && id.ValueKind == JsonValueKind.Number && id.TryGetInt32(out var v) ? v : throw Invalid(source, "a special added token has no integer id")).ToArray()
@@ -133,7 +138,8 @@ public sealed class ByteLevelBpeTokenizer
         return new ByteLevelBpeTokenizer(vocab, merges, added, special, pattern, nfc, source);
     }
 
-    // Split(Regex, Isolated) then ByteLevel(use_regex: false), as Qwen2/Qwen3 ship it; the regex is taken as written.
+    // Split(Regex, Isolated) then ByteLevel(use_regex: false), as Qwen2/Qwen3 ship it (the regex taken as written), or
+    // ByteLevel(use_regex: true) alone, as GPT-2, OLMo and ModernBERT ship it (GPT-2's regex). Neither adds a prefix space.
     private static string ReadPreTokenizer(JsonElement root, string source)
     {
         var pre = Required(root, "pre_tokenizer", JsonValueKind.Object, source, "pre_tokenizer");
@@ -144,11 +150,13 @@ public sealed class ByteLevelBpeTokenizer
         static JsonElement? Member(JsonElement e, string name) =>
             e.ValueKind == JsonValueKind.Object && e.TryGetProperty(name, out var v) ? v : null;
         static string? Text(JsonElement? e) => e is { ValueKind: JsonValueKind.String } v ? v.GetString() : null;
+        if (steps.Length == 1 && Text(Member(steps[0], "type")) == "ByteLevel" && !Flag(steps[0], "add_prefix_space") && Flag(steps[0], "use_regex"))
+            return Gpt2Pattern;
         if (steps.Length != 2
             || Text(Member(steps[0], "type")) != "Split" || Text(Member(steps[0], "behavior")) != "Isolated"
             || Flag(steps[0], "invert") || Text(Member(steps[0], "pattern") is { } p ? Member(p, "Regex") : null) is not { } regex
             || Text(Member(steps[1], "type")) != "ByteLevel" || Flag(steps[1], "add_prefix_space") || Flag(steps[1], "use_regex"))
-            throw Unsupported(source, "pre_tokenizer is not Sequence[Split(Regex, Isolated), ByteLevel(add_prefix_space: false, use_regex: false)]");
+            throw Unsupported(source, "pre_tokenizer is neither Sequence[Split(Regex, Isolated), ByteLevel(add_prefix_space: false, use_regex: false)] (Qwen) nor ByteLevel(add_prefix_space: false, use_regex: true) (GPT-2, ModernBERT)");
         return regex;
     }
 

@@ -126,10 +126,12 @@ public abstract class PairTokenizer
             {
                 "Unigram" or null => XlmRobertaTokenizer.FromJson(root, json),
                 "WordPiece" => WordPieceTokenizer.FromJson(root, json),
-                // The byte-level BPE family RerankSharp runs is Qwen3-Reranker's, which reads pairs through its prompt.
+                // Byte-level BPE: a TemplateProcessing post-processor pairs the texts (ModernBERT's [CLS] A [SEP] B [SEP]);
+                // without one it is Qwen3-Reranker's, which reads pairs through its prompt.
+                "BPE" when TemplateBpeTokenizer.HasTemplate(root) => TemplateBpeTokenizer.FromJson(root, json),
                 "BPE" => new Qwen3RerankerTokenizer(ByteLevelBpeTokenizer.FromJson(root, json)),
                 _ => throw new RerankException(RerankErrorKind.UnsupportedModel,
-                    $"'{json}': model.type is '{type}'; RerankSharp reads Unigram (XLM-RoBERTa), WordPiece (BERT) and byte-level BPE (Qwen3) tokenizers."),
+                    $"'{json}': model.type is '{type}'; RerankSharp reads Unigram (XLM-RoBERTa), WordPiece (BERT) and byte-level BPE (Qwen3, ModernBERT) tokenizers."),
             };
         }
         // The readers check the keys they need by name; an element of another kind deeper in a hand-edited or damaged

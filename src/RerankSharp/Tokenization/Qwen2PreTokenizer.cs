@@ -5,9 +5,11 @@ using Microsoft.ML.Tokenizers;
 namespace RerankSharp.Tokenization;
 
 /// <summary>
-/// HF's pre-tokenization of Qwen2/Qwen3 as a Microsoft.ML.Tokenizers pre-tokenizer: added tokens split out as words of
-/// their own (the BPE maps them through its special tokens), the rest split by the Split(Regex, Isolated) regex, gaps
-/// between matches kept as words.
+/// HF's pre-tokenization of a byte-level BPE (Qwen2/Qwen3, GPT-2/ModernBERT) as a Microsoft.ML.Tokenizers pre-tokenizer:
+/// added tokens split out as words of their own (the BPE maps them through its special tokens), the rest split by the
+/// pre-tokenizer's regex, gaps between matches kept as words. As HF's <c>AddedVocabulary</c>, the tokens that are not
+/// <c>normalized</c> are split out first, then the <c>normalized</c> ones (ModernBERT's runs of spaces) inside what is
+/// left, so a <c>[MASK]</c> with lstrip takes the spaces before it before a run-of-spaces token can.
 /// </summary>
 /// <remarks>
 /// .NET's <c>\p{L}</c> and <c>\p{N}</c> see a supplementary character as two surrogates, where the reference's Oniguruma
@@ -16,7 +18,9 @@ namespace RerankSharp.Tokenization;
 /// </remarks>
 internal sealed class Qwen2PreTokenizer(Regex regex, IReadOnlyList<AddedToken> addedTokens) : PreTokenizer
 {
-    private readonly AddedTokenSplitter _splitter = new(addedTokens);
+    private readonly AddedTokenSplitter _splitter = new(addedTokens.Where(t => !t.Normalized).ToArray());
+    private readonly Dictionary<int, string> _contents = addedTokens.GroupBy(t => t.Id).ToDictionary(g => g.Key, g => g.First().Content);
+    private readonly AddedTokenSplitter? _normalizedSplitter = addedTokens.Any(t => t.Normalized) ? new(addedTokens.Where(t => t.Normalized).ToArray()) : null;
 
     public override IEnumerable<(int Offset, int Length)> PreTokenize(string text) => Words(text ?? "");
 
@@ -31,8 +35,9 @@ internal sealed class Qwen2PreTokenizer(Regex regex, IReadOnlyList<AddedToken> a
             _splitter.Split(text, ref segments);
             foreach (var segment in segments.Span)
             {
-                if (segment.IsAddedToken) words.Add((segment.Start, segment.Length));
-                else Split(text, segment.Start, segment.Length, words);
+                if (segment.IsAddedToken) words.Add(TokenWord(text, segment));
+                else if (_normalizedSplitter is null) Split(text, segment.Start, segment.Length, words);
+                else SplitNormalized(text, segment.Start, segment.Length, words);
             }
         }
         finally
@@ -40,6 +45,33 @@ internal sealed class Qwen2PreTokenizer(Regex regex, IReadOnlyList<AddedToken> a
             segments.Dispose();
         }
         return words;
+    }
+
+    // The word the BPE maps to the token's id: the token's own text. Whitespace an lstrip/rstrip match took around it is
+    // part of the match in HF, not of any word, so it is dropped.
+    private (int Offset, int Length) TokenWord(string text, TextSegment segment)
+    {
+        var content = _contents[segment.TokenId];
+        if (segment.Length == content.Length) return (segment.Start, segment.Length);
+        return (text.IndexOf(content, segment.Start, segment.Length, StringComparison.Ordinal), content.Length);
+    }
+
+    private void SplitNormalized(string text, int offset, int length, List<(int, int)> words)
+    {
+        var inner = new PooledBuffer<TextSegment>(4);
+        try
+        {
+            _normalizedSplitter!.Split(text.AsSpan(offset, length), ref inner);
+            foreach (var segment in inner.Span)
+            {
+                if (segment.IsAddedToken) words.Add(TokenWord(text, segment with { Start = offset + segment.Start }));
+                else Split(text, offset + segment.Start, segment.Length, words);
+            }
+        }
+        finally
+        {
+            inner.Dispose();
+        }
     }
 
     private void Split(string text, int offset, int length, List<(int, int)> words)

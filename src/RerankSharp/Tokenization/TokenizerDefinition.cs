@@ -1,11 +1,12 @@
 namespace RerankSharp.Tokenization;
 
 /// <summary>
-/// A special token matched literally in the raw text before normalisation (HF <c>AddedToken</c>
-/// with <c>normalized: false</c>). <see cref="LStrip"/>/<see cref="RStrip"/> let the match swallow
-/// whitespace on that side, as XLM-R's <c>&lt;mask&gt;</c> does on its left.
+/// A token of tokenizer.json's <c>added_tokens</c>, matched literally in the text before the model runs: in the raw text
+/// (HF's <c>normalized: false</c>), or with <c>Normalized</c> in the normalized text after the others are split out
+/// (byte-level BPE vocabularies use those for runs of spaces; XLM-R and BERT have none). <see cref="LStrip"/>/
+/// <see cref="RStrip"/> let the match swallow whitespace on that side, as XLM-R's <c>&lt;mask&gt;</c> does on its left.
 /// </summary>
-internal sealed record AddedToken(string Content, int Id, bool LStrip, bool RStrip);
+internal sealed record AddedToken(string Content, int Id, bool LStrip, bool RStrip, bool Normalized = false);
 
 /// <summary>
 /// Everything the tokenizer is built from, in Hugging Face's (fairseq) id space. Both sources,

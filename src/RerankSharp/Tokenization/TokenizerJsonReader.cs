@@ -184,7 +184,7 @@ internal static class TokenizerJsonReader
         }
     }
 
-    internal static AddedToken[] ReadAddedTokens(JsonElement root, int vocabCount, string source, string family = "XLM-RoBERTa")
+    internal static AddedToken[] ReadAddedTokens(JsonElement root, int vocabCount, string source, string family = "XLM-RoBERTa", bool allowNormalized = false)
     {
         var list = Required(root, "added_tokens", JsonValueKind.Array, source, "added_tokens");
         var tokens = new List<AddedToken>();
@@ -209,14 +209,15 @@ internal static class TokenizerJsonReader
                 throw Invalid(source, path + ".content is empty");
             }
 
-            // Tokens matched after normalisation or only as whole words take other code paths in
-            // HF tokenizers; XLM-R has none, so they are refused rather than half-supported.
-            if (Flag(entry, "normalized") || Flag(entry, "single_word"))
+            // Tokens matched only as whole words take another code path in HF tokenizers, and so do tokens matched after
+            // normalisation, which only the byte-level BPE reader implements (Qwen2PreTokenizer's second pass); a family
+            // without them refuses them rather than half-supporting them.
+            if (Flag(entry, "single_word") || (Flag(entry, "normalized") && !allowNormalized))
             {
                 throw new RerankException(RerankErrorKind.UnsupportedModel, $"'{source}': {path} ('{content}') is normalized or single_word, which {family} special tokens are not; this tokenizer is not supported.");
             }
 
-            tokens.Add(new AddedToken(content, id, Flag(entry, "lstrip"), Flag(entry, "rstrip")));
+            tokens.Add(new AddedToken(content, id, Flag(entry, "lstrip"), Flag(entry, "rstrip"), Flag(entry, "normalized")));
         }
 
         return [.. tokens];

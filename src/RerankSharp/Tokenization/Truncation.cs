@@ -41,7 +41,7 @@ internal static class Truncation
     /// <summary>Content lengths kept of a pair under a budget of <paramref name="budget"/> tokens.</summary>
     /// <param name="first">Tokens of the query.</param>
     /// <param name="second">Tokens of the document.</param>
-    /// <param name="budget">max_length minus the 4 special tokens of the pair template.</param>
+    /// <param name="budget">max_length minus the special tokens of the pair template.</param>
     /// <param name="strategy">The cut.</param>
     /// <param name="maxLength">For the error message only.</param>
     public static (int First, int Second) Pair(int first, int second, int budget, TruncationStrategy strategy, int maxLength)
@@ -69,7 +69,7 @@ internal static class Truncation
 
             throw new RerankException(RerankErrorKind.InvalidInput,
                 $"The query is {first} tokens and the document {second}; with only_second truncation to max_length {maxLength} "
-                + $"({budget} content tokens after the 4 special tokens) the document cannot absorb the cut; "
+                + $"({budget} content tokens after the template's special tokens) the document cannot absorb the cut; "
                 + "use longest_first or a larger --max-length.");
         }
 

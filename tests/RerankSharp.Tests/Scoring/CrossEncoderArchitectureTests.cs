@@ -30,6 +30,44 @@ public partial class CrossEncoderTests
         }
     }
 
+    [Theory]
+    [InlineData("modernbert-a")]   // cls pooling, half window 8, F32
+    [InlineData("modernbert-b")]   // mean pooling, biases, half window 4, BF16
+    public async Task ModernBert_text_pairs_score_like_the_reference_tokenizer_and_forward(string model)
+    {
+        var golden = GoldenLogits.Load(FixturePaths.Model(model)).Cases.Single(c => c.Name == "text_pairs");
+        using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model(model));
+        var pairs = golden.Pairs!;
+
+        var logits = await encoder.PredictAsync(pairs, new RerankOptions { RawScores = true });
+        var scores = await encoder.PredictAsync(pairs);
+
+        Assert.Equal("ModernBertForSequenceClassification", encoder.Architecture);
+        for (var i = 0; i < pairs.Length; i++)
+        {
+            var real = (int)golden.AttentionMask[i].Sum();
+            Assert.Equal(golden.InputIds[i][..real].Select(id => (int)id), encoder.Tokenizer.EncodePair(pairs[i].Query, pairs[i].Document, encoder.MaxLength));
+            var relative = Math.Abs(logits[i] - golden.Logits[i]) / Math.Max(1, Math.Abs(golden.Logits[i]));
+            Assert.True(relative < 1e-4, $"pair {i}: got {logits[i]}, reference {golden.Logits[i]}");
+            Assert.Equal(1 / (1 + Math.Exp(-golden.Logits[i])), scores[i], 4);
+        }
+    }
+
+    [Fact]
+    public async Task A_modernbert_pair_past_the_window_scores_the_same_alone_and_in_a_mixed_batch()
+    {
+        using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model("modernbert-a"));
+        (string, string)[] pairs =
+        [
+            ("what is a panda", "The giant panda is a bear species endemic to China, living in mountain forests."), ("panda", "bear"),
+            ("q", string.Join(' ', Enumerable.Repeat("forest", 200))), ("mill", string.Join(' ', Enumerable.Repeat("the old mill by the river", 30))),
+        ];
+
+        var batched = await encoder.PredictAsync(pairs);
+        for (var i = 0; i < pairs.Length; i++)
+            Assert.Equal(batched[i], (await encoder.PredictAsync([pairs[i]]))[0], 5);
+    }
+
     [Fact]
     public async Task A_bert_pair_scores_the_same_alone_and_in_a_mixed_batch()
     {

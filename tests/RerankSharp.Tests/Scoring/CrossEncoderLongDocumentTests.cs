@@ -116,7 +116,8 @@ public class CrossEncoderLongDocumentTests
     [Theory]
     [InlineData("bert-a")]
     [InlineData("qwen3-a")]
-    public async Task Chunking_works_for_the_BERT_and_Qwen3_architectures_too(string model)
+    [InlineData("modernbert-a")]
+    public async Task Chunking_works_for_the_BERT_Qwen3_and_ModernBERT_architectures_too(string model)
     {
         using (var plain = await CrossEncoder.LoadAsync(FixturePaths.Model(model)))
         {
@@ -140,7 +141,7 @@ public class CrossEncoderLongDocumentTests
             },
         });
         // Byte-level BPE keeps a word's leading space in its token; WordPiece drops it.
-        needleIds = encoder.Tokenizer.EncodeText(model.StartsWith("qwen3", StringComparison.Ordinal) ? " " + Needle : Needle);
+        needleIds = encoder.Tokenizer.EncodeText(model.StartsWith("qwen3", StringComparison.Ordinal) || model.StartsWith("modernbert", StringComparison.Ordinal) ? " " + Needle : Needle);
         string[] documents = [Filler(12, 50), NeedleDocument, "A short note about the mill."];
 
         var truncated = await encoder.RerankAsync(Query, documents, new RerankOptions { RawScores = true });

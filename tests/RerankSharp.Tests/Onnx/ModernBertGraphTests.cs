@@ -1,0 +1,201 @@
+using System.Text;
+using Google.Protobuf;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.ML.OnnxRuntime;
+using RerankSharp.Inference;
+using RerankSharp.Models;
+using RerankSharp.Onnx;
+using RerankSharp.Tokenization;
+using Xunit.Abstractions;
+
+namespace RerankSharp.Tests.Onnx;
+
+/// <summary>
+/// The ModernBERT graph against the float64 reference of ModernBertForSequenceClassification (tools/model/modernbert.py):
+/// every logit of every golden batch. modernbert-a (F32, cls pooling, no biases, old config keys, half window 8) and
+/// modernbert-b (BF16, mean pooling, every bias, layer_types/rope_parameters, half window 4) both have rows longer than
+/// the window in padded batches, on both sides of <see cref="EncoderLayer.DenseBandMaxHalfWindows"/>, so local layers run
+/// the dense band and the blocked sliding window, global layers the flash and the masked attention.
+/// </summary>
+public class ModernBertGraphTests(ITestOutputHelper output)
+{
+    private const double Tolerance = 1e-4;   // relative to max(1, |logit|), DESIGN.md §7
+
+    public static TheoryData<string, GraphForm, Precision> Graphs() => new()
+    {
+        { "modernbert-a", GraphForm.Fused, Precision.Fp32 }, { "modernbert-a", GraphForm.Plain, Precision.Fp32 },
+        { "modernbert-b", GraphForm.Fused, Precision.Fp32 }, { "modernbert-b", GraphForm.Plain, Precision.Fp32 },
+    };
+
+    private static (ModelConfig Config, ModernBertConfig ModernBert) Configs(ModelFolder folder) =>
+        (folder.Config, ModernBertConfig.Load(folder.ConfigPath, folder.Config.NumHiddenLayers));
+
+    internal static EncoderSession CreateSession(string model, GraphForm form, Precision precision = Precision.Fp32, string? directory = null)
+    {
+        var folder = ModelFolder.Open(directory ?? FixturePaths.Model(model));
+        var (config, modernBert) = Configs(folder);
+        byte[] graph;
+        using (var store = SafetensorsStore.Open(folder))
+        {
+            store.Validate(ModernBertGraph.ExpectedTensors(config, modernBert));
+            graph = ModernBertGraph.Build(config, modernBert, store, folder.Directory, form, precision).ToByteArray();
+        }
+        return EncoderSession.Create(graph, folder.Directory, config.NumLabels,
+            new SessionSettings(Device.Cpu, 2, GraphOptimizationLevel.ORT_ENABLE_ALL), NullLogger.Instance);
+    }
+
+    [Theory]
+    [MemberData(nameof(Graphs))]
+    public void Logits_match_the_float64_reference(string model, GraphForm form, Precision precision)
+    {
+        var golden = GoldenLogits.Load(FixturePaths.Model(model));
+        using var session = CreateSession(model, form, precision);
+        Assert.False(session.TakesTokenTypeIds);
+
+        var report = new StringBuilder();
+        double maxRelative = 0;
+        int compared = 0, mismatches = 0;
+        foreach (var c in golden.Cases)
+        {
+            var logits = session.Run(c.FlatIds, c.FlatMask, c.Rows, c.Tokens, CancellationToken.None);
+            for (var row = 0; row < c.Rows; row++)
+            {
+                var relative = Math.Abs(logits[row] - c.Logits[row]) / Math.Max(1, Math.Abs(c.Logits[row]));
+                maxRelative = Math.Max(maxRelative, relative);
+                compared++;
+                if (relative > Tolerance && mismatches++ < 5)
+                    report.AppendLine($"  {c.Name}[{row}] ({c.AttentionMask[row].Sum()} of {c.Tokens} tokens): got {logits[row]:R}, reference {c.Logits[row]:R}");
+            }
+        }
+        output.WriteLine($"{model} {form} {precision}: {compared} logits vs {golden.Generator} ({golden.Date}); max relative {maxRelative:E2}");
+        Assert.True(mismatches == 0, $"{mismatches} of {compared} logits off by more than {Tolerance} relative:\n{report}");
+    }
+
+    [Theory]
+    [InlineData("modernbert-a")]
+    [InlineData("modernbert-b")]
+    public void The_golden_batches_reach_both_forms_of_local_attention(string model)
+    {
+        var folder = ModelFolder.Open(FixturePaths.Model(model));
+        var limit = EncoderLayer.DenseBandMaxHalfWindows * Configs(folder).ModernBert.HalfWindow;
+        var lengths = GoldenLogits.Load(folder.Directory).Cases.Select(c => c.Tokens).ToList();
+
+        Assert.Contains(lengths, t => t > limit);                                   // blocked sliding window
+        Assert.Contains(lengths, t => t <= limit && t > Configs(folder).ModernBert.HalfWindow + 1);   // dense band, narrower than the input
+    }
+
+    [Theory]
+    [InlineData("modernbert-a")]
+    [InlineData("modernbert-b")]
+    public void A_sequence_scores_the_same_alone_and_at_any_position_of_a_padded_batch(string model)
+    {
+        var golden = GoldenLogits.Load(FixturePaths.Model(model));
+        var cases = golden.Cases.ToDictionary(c => c.Name);
+        using var session = CreateSession(model, GraphForm.Fused);
+        foreach (var (group, places) in golden.BatchInvariance)
+        {
+            var scores = places.Select(p => session.Run(cases[p.Case].FlatIds, cases[p.Case].FlatMask, cases[p.Case].Rows, cases[p.Case].Tokens,
+                CancellationToken.None)[p.Row]).ToList();
+            var spread = scores.Max() - scores.Min();
+            output.WriteLine($"{model} {group}: {places.Length} places, spread {spread:E2}");
+            // Alone a row runs the flash and, past the limit, the blocked window; padded, the masked kernels (as in XlmRobertaGraphTests).
+            Assert.True(spread <= 5e-5 * Math.Max(1, Math.Abs(scores[0])), $"{group}: {string.Join(", ", scores)}");
+        }
+    }
+
+    [Fact]
+    public void Global_layers_take_the_flash_if_and_local_layers_choose_between_the_band_and_the_blocked_window()
+    {
+        var folder = ModelFolder.Open(FixturePaths.Model("modernbert-b"));
+        var (config, modernBert) = Configs(folder);
+        using var store = SafetensorsStore.Open(folder);
+        var graph = ModernBertGraph.Build(config, modernBert, store, folder.Directory, GraphForm.Fused).Graph;
+
+        var attention = graph.Node.Where(n => n.OpType == "If").ToDictionary(n => n.Name);
+        for (var layer = 0; layer < config.NumHiddenLayers; layer++)
+        {
+            var node = attention[$"model.layers.{layer}.attn"];
+            var then = node.Attribute.Single(a => a.Name == "then_branch").G.Node;
+            var otherwise = node.Attribute.Single(a => a.Name == "else_branch").G.Node;
+            if (modernBert.IsGlobal(layer))
+            {
+                Assert.Equal(("MultiHeadAttention", 3), (then.Single().OpType, then.Single().Input.Count));       // no bias, no mask: flash
+                Assert.Equal(("MultiHeadAttention", 5), (otherwise.Single().OpType, otherwise.Single().Input.Count)); // key padding mask
+            }
+            else
+            {
+                Assert.DoesNotContain(then, n => n.OpType == "MultiHeadAttention");                                 // blocked, plain ONNX
+                Assert.Contains(then, n => n.OpType == "Softmax");
+                var dense = otherwise.Single(n => n.OpType == "MultiHeadAttention");
+                Assert.Equal(6, dense.Input.Count);                                                                  // + band bias
+            }
+        }
+        Assert.DoesNotContain(graph.Input, i => i.Name == "token_type_ids");
+    }
+
+    [Fact]
+    public void Initializers_are_the_checkpoint_tensors_and_layer_0_has_no_attention_norm()
+    {
+        var folder = ModelFolder.Open(FixturePaths.Model("modernbert-a"));
+        var (config, modernBert) = Configs(folder);
+        using var store = SafetensorsStore.Open(folder);
+        var graph = ModernBertGraph.Build(config, modernBert, store, folder.Directory, GraphForm.Fused).Graph;
+
+        var external = graph.Initializer.Where(t => t.DataLocation == RerankSharp.Onnx.Proto.TensorProto.Types.DataLocation.External).Select(t => t.Name).ToList();
+        Assert.Equal(ModernBertGraph.ExpectedTensors(config, modernBert).Select(t => t.Name).Order(), external.Order());
+        Assert.Equal(store.Tensors.Keys.Order(), external.Order());   // every tensor of the checkpoint is read
+        Assert.DoesNotContain("model.layers.0.attn_norm.weight", external);
+        Assert.Contains("model.layers.1.attn_norm.weight", external);
+    }
+
+    [Theory]
+    [InlineData("modernbert-a")]
+    [InlineData("modernbert-b")]
+    public void Int8_scores_stay_near_fp32(string model)
+    {
+        using var temp = new RerankSharp.Tests.Models.TempDirectory();
+        foreach (var file in Directory.GetFiles(FixturePaths.Model(model)))
+            File.Copy(file, Path.Combine(temp.Path, Path.GetFileName(file)));
+        var golden = GoldenLogits.Load(temp.Path);
+        using var session = CreateSession(model, GraphForm.Fused, Precision.Int8, temp.Path);
+
+        var c = golden.Cases.Single(c => c.Name == "text_pairs");
+        var logits = session.Run(c.FlatIds, c.FlatMask, c.Rows, c.Tokens, CancellationToken.None);
+        var worst = logits.Select((l, i) => Math.Abs(l - c.Logits[i])).Max();
+        output.WriteLine($"{model} int8: max |Δ logit| {worst:E2} over {c.Rows} text pairs (logits {c.Logits.Min():F2} … {c.Logits.Max():F2})");
+        Assert.True(worst < 0.5, $"int8 drifted {worst} from the reference");
+        Assert.NotEqual(c.Logits.Select(l => (float)l), logits);
+    }
+
+    [Theory]
+    [InlineData("modernbert-a")]
+    [InlineData("modernbert-b")]
+    public void Fp16_logits_match_the_float64_reference_within_the_float16_budget(string model)
+    {
+        const double float16Budget = 2e-2;   // XlmRobertaGraphFloat16Tests' budget
+        var golden = GoldenLogits.Load(FixturePaths.Model(model));
+        using var session = CreateSession(model, GraphForm.Fused, Precision.Fp16);
+        double worst = 0;
+        foreach (var c in golden.Cases)
+        {
+            var logits = session.Run(c.FlatIds, c.FlatMask, c.Rows, c.Tokens, CancellationToken.None);
+            for (var row = 0; row < c.Rows; row++)
+                worst = Math.Max(worst, Math.Abs(logits[row] - c.Logits[row]) / Math.Max(1, Math.Abs(c.Logits[row])));
+        }
+        output.WriteLine($"{model} fp16: max relative |Δ| {worst:E2} (budget {float16Budget:E0})");
+        Assert.True(worst <= float16Budget, $"max relative {worst}");
+    }
+
+    [Fact]
+    public void The_golden_text_pairs_are_what_the_tokenizer_gives()
+    {
+        var folder = ModelFolder.Open(FixturePaths.Model("modernbert-a"));
+        var tokenizer = PairTokenizer.Load(folder);
+        var c = GoldenLogits.Load(folder.Directory).Cases.Single(c => c.Name == "text_pairs");
+        for (var row = 0; row < c.Rows; row++)
+        {
+            var real = (int)c.AttentionMask[row].Sum();
+            Assert.Equal(c.InputIds[row][..real].Select(i => (int)i), tokenizer.EncodePair(c.Pairs![row].Query, c.Pairs[row].Document, 512));
+        }
+    }
+}
