@@ -74,8 +74,18 @@ internal static class CommonOptions
 
     public static readonly Option<bool> Raw = new("--raw")
     {
-        Description = "Raw logits instead of sigmoid scores in [0, 1]. Env: RERANK_RAW=1.",
+        Description = "Raw logits instead of scores (sigmoid in [0, 1], or as --activation says); wins over --activation. Env: RERANK_RAW=1.",
         DefaultValueFactory = _ => Env("RERANK_RAW") is "1" or "true",
+        Recursive = true,
+    };
+
+    public static readonly Option<ActivationMode> Activation = new("--activation")
+    {
+        Description = "What turns a logit into the score: sigmoid (default, every model; scores in [0, 1]), model (the activation the model folder declares "
+            + "for sentence-transformers' CrossEncoder.predict, so scores equal predict's: the logit for ms-marco-MiniLM, the sigmoid for bge-reranker; rerank info shows it) "
+            + "or none (the logit). --raw wins. Env: RERANK_ACTIVATION.",
+        CustomParser = arg => ParseActivation(arg, arg.Tokens.Single().Value, "--activation"),
+        DefaultValueFactory = arg => Env("RERANK_ACTIVATION") is { } value ? ParseActivation(arg, value, "RERANK_ACTIVATION") : ActivationMode.Sigmoid,
         Recursive = true,
     };
 
@@ -109,7 +119,7 @@ internal static class CommonOptions
 
     public static void AddTo(RootCommand root)
     {
-        foreach (var option in new Option[] { Model, MaxLength, BatchSize, MaxBatchTokens, Threads, Device, Precision, Prepack, Raw, SaveOnnx, OnnxFile, Verbose })
+        foreach (var option in new Option[] { Model, MaxLength, BatchSize, MaxBatchTokens, Threads, Device, Precision, Prepack, Raw, Activation, SaveOnnx, OnnxFile, Verbose })
             root.Options.Add(option);
     }
 
@@ -137,20 +147,25 @@ internal static class CommonOptions
         PrepackWeights = result.GetValue(Prepack),
         SaveOnnxPath = result.GetValue(SaveOnnx),
         OnnxFile = result.GetValue(OnnxFile),
+        Activation = result.GetValue(Activation),
         Logger = Logger(result),
     };
 
-    private static Onnx.Precision ParsePrecision(System.CommandLine.Parsing.ArgumentResult result, string value, string origin)
+    private static Onnx.Precision ParsePrecision(System.CommandLine.Parsing.ArgumentResult result, string value, string origin) =>
+        ParseName(result, value, origin, Onnx.Precision.Fp32, "a precision; use fp32 (the reference's scores), fp16 (GPU) or int8 (CPU, approximate)");
+
+    private static ActivationMode ParseActivation(System.CommandLine.Parsing.ArgumentResult result, string value, string origin) =>
+        ParseName(result, value, origin, ActivationMode.Sigmoid,
+            "an activation; use sigmoid (the default), model (the one the model folder declares, as sentence-transformers' CrossEncoder.predict) or none (the logit)");
+
+    // One of T's names in any case (not a number, which Enum.TryParse would take); otherwise a parse error that says what to use.
+    private static T ParseName<T>(System.CommandLine.Parsing.ArgumentResult result, string value, string origin, T fallback, string expected)
+        where T : struct, Enum
     {
-        switch (value.ToLowerInvariant())
-        {
-            case "fp32": return Onnx.Precision.Fp32;
-            case "fp16": return Onnx.Precision.Fp16;
-            case "int8": return Onnx.Precision.Int8;
-            default:
-                result.AddError($"{origin} {value} is not a precision; use fp32 (the reference's scores), fp16 (GPU) or int8 (CPU, approximate).");
-                return Onnx.Precision.Fp32;
-        }
+        if (Enum.GetNames<T>().FirstOrDefault(name => string.Equals(name, value, StringComparison.OrdinalIgnoreCase)) is { } known)
+            return Enum.Parse<T>(known);
+        result.AddError($"{origin} {value} is not {expected}.");
+        return fallback;
     }
 
     /// <summary>A RERANK_… variable's value, or null when unset or empty.</summary>

@@ -49,4 +49,54 @@ public class CommonOptionsTests
         Assert.NotEqual(0, result.ExitCode);
         Assert.Contains($"--precision {value} is not a precision; use fp32", result.Stderr);
     }
+
+    [Fact]
+    public void Activation_model_from_the_flag_or_the_environment_gives_the_logits_ms_marco_minilm_declares_and_raw_wins()
+    {
+        var bert = FixturePaths.Model("bert-a");
+
+        var sigmoid = RerankProcess.Run(Input, "score", "--model", bert);
+        var raw = RerankProcess.Run(Input, "score", "--model", bert, "--raw");
+        var flag = RerankProcess.Run(Input, "score", "--model", bert, "--activation", "model");
+        var env = RerankProcess.Run(Input, new Dictionary<string, string> { ["RERANK_ACTIVATION"] = "Model" }, "score", "--model", bert);
+        var rawWins = RerankProcess.Run(Input, "score", "--model", bert, "--activation", "sigmoid", "--raw");
+
+        Assert.True(flag.ExitCode == 0, flag.Stderr);
+        Assert.Equal(Scores(raw), Scores(flag));
+        Assert.Equal(Scores(raw), Scores(env));
+        Assert.Equal(Scores(raw), Scores(rawWins));
+        Assert.Equal(Scores(sigmoid), Scores(raw).Select(l => 1f / (1f + MathF.Exp(-l))), new FloatTolerance(1e-6f));
+    }
+
+    [Fact]
+    public void Activation_none_gives_logits_and_the_rank_table_calls_them_so()
+    {
+        var none = RerankProcess.Run(null, "rank", "--model", Model, "--activation", "none", "-q", "what is a reranker?", "-d", "A cross-encoder.", "-d", "Bananas.");
+        var json = RerankProcess.Run(null, "rank", "--model", Model, "--activation", "none", "--json", "-q", "what is a reranker?", "-d", "A cross-encoder.", "-d", "Bananas.");
+        var raw = RerankProcess.Run(null, "rank", "--model", Model, "--raw", "--json", "-q", "what is a reranker?", "-d", "A cross-encoder.", "-d", "Bananas.");
+
+        Assert.True(none.ExitCode == 0, none.Stderr);
+        Assert.Contains("logit", none.Stdout);
+        Assert.Equal(raw.Stdout, json.Stdout);
+    }
+
+    [Theory]
+    [InlineData("--activation", "softmax")]
+    [InlineData("RERANK_ACTIVATION", "1")]
+    public void Unknown_activations_are_refused_before_loading_saying_what_to_use(string origin, string value)
+    {
+        var result = origin.StartsWith("--", StringComparison.Ordinal)
+            ? RerankProcess.Run(Input, "score", "--model", Model, origin, value)
+            : RerankProcess.Run(Input, new Dictionary<string, string> { [origin] = value }, "score", "--model", Model);
+
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains($"{origin} {value} is not an activation; use sigmoid (the default), model", result.Stderr);
+    }
+
+    private sealed class FloatTolerance(float tolerance) : IEqualityComparer<float>
+    {
+        public bool Equals(float x, float y) => Math.Abs(x - y) <= tolerance;
+
+        public int GetHashCode(float obj) => 0;
+    }
 }

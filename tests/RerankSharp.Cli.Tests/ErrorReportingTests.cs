@@ -103,6 +103,20 @@ public class ErrorReportingTests
     }
 
     [Fact]
+    public void Activation_model_for_a_declared_activation_the_engine_does_not_apply()
+    {
+        var dir = CopyModel("bert-a");
+        try
+        {
+            var config = Path.Combine(dir, "config.json");
+            File.WriteAllText(config, File.ReadAllText(config).Replace("torch.nn.modules.linear.Identity", "torch.nn.modules.activation.ReLU"));
+            AssertOneLine(RerankProcess.Run("", "score", "--model", dir, "--activation", "model"), 3,
+                "\"sbert_ce_default_activation_function\" is torch.nn.modules.activation.ReLU, an activation RerankSharp does not apply");
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
     public void Verbose_adds_the_stack_trace()
     {
         var result = RerankProcess.Run("", "score", "--model", "/nonexistent/model-folder", "--verbose");

@@ -27,4 +27,50 @@ public class InfoCommandTests
         Assert.Contains("runs as", result.Stdout);
         Assert.Contains(runs, result.Stdout);
     }
+
+    [Theory]
+    [InlineData("bert-a", "sigmoid",
+        "activation       Identity for sentence-transformers' CrossEncoder.predict (config.json: sbert_ce_default_activation_function is torch.nn.modules.linear.Identity)",
+        "scores           Sigmoid (the default for every model); --activation model gives CrossEncoder.predict's Identity; --raw gives the logit")]
+    [InlineData("tiny-a", "model",
+        "activation       none declared, so sentence-transformers' CrossEncoder.predict applies Sigmoid (its default for 1 label)",
+        "scores           Sigmoid (--activation model); --raw gives the logit")]
+    public void Names_the_activation_the_folder_declares_where_and_what_the_activation_in_effect_applies(
+        string model, string activation, string declared, string applied)
+    {
+        var result = RerankProcess.Run(null, new Dictionary<string, string> { ["RERANK_ACTIVATION"] = activation }, "info", "--model", FixturePaths.Model(model));
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Contains(declared, result.Stdout);
+        Assert.Contains(applied, result.Stdout);
+        Assert.DoesNotContain("modules ", result.Stdout);
+    }
+
+    [Fact]
+    public void Lists_the_modules_of_a_modular_cross_encoder_and_why_it_cannot_run_them()
+    {
+        var folder = Directory.CreateTempSubdirectory("rerank-model-");
+        try
+        {
+            foreach (var file in Directory.GetFiles(FixturePaths.Model("bert-a")))
+                File.Copy(file, Path.Combine(folder.FullName, Path.GetFileName(file)));
+            File.WriteAllText(Path.Combine(folder.FullName, "config_sentence_transformers.json"), """{"model_type": "CrossEncoder", "activation_fn": "torch.nn.modules.activation.Tanh"}""");
+            File.WriteAllText(Path.Combine(folder.FullName, "sentence_bert_config.json"), """{"transformer_task": "sequence-classification"}""");
+            File.WriteAllText(Path.Combine(folder.FullName, "modules.json"), """
+                [{"idx": 0, "name": "0", "path": "", "type": "sentence_transformers.base.modules.transformer.Transformer"},
+                 {"idx": 1, "name": "1", "path": "1_Dense", "type": "sentence_transformers.base.modules.dense.Dense"}]
+                """);
+
+            var result = RerankProcess.Run(null, "info", "--model", folder.FullName);
+
+            Assert.True(result.ExitCode == 0, result.Stderr);
+            Assert.Contains("modules          Transformer (sequence-classification) → sentence_transformers.base.modules.dense.Dense (modules.json)", result.Stdout);
+            Assert.Contains($"runs as          not supported: {Path.Combine(folder.FullName, "modules.json")}: module 1", result.Stdout);
+            Assert.Contains("activation       Tanh for sentence-transformers' CrossEncoder.predict (config_sentence_transformers.json: activation_fn is torch.nn.modules.activation.Tanh)", result.Stdout);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
 }

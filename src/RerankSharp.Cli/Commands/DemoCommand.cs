@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using RerankSharp.Models;
 using RerankSharp.Scoring;
 using Spectre.Console;
 
@@ -88,15 +89,16 @@ internal static class DemoCommand
         console.MarkupLine($"[bold]{Markup.Escape(title)}[/]");
         console.MarkupLine($"query: [bold]{Markup.Escape(query)}[/]");
         console.MarkupLine($"[grey]{passages.Count} passages scored in {elapsed.TotalMilliseconds:F0} ms[/]");
-        // Sigmoid scores are in [0, 1] and fill the bar by their value; raw logits have no fixed
-        // range, so their bars span the lowest to the highest shown.
-        var (low, high) = raw ? (ranked.Min(r => r.Score), ranked.Max(r => r.Score)) : (0f, 1f);
+        // Sigmoid scores are in [0, 1] and fill the bar by their value; raw logits (or another --activation's scores)
+        // have no fixed range, so their bars span the lowest to the highest shown.
+        var sigmoid = !raw && encoder.Activation == ScoreActivation.Sigmoid;
+        var (low, high) = sigmoid ? (0f, 1f) : (ranked.Min(r => r.Score), ranked.Max(r => r.Score));
         var grid = new Grid().AddColumn(new GridColumn().RightAligned()).AddColumn(new GridColumn().RightAligned()).AddColumn().AddColumn();
         for (var i = 0; i < ranked.Count; i++)
         {
             var r = ranked[i];
             var fill = high > low ? (r.Score - low) / (high - low) : 1f;
-            var colour = Colour(raw ? 1f / (1f + MathF.Exp(-r.Score)) : r.Score);
+            var colour = Colour(sigmoid ? r.Score : 1f / (1f + MathF.Exp(-r.Score)));
             grid.AddRow(
                 (i + 1).ToString(CultureInfo.InvariantCulture),
                 r.Score.ToString("F4", CultureInfo.InvariantCulture),

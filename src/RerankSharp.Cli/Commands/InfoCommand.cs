@@ -36,15 +36,53 @@ internal static class InfoCommand
             Row("vocabulary", c.VocabSize.ToString("N0", CultureInfo.InvariantCulture));
             Row("max length", $"{summary.DefaultMaxLength:N0} tokens (max_position_embeddings {c.MaxPositionEmbeddings:N0})");
             Row("labels", c.NumLabels.ToString(CultureInfo.InvariantCulture));
+            var declared = summary.SentenceTransformers;
+            Row("activation", DeclaredActivation(declared, c.NumLabels));
+            if (declared.ModulesPath is not null)
+                Row("modules", $"{string.Join(" → ", declared.Modules.Select(m => m.Description))} ({SentenceTransformersConfig.ModulesFileName})");
+            Row("scores", Scores(folder, result.GetValue(CommonOptions.Activation)));
             Row("parameters", $"{summary.ParameterCount:N0} in {summary.TensorCount} tensors ({summary.TensorBytes / 1048576.0:N1} MiB)");
             Row("dtypes", string.Join(", ", summary.DTypes.Select(d => $"{d.DType}: {d.TensorCount} tensors, {d.ParameterCount:N0} parameters")));
             foreach (var file in summary.Files)
                 Row("file", $"{file.Name} ({Size(file.Bytes)})");
-            AnsiConsole.Write(grid);
+            StdoutConsole.Create().Write(grid);   // not wrapped at 80 columns when piped
             return 0;
         }));
         return command;
     }
+
+    // What sentence-transformers' CrossEncoder.predict applies, and which file says so.
+    private static string DeclaredActivation(SentenceTransformersConfig declared, int labels) => declared.Activation switch
+    {
+        null => $"none declared, so sentence-transformers' CrossEncoder.predict applies {declared.PredictActivation(labels)} (its default for {labels} label{(labels == 1 ? "" : "s")})",
+        { Function: { } function } a => $"{function} for sentence-transformers' CrossEncoder.predict ({a.Source} is {a.ClassName})",
+        var a => $"{a.ClassName} ({a.Source}), which RerankSharp does not apply",
+    };
+
+    // What the engine applies with the --activation in effect (sigmoid unless asked), and how to get predict's numbers.
+    private static string Scores(ModelFolder folder, ActivationMode mode)
+    {
+        if (Applied(folder, mode) is not { } applied)
+            return $"not supported with --activation {Name(mode)}: the folder declares an activation RerankSharp does not apply";
+        var scores = mode == ActivationMode.Sigmoid ? $"{applied} (the default for every model)" : $"{applied} (--activation {Name(mode)})";
+        if (mode != ActivationMode.Model && Applied(folder, ActivationMode.Model) is { } predict)
+            scores += $"; --activation model gives CrossEncoder.predict's {predict}";
+        return scores + "; --raw gives the logit";
+    }
+
+    private static ScoreActivation? Applied(ModelFolder folder, ActivationMode mode)
+    {
+        try
+        {
+            return CrossEncoder.ActivationOf(folder, mode);
+        }
+        catch (RerankException e) when (e.Kind == RerankErrorKind.UnsupportedModel)
+        {
+            return null;
+        }
+    }
+
+    private static string Name(ActivationMode mode) => mode.ToString().ToLowerInvariant();
 
     private static string Size(long bytes) => bytes switch
     {

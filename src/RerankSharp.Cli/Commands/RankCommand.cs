@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using RerankSharp.Models;
 using RerankSharp.Scoring;
 using Spectre.Console;
 
@@ -29,7 +30,7 @@ internal static class RankCommand
             var ranked = await encoder.RerankAsync(result.GetValue(query)!, documents, options, ct);
             var elapsed = clock.Elapsed;
             if (result.GetValue(json)) PrintJson(ranked);
-            else PrintTable(ranked, result.GetValue(CommonOptions.Raw), elapsed);
+            else PrintTable(ranked, result.GetValue(CommonOptions.Raw) || encoder.Activation == ScoreActivation.Identity, elapsed);
             return 0;
         }));
         return command;

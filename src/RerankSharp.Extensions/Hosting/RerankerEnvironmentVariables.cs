@@ -24,6 +24,7 @@ public static class RerankerEnvironmentVariables
         ["RERANK_MAX_QUEUED_TOKENS"] = nameof(RerankerSettings.MaxQueuedTokens),
         ["RERANK_THREADS"] = nameof(RerankerSettings.Threads),
         ["RERANK_RAW"] = nameof(RerankerSettings.Raw),
+        ["RERANK_ACTIVATION"] = nameof(RerankerSettings.Activation),
         ["RERANK_ENDPOINT"] = nameof(RerankerSettings.Endpoint),
         ["RERANK_API"] = nameof(RerankerSettings.Api),
         ["RERANK_API_KEY"] = nameof(RerankerSettings.ApiKey),

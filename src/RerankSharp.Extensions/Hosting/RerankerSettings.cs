@@ -45,6 +45,9 @@ public sealed class RerankerSettings
     /// <summary>Raw logits instead of sigmoid scores for every call (RERANK_RAW=1).</summary>
     public bool Raw { get; set; }
 
+    /// <summary>In-process: Sigmoid, Model (the activation the folder declares for sentence-transformers' CrossEncoder.predict) or None (RERANK_ACTIVATION).</summary>
+    public ActivationMode Activation { get; set; } = ActivationMode.Sigmoid;
+
     /// <summary>
     /// In-process: hold the host's start until the model is loaded, so a model that fails to load fails the start.
     /// Default false: the host starts at once, the model loads in the background and the health check says "loading".
@@ -88,6 +91,7 @@ public sealed class RerankerSettings
         MaxBatchTokens = MaxBatchTokens,
         MaxQueuedTokens = MaxQueuedTokens,
         Threads = Threads,
+        Activation = Activation,
     };
 
     /// <summary>The options of a <see cref="RemoteReranker"/> for <see cref="Endpoint"/>.</summary>

@@ -5,7 +5,7 @@ namespace RerankSharp.Models;
 
 /// <summary>
 /// Which files of a hub repository to fetch. By default only what <see cref="ModelFolder"/> reads:
-/// config, tokenizer files and the safetensors weights at the top of the repository — so not
+/// configs (sentence-transformers' too), tokenizer files and the safetensors weights at the top of the repository — so not
 /// <c>onnx/</c>, <c>pytorch_model.bin</c>, images or READMEs, which for bge-reranker-v2-m3 would
 /// more than double the download.
 /// </summary>
@@ -21,7 +21,14 @@ public static class HubFileSelection
         ModelFolder.BpeVocabFileName,
         ModelFolder.BpeMergesFileName,
         "special_tokens_map.json",
+        SentenceTransformersConfig.ConfigFileName,
+        SentenceTransformersConfig.ModulesFileName,
+        SentenceTransformersConfig.TransformerConfigFileName,
     };
+
+    // The config of a sentence-transformers module after the first, saved as "{idx}_{class name}/config.json"
+    // (1_LogitScore/config.json); which modules a folder has is known only once modules.json is read.
+    private static readonly Regex ModuleConfig = new(@"^[0-9]+_[A-Za-z0-9_]+/config\.json$", RegexOptions.CultureInvariant);
 
     private const string OnnxExport = "onnx/model.onnx";
 
@@ -43,7 +50,7 @@ public static class HubFileSelection
             return matched;
         }
 
-        var selected = repositoryFiles.Where(InferenceFiles.Contains).ToList();
+        var selected = repositoryFiles.Where(f => InferenceFiles.Contains(f) || ModuleConfig.IsMatch(f)).ToList();
         // transformers prefers the single file when both forms are present (ModelFolder does too);
         // a repository may also hold variants such as model.fp16.safetensors, which nothing reads.
         if (repositoryFiles.Contains(ModelFolder.WeightsFileName))

@@ -36,6 +36,18 @@ internal readonly struct JsonObjectReader
         return reader;
     }
 
+    /// <summary>
+    /// An object that is an entry of a list (e.g. one module of modules.json), which must be an object;
+    /// <paramref name="source"/> names it in messages, e.g. <c>…/modules.json: module 1</c>.
+    /// </summary>
+    public static JsonObjectReader Entry(JsonElement element, string source, string whatToDo)
+    {
+        var reader = new JsonObjectReader(element, source, whatToDo);
+        if (element.ValueKind != JsonValueKind.Object)
+            throw reader.Invalid($"must be a JSON object, but is {JsonFile.Describe(element)}");
+        return reader;
+    }
+
     /// <summary>An error about this file, ending with <see cref="WhatToDo"/>.</summary>
     public RerankException Invalid(string problem) =>
         new(RerankErrorKind.InvalidModel, $"{Path}: {problem}; {WhatToDo}.");

@@ -83,6 +83,15 @@ public sealed record ModelConfig
     public bool UseSlidingWindow { get; init; }
 
     /// <summary>
+    /// <c>sentence_transformers.activation_fn</c>: the activation sentence-transformers' CrossEncoder (4.0 to 5.3) saved
+    /// for <c>predict</c>, a class path such as <c>torch.nn.modules.activation.Sigmoid</c> (<see cref="SentenceTransformersConfig"/>).
+    /// </summary>
+    public string? SentenceTransformersActivationFn { get; init; }
+
+    /// <summary><c>sbert_ce_default_activation_function</c>: the same as CrossEncoder saved it before 4.0 (ms-marco-MiniLM: <c>torch.nn.modules.linear.Identity</c>).</summary>
+    public string? SbertCeDefaultActivationFunction { get; init; }
+
+    /// <summary>
     /// The position id of a sequence's first token: <c>pad_token_id + 1</c> for the RoBERTa family, whose
     /// positions skip the padding index (HF <c>create_position_ids_from_input_ids</c>), 0 for BERT and decoders.
     /// </summary>
@@ -134,6 +143,8 @@ public sealed record ModelConfig
             AttentionBias = json.OptionalBool("attention_bias") ?? false,
             HasRopeScaling = json.TryGet("rope_scaling", out _),
             UseSlidingWindow = json.OptionalBool("use_sliding_window") ?? false,
+            SentenceTransformersActivationFn = json.OptionalObject("sentence_transformers")?.OptionalString("activation_fn"),
+            SbertCeDefaultActivationFunction = json.OptionalString("sbert_ce_default_activation_function"),
         };
         config = config with
         {

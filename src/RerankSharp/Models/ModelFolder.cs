@@ -25,11 +25,12 @@ public sealed class ModelFolder
 
     private ModelFolder(string directory, ModelConfig config, TokenizerConfig? tokenizerConfig,
         string? sentencePieceModelPath, string? tokenizerJsonPath, string? tokenizerConfigPath,
-        IReadOnlyList<string> weightFiles, string? weightIndexPath)
+        IReadOnlyList<string> weightFiles, string? weightIndexPath, SentenceTransformersConfig sentenceTransformers)
     {
         Directory = directory;
         ConfigPath = Path.Combine(directory, ConfigFileName);
         Config = config;
+        SentenceTransformers = sentenceTransformers;
         TokenizerConfig = tokenizerConfig;
         TokenizerConfigPath = tokenizerConfigPath;
         SentencePieceModelPath = sentencePieceModelPath;
@@ -45,6 +46,9 @@ public sealed class ModelFolder
     public string ConfigPath { get; }
 
     public ModelConfig Config { get; }
+
+    /// <summary>What the folder declares to sentence-transformers' CrossEncoder: the activation of <c>predict</c>, the modules of the modular layout.</summary>
+    public SentenceTransformersConfig SentenceTransformers { get; }
 
     /// <summary>tokenizer_config.json, which is optional.</summary>
     public TokenizerConfig? TokenizerConfig { get; }
@@ -100,8 +104,8 @@ public sealed class ModelFolder
     /// <exception cref="RerankException">
     /// <see cref="RerankErrorKind.ModelNotFound"/> if the folder, config.json, the weights (or a shard)
     /// or the tokenizer is missing, or if the weights are only in PyTorch format;
-    /// <see cref="RerankErrorKind.InvalidModel"/> if config.json, tokenizer_config.json or the shard
-    /// index is malformed.
+    /// <see cref="RerankErrorKind.InvalidModel"/> if config.json, tokenizer_config.json, the shard
+    /// index or a sentence-transformers file (<see cref="SentenceTransformersConfig"/>) is malformed.
     /// </exception>
     public static ModelFolder Open(string directory)
     {
@@ -142,7 +146,9 @@ public sealed class ModelFolder
         string? tokenizerConfigPath = ExistingFile(full, TokenizerConfigFileName);
         TokenizerConfig? tokenizerConfig = tokenizerConfigPath is null ? null : TokenizerConfig.Load(tokenizerConfigPath);
 
-        return new ModelFolder(full, config, tokenizerConfig, sentencePiece, tokenizerJson, tokenizerConfigPath, weightFiles, indexPath);
+        var sentenceTransformers = SentenceTransformersConfig.Load(full, config, configPath);
+
+        return new ModelFolder(full, config, tokenizerConfig, sentencePiece, tokenizerJson, tokenizerConfigPath, weightFiles, indexPath, sentenceTransformers);
     }
 
     /// <summary>
@@ -152,7 +158,7 @@ public sealed class ModelFolder
     public ModelSummary Summarize()
     {
         if (IsOnnxOnly)
-            return new ModelSummary(Directory, Config, DefaultMaxLength, ListFiles(), ListFiles().Sum(file => file.Bytes), 0, 0, 0, []);
+            return new ModelSummary(Directory, Config, DefaultMaxLength, ListFiles(), ListFiles().Sum(file => file.Bytes), 0, 0, 0, [], SentenceTransformers);
         using SafetensorsStore weights = SafetensorsStore.Open(this);
         return Summarize(weights);
     }
@@ -171,7 +177,7 @@ public sealed class ModelFolder
                 group.Sum(entry => entry.ElementCount), group.Sum(entry => entry.ByteLength)))
             .ToArray();
         return new ModelSummary(Directory, Config, DefaultMaxLength, files, files.Sum(file => file.Bytes),
-            weights.Tensors.Count, weights.ParameterCount, weights.TotalBytes, dtypes);
+            weights.Tensors.Count, weights.ParameterCount, weights.TotalBytes, dtypes, SentenceTransformers);
     }
 
     private ModelFileSummary[] ListFiles() =>

@@ -10,6 +10,7 @@ namespace RerankSharp.Models;
 /// <param name="ParameterCount">Elements in the weights, buffers such as position_ids included.</param>
 /// <param name="TensorBytes">Bytes of tensor data in the weights.</param>
 /// <param name="DTypes">Tensors, elements and bytes per dtype, in <see cref="TensorDType"/> order.</param>
+/// <param name="SentenceTransformers">What the folder declares to sentence-transformers' CrossEncoder: activation, modules.</param>
 public sealed record ModelSummary(
     string Directory,
     ModelConfig Config,
@@ -19,7 +20,8 @@ public sealed record ModelSummary(
     int TensorCount,
     long ParameterCount,
     long TensorBytes,
-    IReadOnlyList<TensorDTypeSummary> DTypes);
+    IReadOnlyList<TensorDTypeSummary> DTypes,
+    SentenceTransformersConfig SentenceTransformers);
 
 /// <summary>One file of a model folder.</summary>
 /// <param name="Name">The file name within the folder.</param>

@@ -25,10 +25,11 @@ public sealed class CrossEncoder : IReranker
     private readonly TruncationStrategy _truncation;
 
     private CrossEncoder(ModelFolder folder, PairTokenizer tokenizer, EncoderSession session, int maxLength,
-        CrossEncoderOptions options, ILogger logger, TimeSpan loadTime, string architecture)
+        CrossEncoderOptions options, ILogger logger, TimeSpan loadTime, string architecture, ScoreActivation activation)
     {
         Folder = folder;
         Architecture = architecture;
+        Activation = activation;
         Tokenizer = tokenizer;
         _session = session;
         MaxLength = maxLength;
@@ -49,6 +50,12 @@ public sealed class CrossEncoder : IReranker
 
     /// <summary>The Hugging Face architecture being run, e.g. <c>XLMRobertaForSequenceClassification</c>.</summary>
     public string Architecture { get; }
+
+    /// <summary>
+    /// The function from logit to score, applied unless a call asks for <see cref="RerankOptions.RawScores"/>: Sigmoid, or
+    /// as <see cref="CrossEncoderOptions.Activation"/> chose at load.
+    /// </summary>
+    public ScoreActivation Activation { get; }
 
     /// <summary>Tokens per pair (special tokens included) after which pairs are truncated.</summary>
     public int MaxLength { get; }
@@ -133,6 +140,8 @@ public sealed class CrossEncoder : IReranker
         if (tokenizer.VocabSize > folder.Config.VocabSize)
             throw new RerankException(RerankErrorKind.InvalidModel,
                 $"The tokenizer has {tokenizer.VocabSize} ids but {folder.ConfigPath} says vocab_size {folder.Config.VocabSize}; the tokenizer files do not belong to this model.");
+        ScoreHead.CheckModules(folder, architecture.Name, tokenizer);
+        var activation = ScoreHead.Activation(folder, options.Activation);
         var maxLength = ChooseMaxLength(folder, options.MaxLength ?? architecture.DefaultMaxLength(folder), logger);
 
         var onnxFile = OnnxFileToRun(folder, options);
@@ -177,7 +186,7 @@ public sealed class CrossEncoder : IReranker
         if (options.Precision == Precision.Fp16 && session.ExecutionProvider != EncoderSession.CudaProvider)
             logger.LogWarning("fp16 runs natively on the CUDA provider only; on {Provider} ONNX Runtime computes it in float32 over float16-rounded weights. Use fp32 on CPU (--precision fp32).",
                 session.ExecutionProvider);
-        return new CrossEncoder(folder, tokenizer, session, maxLength, options, logger, clock.Elapsed, architecture.Name);
+        return new CrossEncoder(folder, tokenizer, session, maxLength, options, logger, clock.Elapsed, architecture.Name, activation);
     }
 
     // An explicit OnnxFile wins; a folder without safetensors runs its published export, by precision.
@@ -205,7 +214,18 @@ public sealed class CrossEncoder : IReranker
     /// The architecture <see cref="Load"/> would run for the folder (e.g. <c>BertForSequenceClassification</c>), or a
     /// <see cref="RerankException"/> saying why it cannot, as <c>rerank info</c> reports it.
     /// </summary>
-    public static string ArchitectureOf(ModelFolder folder) => RerankerArchitecture.For(folder).Name;
+    public static string ArchitectureOf(ModelFolder folder)
+    {
+        var name = RerankerArchitecture.For(folder).Name;
+        ScoreHead.CheckModules(folder, name, tokenizer: null);
+        return name;
+    }
+
+    /// <summary>
+    /// The activation <see cref="Load"/> would apply to the folder's logits for <paramref name="mode"/>, or a
+    /// <see cref="RerankException"/> saying why it cannot, as <c>rerank info</c> reports it.
+    /// </summary>
+    public static ScoreActivation ActivationOf(ModelFolder folder, ActivationMode mode) => ScoreHead.Activation(folder, mode);
 
     private static int ChooseMaxLength(ModelFolder folder, int? requested, ILogger logger)
     {
@@ -249,9 +269,7 @@ public sealed class CrossEncoder : IReranker
         var (sequences, truncated) = EncodePairs(documents.Count, i => (query, documents[i]), options);
         var tokenization = clock.Elapsed;
         var queued = await _queue.EnqueueTimedAsync(sequences, cancellationToken).ConfigureAwait(false);
-        var scores = queued.Logits;
-        if (!(options?.RawScores ?? false))
-            for (var i = 0; i < scores.Length; i++) scores[i] = Sigmoid(scores[i]);
+        var scores = Activate(queued.Logits, options?.RawScores ?? false);
         return new DocumentScores(scores, sequences.Select(s => s.Length).ToArray(), truncated, tokenization, queued.QueueTime, queued.InferenceTime);
     }
 
@@ -264,9 +282,8 @@ public sealed class CrossEncoder : IReranker
         var windows = WindowedPairs.Encode(Tokenizer, MaxLength, _truncation, count, pair, options);
         var tokenization = clock.Elapsed;
         var queued = await _queue.EnqueueTimedAsync(windows.Sequences, cancellationToken).ConfigureAwait(false);
-        var (scores, tokens, winners) = windows.Combine(queued.Logits, options.ChunkAggregation);
-        if (!options.RawScores)
-            for (var i = 0; i < scores.Length; i++) scores[i] = Sigmoid(scores[i]);
+        var (logits, tokens, winners) = windows.Combine(queued.Logits, options.ChunkAggregation);
+        var scores = Activate(logits, options.RawScores);
         return new DocumentScores(scores, tokens, windows.Truncated, tokenization, queued.QueueTime, queued.InferenceTime) { Windows = winners };
     }
 
@@ -313,9 +330,7 @@ public sealed class CrossEncoder : IReranker
                     throw new RerankException(RerankErrorKind.InvalidInput, $"Sequence {i} holds token id {id}, outside the vocabulary [0, {Folder.Config.VocabSize}).");
         }
         var logits = await _queue.EnqueueAsync(sequences, cancellationToken).ConfigureAwait(false);
-        if (!rawScores)
-            for (var i = 0; i < logits.Length; i++) logits[i] = Sigmoid(logits[i]);
-        return logits;
+        return Activate(logits, rawScores);
     }
 
     /// <summary>Scores <paramref name="documents"/> against <paramref name="query"/> and returns them best first (ties keep input order).</summary>
@@ -346,6 +361,15 @@ public sealed class CrossEncoder : IReranker
             .Select(i => new RerankResult(i, scores[i], documents[i]) { Window = windows?[i] })
             .ToList();
         return ranked;
+    }
+
+    // Raw wins: a call that asks for logits gets them, whatever activation was chosen at load. In place.
+    private float[] Activate(float[] logits, bool raw)
+    {
+        if (raw || Activation == ScoreActivation.Identity) return logits;
+        for (var i = 0; i < logits.Length; i++)
+            logits[i] = Activation == ScoreActivation.Tanh ? (float)Math.Tanh(logits[i]) : Sigmoid(logits[i]);
+        return logits;
     }
 
     // FlagEmbedding's normalize=True and sentence-transformers' default activation for one label.

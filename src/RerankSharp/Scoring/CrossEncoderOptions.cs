@@ -71,6 +71,13 @@ public sealed record CrossEncoderOptions
     /// <summary>Which matrices int8 quantizes and how it treats their activations; null = <see cref="Int8Recipe.Default"/>. Ignored unless <see cref="Precision"/> is int8.</summary>
     public Int8Recipe? Int8Recipe { get; init; }
 
+    /// <summary>
+    /// What turns a logit into the score: the sigmoid for every model (default, FlagEmbedding's <c>normalize=True</c>),
+    /// the activation the folder declares for sentence-transformers' <c>CrossEncoder.predict</c> (<see cref="ActivationMode.Model"/>:
+    /// <c>predict</c>'s numbers), or the logit itself. A call's <see cref="RerankOptions.RawScores"/> wins over it.
+    /// </summary>
+    public ActivationMode Activation { get; init; } = ActivationMode.Sigmoid;
+
     /// <summary>Contrib-operator graph (default) or the plain-ONNX cross-check.</summary>
     public GraphForm GraphForm { get; init; } = GraphForm.Fused;
 
@@ -102,5 +109,6 @@ public sealed record CrossEncoderOptions
         if (MaxBatchTokens is < 1) throw new RerankException(RerankErrorKind.InvalidInput, $"Max batch tokens {MaxBatchTokens} must be at least 1.");
         if (MaxLength is < 5) throw new RerankException(RerankErrorKind.InvalidInput, $"Max length {MaxLength} is too small: a pair needs 4 special tokens plus at least one token; use 5 or more.");
         if (Threads is < 1) throw new RerankException(RerankErrorKind.InvalidInput, $"Threads {Threads} must be at least 1.");
+        if (!Enum.IsDefined(Activation)) throw new RerankException(RerankErrorKind.InvalidInput, $"Activation {Activation} is not one of Sigmoid, Model and None.");
     }
 }

@@ -8,7 +8,10 @@ public sealed record RerankOptions
     /// <summary>Keep only the best <c>TopN</c> results (ranking calls).</summary>
     public int? TopN { get; init; }
 
-    /// <summary>Raw logits instead of sigmoid scores in [0, 1].</summary>
+    /// <summary>
+    /// Raw logits instead of scores (sigmoid scores in [0, 1] unless <see cref="CrossEncoderOptions.Activation"/> chose
+    /// another activation at load); it wins over that choice.
+    /// </summary>
     public bool RawScores { get; init; }
 
     /// <summary>Overrides the reranker's truncation strategy for this call.</summary>
@@ -50,7 +53,7 @@ public sealed record RerankOptions
 
 /// <summary>One document's place in a ranking.</summary>
 /// <param name="Index">Position of the document in the caller's list.</param>
-/// <param name="Score">Sigmoid score in [0, 1], or the raw logit when asked.</param>
+/// <param name="Score">Sigmoid score in [0, 1] (or as <see cref="CrossEncoderOptions.Activation"/> chose), or the raw logit when asked.</param>
 /// <param name="Document">The document text.</param>
 public sealed record RerankResult(int Index, float Score, string Document)
 {

@@ -2,6 +2,7 @@ using Microsoft.Extensions.Configuration;
 using RerankSharp.Hosting;
 using RerankSharp.Inference;
 using RerankSharp.Remote;
+using RerankSharp.Scoring;
 
 namespace RerankSharp.Extensions.Tests.Hosting;
 
@@ -24,13 +25,15 @@ public class RerankerEnvironmentVariablesTests
             {
                 ["RERANK_MODEL"] = "/models/bge", ["RERANK_MAX_BATCH_TOKENS"] = "8192", ["RERANK_DEVICE"] = "auto", ["RERANK_RAW"] = "1",
                 ["RERANK_MAX_LENGTH"] = "1024", ["RERANK_TIMEOUT"] = "30", ["RERANK_API"] = "tei", ["RERANK_ENDPOINT"] = "http://tei:80",
-                ["RERANK_PORT"] = "9000", ["OTHER"] = "x",
+                ["RERANK_ACTIVATION"] = "model", ["RERANK_PORT"] = "9000", ["OTHER"] = "x",
             });
 
         Assert.Equal("/models/bge", settings.Model);
         Assert.Equal(8192, settings.MaxBatchTokens);
         Assert.Equal(Device.Auto, settings.Device);
         Assert.True(settings.Raw);
+        Assert.Equal(ActivationMode.Model, settings.Activation);
+        Assert.Equal(ActivationMode.Model, settings.ToCrossEncoderOptions().Activation);
         Assert.Equal(1024, settings.MaxLength);
         Assert.Equal(TimeSpan.FromSeconds(30), settings.Timeout);
         Assert.Equal(RerankApi.Tei, settings.Api);

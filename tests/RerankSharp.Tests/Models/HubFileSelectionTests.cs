@@ -21,6 +21,18 @@ public class HubFileSelectionTests
     }
 
     [Fact]
+    public void Takes_the_sentence_transformers_configs_a_cross_encoder_folder_declares_its_scores_in()
+    {
+        string[] files = ["README.md", "chat_template.jinja", "config.json", "config_sentence_transformers.json", "modules.json", "sentence_bert_config.json",
+            "1_LogitScore/config.json", "2_Dense/config.json", "2_Dense/model.safetensors", "model.safetensors", "tokenizer.json", "onnx/config.json"];
+
+        var selected = HubFileSelection.Select(files, null, "org/modular-reranker");
+
+        Assert.Equal(["1_LogitScore/config.json", "2_Dense/config.json", "config.json", "config_sentence_transformers.json", "model.safetensors",
+            "modules.json", "sentence_bert_config.json", "tokenizer.json"], selected);
+    }
+
+    [Fact]
     public void Takes_the_index_and_the_shards_of_sharded_weights()
     {
         string[] files = ["config.json", "tokenizer.json", "model.safetensors.index.json", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors", "onnx/x.safetensors"];

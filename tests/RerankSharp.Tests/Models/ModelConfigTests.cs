@@ -40,6 +40,28 @@ public sealed class ModelConfigTests : IDisposable
     }
 
     [Fact]
+    public void Load_SentenceTransformersActivationKeys_AreReadAsWritten()
+    {
+        var keys = TinyModel.ConfigKeys();
+        keys["sentence_transformers"] = new Dictionary<string, object> { ["activation_fn"] = "torch.nn.modules.activation.Sigmoid", ["version"] = "4.1.0" };
+        keys["sbert_ce_default_activation_function"] = "torch.nn.modules.linear.Identity";
+
+        ModelConfig config = LoadKeys(keys);
+
+        Assert.Equal("torch.nn.modules.activation.Sigmoid", config.SentenceTransformersActivationFn);
+        Assert.Equal("torch.nn.modules.linear.Identity", config.SbertCeDefaultActivationFunction);
+    }
+
+    [Fact]
+    public void Load_BgeRerankerV2M3Config_DeclaresNoSentenceTransformersActivation()
+    {
+        ModelConfig config = ModelConfig.Load(_directory.Write("config.json", TinyModel.BgeRerankerV2M3Config));
+
+        Assert.Null(config.SentenceTransformersActivationFn);
+        Assert.Null(config.SbertCeDefaultActivationFunction);
+    }
+
+    [Fact]
     public void Load_OptionalKeysAbsent_TakesXlmRobertaConfigDefaults()
     {
         var keys = TinyModel.ConfigKeys();
@@ -192,6 +214,9 @@ public sealed class ModelConfigTests : IDisposable
         { "architectures", new object[] { 1 }, "\"architectures\" must be a list of class names" },
         { "id2label", new[] { "LABEL_0" }, "\"id2label\" must be a JSON object" },
         { "num_labels", 0, "\"num_labels\" must be a positive integer" },
+        { "sentence_transformers", "torch.nn.Sigmoid", "\"sentence_transformers\" must be a JSON object" },
+        { "sentence_transformers", new Dictionary<string, object> { ["activation_fn"] = 1 }, "\"activation_fn\" must be a string, but is 1" },
+        { "sbert_ce_default_activation_function", true, "\"sbert_ce_default_activation_function\" must be a string" },
     };
 
     [Theory]

@@ -11,6 +11,15 @@ internal sealed class TempDirectory : IDisposable
         Directory.CreateDirectory(Path);
     }
 
+    /// <summary>A fresh folder holding a copy of the files at the top of <paramref name="source"/> (links followed).</summary>
+    public static TempDirectory CopyOf(string source)
+    {
+        var copy = new TempDirectory();
+        foreach (string file in Directory.GetFiles(source))
+            File.Copy(RerankSharp.Models.LinkedFile.Find(file)!.FullName, copy.PathOf(System.IO.Path.GetFileName(file)));
+        return copy;
+    }
+
     public string Path { get; }
 
     public string PathOf(string name) => System.IO.Path.Combine(Path, name);
