@@ -52,13 +52,15 @@ public class ServerLifecycleTests
             var (response, reply) = await server.PostAsync("/rerank", bodies[k % bodies.Length].DeepClone());
             return (k, response, reply, clock.Elapsed);
         }).ToList();
-        // While the worker is held nothing can be answered but refusals; wait until they stop arriving.
+        // While the worker is held nothing can be answered but refusals; wait until they stop arriving: no new one for
+        // half a second (one quiet 50 ms poll was not enough on a loaded 2-core host, where requests still trickle in).
         var settled = -1;
-        for (var i = 0; i < 200; i++)
+        var quiet = 0;
+        for (var i = 0; i < 400 && quiet < 10; i++)
         {
             await Task.Delay(50);
             var done = requests.Count(r => r.IsCompleted);
-            if (done == settled && done > 0) break;
+            quiet = done == settled && done > 0 ? quiet + 1 : 0;
             settled = done;
         }
         var answeredWhileHeld = requests.Where(r => r.IsCompleted).Select(r => (int)r.Result.response.StatusCode).ToList();
