@@ -22,7 +22,7 @@ results="${RERANK_BENCH_RESULTS:-/tmp/rerank-benchmarks}"
 lock="${RERANK_BENCH_LOCK:-$( [ -d /work ] && echo /work/bench.lock || echo /tmp/rerank-bench.lock )}"
 python=/usr/bin/python3
 
-sections=(suite versus-torch suite-long before-after batch-budget profile plain accuracy long-inputs threads int8 int8-tiny cli-bench architectures load-tiny load-full)
+sections=(suite versus-torch suite-long before-after batch-budget profile plain accuracy long-inputs threads int8 int8-tiny cli-bench architectures modernbert ettin modernbert-long sliding-window load-tiny load-full)
 describe() {
   case "$1" in
     suite) echo "engine (fp32, fp32 prepacked, int8) against PyTorch at 10x128, 10x512, 50x256, with load probes" ;;
@@ -39,6 +39,10 @@ describe() {
     int8-tiny) echo "the same frontier on the tiny fixture models (tests/fixtures/models/tiny-*)" ;;
     cli-bench) echo "rerank bench, the CLI's own table and plot" ;;
     architectures) echo "MiniLM-L6 and Qwen3-Reranker-0.6B shapes beside bge-reranker-v2-m3" ;;
+    modernbert) echo "ModernBERT-base shape (gte-reranker-modernbert-base): fp32 and int8 against PyTorch at 10x512, 50x256" ;;
+    ettin) echo "Ettin-32m shape: fp32 and int8 against PyTorch at 10x512, 50x256" ;;
+    modernbert-long) echo "ModernBERT-base shape at 1x8192: time and peak RSS, fp32 and int8, PyTorch beside" ;;
+    sliding-window) echo "ModernBERT local layers: the dense band bias against the blocked sliding window, 512 to 4096 tokens" ;;
     load-tiny) echo "rerank serve under 1/8/32 clients, tiny fixture model" ;;
     load-full) echo "rerank serve under 1/8/32 clients, full-size model" ;;
     *) return 1 ;;
@@ -71,6 +75,8 @@ model() { # NAME: generate the random-weight model NAME under $models when missi
     full-2l) (cd "$repo" && $python tools/model/make_model.py --preset full --layers 2 --vocab 16002 --out "$dir" --tokenizer-dir tests/fixtures/tokenizer) >&2 ;;
     minilm-l6) (cd "$repo" && $python tools/model/bert.py make --preset minilm-l6 --out "$dir") >&2 ;;
     qwen3-reranker-0.6b) (cd "$repo" && $python tools/model/qwen3.py make --preset reranker-0.6b --out "$dir") >&2 ;;
+    modernbert-base) (cd "$repo" && $python tools/model/modernbert.py make --preset modernbert-base --out "$dir") >&2 ;;
+    ettin-32m) (cd "$repo" && $python tools/model/modernbert.py make --preset ettin-32m --out "$dir") >&2 ;;
   esac
   echo "$dir"
 }
@@ -180,6 +186,21 @@ for s in "${sections[@]}"; do
       minilm="$(model minilm-l6)"; qwen="$(model qwen3-reranker-0.6b)"
       measure architectures text sh -c "for m in $full $minilm $qwen; do for p in fp32 int8; do \
         $cli bench --model \$m --precision \$p --grid 256x10 --warmup 1 --repeats 3 --threads 2 2>&1 | grep -v ': run '; done; done" ;;
+    modernbert)
+      measure modernbert md $bench suite --model "$(model modernbert-base)" --threads 2 --cases 10x512,50x256 \
+        --precisions fp32,int8 --rounds 2 --runs 1 --default-malloc none ;;
+    ettin)
+      measure ettin md $bench suite --model "$(model ettin-32m)" --threads 2 --cases 10x512,50x256 \
+        --precisions fp32,int8 --rounds 2 --runs 2 --default-malloc none ;;
+    modernbert-long)
+      measure modernbert-long md $bench suite --model "$(model modernbert-base)" --threads 2 --cases 1x8192 \
+        --precisions fp32,int8 --rounds 1 --runs 1 --default-malloc none ;;
+    sliding-window)
+      # --dense-band-max: local layers take the band bias up to this many half windows, the blocked form above (0:
+      # always blocked, 1000: always the band; the engine's default is 8).
+      mb="$(model modernbert-base)"
+      measure sliding-window md sh -c "for d in 0 1000; do echo \"--dense-band-max \$d:\"; echo; $bench suite --model $mb --threads 2 \
+        --cases 1x512,1x1024,1x2048,1x4096,4x512 --precisions fp32 --rounds 2 --runs 1 --no-torch --no-probe --dense-band-max \$d; echo; done" ;;
     load-tiny)
       measure load-tiny md $load --model tests/fixtures/models/tiny-a --threads 2 --clients 1,8,32 --requests 500,2000,4000 \
         --docs 10 --tokens 256 ;;

@@ -45,6 +45,8 @@ internal static class EngineBenchmark
         var torchScript = a.Get("torch", "tools/model/bench_reference.py");
         var noTorch = a.Flag("no-torch");
         var folder = ModelFolder.Open(model);
+        // ModernBERT's local layers: the dense band up to this many half windows, the blocked window above (EncoderLayer).
+        if (a.Options.ContainsKey("dense-band-max")) EncoderLayer.DenseBandMaxHalfWindows = a.Int("dense-band-max", 8);
 
         var report = new StringBuilder();
         report.AppendLine($"Machine: {MachineDescription()}; {threads} intra-op threads; model {Path.GetFileName(Path.GetFullPath(model))} ({folder.Config.NumHiddenLayers} layers, hidden {folder.Config.HiddenSize}); {rounds} round(s) × {runs} run(s) per case after 2 warm-up runs ({(1)} for cases of ≥ 2048 tokens, which run 1 round × 1 run).");
@@ -76,7 +78,7 @@ internal static class EngineBenchmark
                 var oursShares = precisions.ToDictionary(p => p, _ => new List<double>());
                 var torch = new List<double>();
                 var torchShares = new List<double>();
-                var caseFlops = Flops(folder.Config, c);
+                var caseFlops = Flops(folder, c);
                 JsonNode? torchLast = null;
                 foreach (var (p, encoder) in encoders)
                     for (var w = 0; w < (c.Long ? 1 : 2); w++) await encoder.ScoreTokenizedAsync(inputs, rawScores: true);
@@ -148,7 +150,7 @@ internal static class EngineBenchmark
         report.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
         foreach (var row in rows)
         {
-            var flops = Flops(folder.Config, row.Case);
+            var flops = Flops(folder, row.Case);
             var gflops = flops / row.Median / 1e9;
             report.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {row.Case} | {row.Contender} | {row.Median:F2} | {row.Seconds.Min():F2} | {row.Case.Docs / row.Median:F1} | {(double)row.Case.Docs * row.Case.Tokens / row.Median:F0} | {gflops:F0} | {Median(row.Shares):P0} | {(row.Baseline is { } b ? (b / row.Median).ToString("F2", CultureInfo.InvariantCulture) : "—")} | {(row.PeakRssMib is { } m ? m.ToString("F0", CultureInfo.InvariantCulture) : "—")} |"));
@@ -177,12 +179,20 @@ internal static class EngineBenchmark
         return Median(measured);
     }
 
-    // Forward FLOPs of XLM-R per sequence of T tokens: per layer the six weight GEMMs (2·T·(4H² + 2HI))
-    // and the two attention products (2·2·T²·H); the head's two small GEMMs are negligible.
-    private static double Flops(ModelConfig c, Case k)
+    // Forward FLOPs per sequence of T tokens the model needs. XLM-R and BERT, per layer: the six weight GEMMs
+    // (2·T·(4H² + 2HI)) and the two attention products (2·2·T²·H). ModernBERT: the GeGLU MLP's input projection is 2I
+    // wide (2·T·(4H² + 3HI)), and a local layer's products cover only the keys within its window (2·2·T·min(T, 2W+1)·H).
+    // The heads' small GEMMs are negligible.
+    private static double Flops(ModelFolder folder, Case k)
     {
+        var c = folder.Config;
         double h = c.HiddenSize, i = c.IntermediateSize, t = k.Tokens;
-        return k.Docs * c.NumHiddenLayers * (2 * t * (4 * h * h + 2 * h * i) + 4 * t * t * h);
+        if (!c.Architectures.Contains(RerankSharp.Onnx.ModernBertGraph.Architecture))
+            return k.Docs * c.NumHiddenLayers * (2 * t * (4 * h * h + 2 * h * i) + 4 * t * t * h);
+        var m = ModernBertConfig.Load(folder.ConfigPath, c.NumHiddenLayers);
+        var perLayer = Enumerable.Range(0, c.NumHiddenLayers)
+            .Sum(layer => 2 * t * (4 * h * h + 3 * h * i) + 4 * t * (m.IsGlobal(layer) ? t : Math.Min(t, 2 * m.HalfWindow + 1)) * h);
+        return k.Docs * perLayer;
     }
 
     // A precision, then optional suffixes: -prepack / -noprepack (force ORT's weight prepacking on or off), -plain (the

@@ -43,7 +43,7 @@ static async Task<int> WriteIdsAsync(BenchArguments a)
 static int Usage()
 {
     Console.Error.WriteLine("""
-        usage: rerank-bench suite --model DIR [--cases 10x128,10x512,...] [--precisions fp32,int8] [--rounds 2] [--runs 2] [--threads 2] [--default-malloc 10x512] [--no-torch] [--no-probe] [--out FILE]
+        usage: rerank-bench suite --model DIR [--cases 10x128,10x512,...] [--precisions fp32,int8] [--rounds 2] [--runs 2] [--threads 2] [--default-malloc 10x512] [--no-torch] [--no-probe] [--dense-band-max N] [--out FILE]
                  a contender is a precision with optional suffixes -prepack, -noprepack, -plain, -contrib and @TOKENS or @PAIRS/TOKENS (batch limits): fp32-contrib@16/16384
                rerank-bench engine --model DIR [--docs 10] [--tokens 512] (one case of the suite)
                rerank-bench int8 --model DIR [--queries 200] [--docs 10] [--min-tokens 16] [--max-tokens 80] [--recipes "per-tensor|per-row|..."] [--runs 3]

@@ -55,9 +55,11 @@ internal sealed class EncoderLayer
 {
     /// <summary>
     /// Local layers at or below this many half windows run MultiHeadAttention with a band bias (one fused kernel over
-    /// [T, T] scores); above it, <see cref="SlidingWindowAttention"/>'s blocks (3W keys per query instead of T).
+    /// [T, T] scores); above it, <see cref="SlidingWindowAttention"/>'s blocks (3W keys per query instead of T). Settable
+    /// only so that rerank-bench can measure the two forms against each other (<c>--dense-band-max</c>); graphs built
+    /// afterwards take the value.
     /// </summary>
-    internal const int DenseBandMaxHalfWindows = 8;
+    internal static int DenseBandMaxHalfWindows { get; set; } = 8;
 
     private readonly OnnxGraphBuilder _g;
     private readonly CheckpointTensors _tensors;
