@@ -40,6 +40,18 @@ public class BenchCommandTests
         finally { dir.Delete(recursive: true); }
     }
 
+    // ModernBERT's local layers: 48 tokens within the dense band, 160 past it (the blocked window of modernbert-a, W = 8).
+    [Fact]
+    public void A_modernbert_model_runs_the_grid_on_both_forms_of_its_local_attention()
+    {
+        var result = RerankProcess.Run(null, "bench", "--model", FixturePaths.Model("modernbert-a"), "--grid", "48x2,160x2", "--warmup", "0", "--repeats", "1", "--json");
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        var rows = JsonNode.Parse(result.Stdout)!["rows"]!.AsArray();
+        Assert.Equal([48, 160], rows.Select(r => r!["tokens"]!.GetValue<int>()));
+        Assert.All(rows, r => Assert.True(r!["median_s"]!.GetValue<double>() > 0));
+    }
+
     [Fact]
     public void The_table_lists_each_row()
     {

@@ -8,19 +8,22 @@ public class EvalCommandTests
     private static readonly string Dataset = Path.Combine(FixturePaths.Fixtures, "beir-synthetic");
     private static readonly string Run = Path.Combine(Dataset, "bm25.run");
 
-    // int8 caches its quantized weights beside the model, so the model is a copy.
-    private static string CopyModel()
+    // int8 caches its quantized weights beside the model, so the model is a copy (links followed: a fixture's
+    // tokenizer files may be links into a shared folder).
+    private static string CopyModel(string model = "tiny-a")
     {
         var dir = Directory.CreateTempSubdirectory("rerank-eval-model-").FullName;
-        foreach (var file in Directory.GetFiles(FixturePaths.Model("tiny-a")))
-            File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
+        foreach (var file in Directory.GetFiles(FixturePaths.Model(model)))
+            File.Copy(new FileInfo(file).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? file, Path.Combine(dir, Path.GetFileName(file)));
         return dir;
     }
 
-    [Fact]
-    public void Eval_reports_before_and_after_per_precision_and_the_agreement_of_two_precisions_as_json()
+    [Theory]
+    [InlineData("tiny-a")]
+    [InlineData("modernbert-b")]
+    public void Eval_reports_before_and_after_per_precision_and_the_agreement_of_two_precisions_as_json(string model)
     {
-        var result = RerankProcess.Run(null, "eval", "--model", CopyModel(), "--dataset", Dataset, "--candidates", Run,
+        var result = RerankProcess.Run(null, "eval", "--model", CopyModel(model), "--dataset", Dataset, "--candidates", Run,
             "--top-k", "10", "--precision", "fp32,int8", "--compare", "fp32,int8", "--max-lengths", "128", "--json");
 
         Assert.True(result.ExitCode == 0, result.Stderr);

@@ -19,6 +19,7 @@ public class InfoCommandTests
     [Theory]
     [InlineData("bert-b", "BertForSequenceClassification, graph built from the safetensors")]
     [InlineData("qwen3-b", "Qwen3ForCausalLM, graph built from the safetensors")]
+    [InlineData("modernbert-a", "ModernBertForSequenceClassification, graph built from the safetensors")]
     public void Names_the_architecture_it_runs(string model, string runs)
     {
         var result = RerankProcess.Run(null, "info", "--model", FixturePaths.Model(model));
@@ -26,6 +27,20 @@ public class InfoCommandTests
         Assert.True(result.ExitCode == 0, result.Stderr);
         Assert.Contains("runs as", result.Stdout);
         Assert.Contains(runs, result.Stdout);
+    }
+
+    [Theory]
+    [InlineData("modernbert-a", "global on 2 of 3 layers (every 2nd, rope theta 160000); the others see ±8 tokens (local_attention 16, rope theta 10000)",
+        "first token ([CLS]) → dense → gelu → norm → classifier")]
+    [InlineData("modernbert-b", "global on 2 of 4 layers (every 3rd, rope theta 80000); the others see ±4 tokens (local_attention 8, rope theta 20000)",
+        "mean over the real tokens → dense → gelu → norm → classifier")]
+    public void Names_modernberts_global_and_local_layers_and_its_pooling(string model, string attention, string head)
+    {
+        var result = RerankProcess.Run(null, "info", "--model", FixturePaths.Model(model));
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Contains(attention, result.Stdout);
+        Assert.Contains(head, result.Stdout);
     }
 
     [Theory]

@@ -9,15 +9,18 @@ public class RankCommandTests
     private static readonly string Model = FixturePaths.Model("tiny-a");
     private static readonly string[] Docs = ["北京是中国的政治中心和首都。", "首都机场位于北京,是中国重要交通枢纽。", "上海是中国的经济中心。"];
 
-    [Fact]
-    public void Json_output_is_sorted_best_first_with_original_indices_and_library_scores()
+    [Theory]
+    [InlineData("tiny-a")]
+    [InlineData("modernbert-a")]
+    public void Json_output_is_sorted_best_first_with_original_indices_and_library_scores(string model)
     {
-        var result = RerankProcess.Run(null, "rank", "--model", Model, "--query", "中国的首都是哪里?",
+        var path = FixturePaths.Model(model);
+        var result = RerankProcess.Run(null, "rank", "--model", path, "--query", "中国的首都是哪里?",
             "--doc", Docs[0], "--doc", Docs[1], "--doc", Docs[2], "--json");
 
         Assert.True(result.ExitCode == 0, result.Stderr);
         var results = JsonNode.Parse(result.Stdout)!["results"]!.AsArray();
-        using var encoder = CrossEncoder.Load(Model);
+        using var encoder = CrossEncoder.Load(path);
         var expected = encoder.Rank("中国的首都是哪里?", Docs);
         Assert.Equal(expected.Select(r => r.Index), results.Select(r => r!["index"]!.GetValue<int>()));
         Assert.Equal(expected.Select(r => r.Score), results.Select(r => r!["score"]!.GetValue<float>()));

@@ -31,6 +31,26 @@ public class TokenizeCommandTests
     }
 
     [Fact]
+    public void Gives_the_ids_of_modernbert_pairs_cls_query_sep_document_sep()
+    {
+        var model = FixturePaths.Model("modernbert-a");
+        var input = string.Join('\n',
+            """{"text": "The capital of France is [MASK]."}""",
+            """{"query": "what is panda?", "document": "The giant panda is a bear species endemic to China."}""",
+            """{"query": "what is panda?", "document": "The giant panda is a bear species endemic to China.", "max_length": 12}""");
+
+        var result = RerankProcess.Run(input, "tokenize", "--model", model);
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        var tokenizer = PairTokenizer.Load(RerankSharp.Models.ModelFolder.Open(model));
+        var lines = result.StdoutLines;
+        Assert.Equal(tokenizer.EncodeSingle("The capital of France is [MASK].", 512), Ids(lines[0]));
+        Assert.Equal(tokenizer.EncodePair("what is panda?", "The giant panda is a bear species endemic to China.", 512), Ids(lines[1]));
+        Assert.Equal([tokenizer.BosId, .. tokenizer.EncodeText("what is panda?"), tokenizer.EosId], Ids(lines[1])[..(tokenizer.EncodeText("what is panda?").Length + 2)]);
+        Assert.Equal(12, Ids(lines[2]).Length);
+    }
+
+    [Fact]
     public void A_line_that_cannot_be_truncated_as_asked_gets_an_error_line()
     {
         var input = """{"query": "a query far too long for the window", "document": "d", "max_length": 6, "truncation": "only_second"}""" + "\n" +

@@ -32,6 +32,8 @@ internal static class InfoCommand
                 runs = "not supported: " + e.Message;
             }
             Row("runs as", runs);
+            if (!runs.StartsWith("not supported", StringComparison.Ordinal))
+                foreach (var (name, value) in CrossEncoder.ArchitectureDetails(folder)) Row(name, value);
             Row("layers × hidden", $"{c.NumHiddenLayers} × {c.HiddenSize}, {c.NumAttentionHeads} heads of {c.HeadSize}, intermediate {c.IntermediateSize}");
             Row("vocabulary", c.VocabSize.ToString("N0", CultureInfo.InvariantCulture));
             Row("max length", $"{summary.DefaultMaxLength:N0} tokens (max_position_embeddings {c.MaxPositionEmbeddings:N0})");

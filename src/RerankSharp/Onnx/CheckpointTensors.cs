@@ -20,9 +20,18 @@ internal sealed class CheckpointTensors(OnnxGraphBuilder graph, SafetensorsStore
 
     /// <summary>The tensor as an external initializer in its own dtype, added once.</summary>
     /// <param name="name">The safetensors name.</param>
-    public (string Name, DataType Type) Stored(string name)
+    public (string Name, DataType Type) Stored(string name) => Stored(name, part: 0, parts: 1);
+
+    /// <summary>
+    /// Part <paramref name="part"/> of <paramref name="parts"/> equal row ranges of the tensor (a merged projection's
+    /// q, k, v, a GLU's input and gate), as an external initializer of its own over those bytes of the file: a weight
+    /// stored [out, in] holds each range of output rows contiguously, so the graph needs no Split of the product. Named
+    /// <c>{name}[first:end]</c> (rows), added once.
+    /// </summary>
+    public (string Name, DataType Type) Stored(string name, int part, int parts)
     {
-        if (_stored.TryGetValue(name, out var known)) return known;
+        var key = parts == 1 ? name : $"{name}#{part}/{parts}";
+        if (_stored.TryGetValue(key, out var known)) return known;
         if (!weights.Tensors.TryGetValue(name, out var entry))
             throw new RerankException(RerankErrorKind.InvalidModel,
                 $"Tensor '{name}' is missing from the model weights; {mismatchAdvice}");
@@ -37,18 +46,30 @@ internal sealed class CheckpointTensors(OnnxGraphBuilder graph, SafetensorsStore
         // Relative to the file a link leads to: ONNX Runtime resolves links and refuses external
         // data outside the folder it was given (a hub-cache snapshot links into ../../blobs).
         var location = Path.GetRelativePath(modelDirectory, LinkedFile.Find(entry.FilePath)?.FullName ?? entry.FilePath);
-        return _stored[name] = (graph.AddExternalInitializer(name, type, entry.Shape, location, entry.FileOffset, entry.ByteLength), type);
+        if (parts == 1)
+            return _stored[key] = (graph.AddExternalInitializer(name, type, entry.Shape, location, entry.FileOffset, entry.ByteLength), type);
+        if (entry.Shape.Length == 0 || entry.Shape[0] % parts != 0)
+            throw new RerankException(RerankErrorKind.InvalidModel, $"Tensor '{name}' has shape {entry.ShapeText}, whose rows do not split into {parts} equal parts; {mismatchAdvice}");
+        var rows = entry.Shape[0] / parts;
+        var bytes = entry.ByteLength / parts;
+        long[] shape = [rows, .. entry.Shape[1..]];
+        return _stored[key] = (graph.AddExternalInitializer($"{name}[{part * rows}:{(part + 1) * rows}]", type, shape, location,
+            entry.FileOffset + part * bytes, bytes), type);
     }
 
     /// <summary>A float32 view of the tensor.</summary>
-    public string Float32(string name)
+    public string Float32(string name) => Float32(name, part: 0, parts: 1);
+
+    /// <summary>A float32 view of part <paramref name="part"/> of <paramref name="parts"/> equal row ranges of the tensor.</summary>
+    public string Float32(string name, int part, int parts)
     {
-        if (_float32.TryGetValue(name, out var existing)) return existing;
-        var (stored, type) = Stored(name);
+        var key = parts == 1 ? name : $"{name}#{part}/{parts}";
+        if (_float32.TryGetValue(key, out var existing)) return existing;
+        var (stored, type) = Stored(name, part, parts);
         var value = type == DataType.Float
             ? stored
-            : graph.Node("Cast", $"{name}/to_float32", [stored], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Float)]);
-        return _float32[name] = value;
+            : graph.Node("Cast", $"{stored}/to_float32", [stored], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Float)]);
+        return _float32[key] = value;
     }
 
     /// <summary>The float32 tensor transposed (a 2-D [out, in] weight as [in, out]).</summary>

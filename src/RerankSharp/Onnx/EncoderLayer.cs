@@ -17,8 +17,8 @@ public enum GraphForm
 }
 
 /// <summary>What a layer's attention needs besides its input: the rotary tables of its kind of layer, and its window if local.</summary>
-/// <param name="Cos">cos of the rotary angles, [T, D], or null for an architecture without rotary positions.</param>
-/// <param name="Sin">sin of the rotary angles, [T, D].</param>
+/// <param name="Cos">cos of the rotary angles, [T, D/2] (<see cref="RotaryEmbedding.HalfTables"/>), or null for an architecture without rotary positions.</param>
+/// <param name="Sin">sin of the rotary angles, [T, D/2].</param>
 /// <param name="HalfWindow">A local (sliding-window) layer's W: query i sees key j when |i − j| ≤ W; null for global attention.</param>
 internal sealed record LayerAttention(string? Cos, string? Sin, int? HalfWindow);
 
@@ -134,8 +134,7 @@ internal sealed class EncoderLayer
 
         // MLP sub-block.
         normed = pre ? LayerNorm(M(_l.MlpNorm), hidden) : hidden;
-        var up = Project(layer, _l.MlpInput, _projection.ToCompute($"{M(_l.MlpInput)}/input", normed));              // [B, T, I] or [B, T, 2I]
-        var activated = MlpActivation(layer, up);                                                                    // [B, T, I]
+        var activated = Mlp(layer, _projection.ToCompute($"{M(_l.MlpInput)}/input", normed));                       // [B, T, I]
         var output = _projection.ToFloat32(M(_l.MlpOutput), Project(layer, _l.MlpOutput, activated));              // [B, T, H]
         return Residual(layer, _l.MlpOutput, _l.MlpNorm, _l.MlpBias, output, hidden);
     }
@@ -178,49 +177,68 @@ internal sealed class EncoderLayer
                     attributes: [OnnxGraphBuilder.Int("axis", 0)]);                                                            // [3H]
         if (attention?.Cos is { } cos)
         {
-            // [B, T, H] as [B, T, N, D], rotated with cos/sin [T, 1, D].
-            var heads = _g.AddConstant($"{module}/head_shape", [4], 0L, 0L, _l.Heads, _l.HeadDim);
-            var merged = _g.AddConstant($"{module}/merged_shape", [3], 0L, 0L, _l.Hidden);
-            var (cosT, sinT) = Broadcast(cos, attention.Sin!);
-            string Rotate(string name, string value) =>
-                _g.Node("Reshape", $"{module}/{name}_merge",
-                    [RotaryEmbedding.Apply(_g, $"{module}/{name}", _g.Node("Reshape", $"{module}/{name}_heads", [value, heads]), cosT, sinT), merged]);
-            q = Rotate("rotary_q", q);
-            k = Rotate("rotary_k", k);
+            // ONNX Runtime's RotaryEmbedding on [B, T, H], positions from 0, over the half tables in the compute type.
+            var (cosCache, sinCache) = Caches(cos, attention.Sin!);
+            var start = _g.AddConstant($"{module}/rotary_start", [1], 0L);
+            q = RotaryEmbedding.ApplyFused(_g, $"{module}/rotary_q", q, cosCache, sinCache, start, _l.Heads);
+            k = RotaryEmbedding.ApplyFused(_g, $"{module}/rotary_k", k, cosCache, sinCache, start, _l.Heads);
         }
         return attention?.HalfWindow is { } w
             ? WindowAttention(module, q, k, v, masks, w)
             : MultiHeadAttention(module, q, k, v, bias, masks);
     }
 
-    // The rotary tables as [T, 1, D] for the [B, T, N, D] layout, in the compute type; made once per table.
-    private readonly Dictionary<string, (string Cos, string Sin)> _broadcast = new(StringComparer.Ordinal);
+    // The rotary tables as the fused form reads them (the half tables in the compute type) and as the plain form does
+    // (cos and sin of cat(freqs, freqs), [T, D]); made once per table.
+    private readonly Dictionary<string, (string Cos, string Sin)> _tables = new(StringComparer.Ordinal);
 
-    private (string Cos, string Sin) Broadcast(string cos, string sin)
+    private (string Cos, string Sin) Caches(string cos, string sin)
     {
-        if (_broadcast.TryGetValue(cos, out var known)) return known;
-        var axis = _g.AddConstant($"{cos}/heads_axis", [1], 1L);
-        string Prepare(string table) => _projection.ToCompute(table + "/heads", _g.Node("Unsqueeze", $"{table}/unsqueeze", [table, axis]));
-        return _broadcast[cos] = (Prepare(cos), Prepare(sin));
+        var key = cos + "/cache";
+        if (_tables.TryGetValue(key, out var known)) return known;
+        return _tables[key] = (_projection.ToCompute(cos + "/cache", cos), _projection.ToCompute(sin + "/cache", sin));
+    }
+
+    private (string Cos, string Sin) FullTables(string cos, string sin)
+    {
+        var key = cos + "/emb";
+        if (_tables.TryGetValue(key, out var known)) return known;
+        string Twice(string half) => _g.Node("Concat", $"{half}_emb", [half, half], attributes: [OnnxGraphBuilder.Int("axis", -1)]);   // [T, D]
+        return _tables[key] = (Twice(cos), Twice(sin));
     }
 
     // q, k, v [B, T, H] from three projections or one merged one (q‖k‖v along the output features, as transformers'
-    // view(…, 3, N, D) reads it), biases added when asked.
+    // view(…, 3, N, D) reads it; fused fp32/fp16 project the three row ranges of the merged weight, the others split
+    // the product), biases added when asked.
     private (string Q, string K, string V) QueryKeyValue(int layer, string x, bool addBias)
     {
-        string Biased(string module, string value) =>
-            addBias && _l.AttentionBias ? _g.Node("Add", $"{module}/bias", [value, _projection.Weight($"{module}.bias")]) : value;
         if (_l.QueryKeyValue.Count == 3)
         {
-            var projected = _l.QueryKeyValue.Select(kind => Biased(_l.Module(layer, kind), Project(layer, kind, x))).ToArray();
+            var projected = _l.QueryKeyValue.Select(kind =>
+                Biased(_l.Module(layer, kind), Project(layer, kind, x), addBias && _l.AttentionBias)).ToArray();
             return (projected[0], projected[1], projected[2]);
         }
-        var qkvModule = _l.Module(layer, _l.QueryKeyValue[0]);
-        var qkv = Biased(qkvModule, Project(layer, _l.QueryKeyValue[0], x));                                           // [B, T, 3H]
-        var parts = _g.Node("Split", $"{qkvModule}/split", [qkv], [$"{qkvModule}/q", $"{qkvModule}/k", $"{qkvModule}/v"],
-            attributes: [OnnxGraphBuilder.Int("axis", -1), OnnxGraphBuilder.Int("num_outputs", 3)]);
+        var parts = ProjectParts(layer, _l.QueryKeyValue[0], x, ["q", "k", "v"], addBias && _l.AttentionBias);   // [B, T, H] each
         return (parts[0], parts[1], parts[2]);
     }
+
+    // A merged projection's outputs, in order: part by part over row ranges of the weight, or one product split.
+    private string[] ProjectParts(int layer, string kind, string x, string[] names, bool addBias)
+    {
+        var module = _l.Module(layer, kind);
+        if (_form == GraphForm.Fused && _projection.ProjectsParts)
+            return names.Select((name, part) =>
+            {
+                var product = _projection.Project(module, x, layer, kind, part, names.Length);
+                return addBias ? _g.Node("Add", $"{module}/{part}/bias", [product, _projection.Weight($"{module}.bias", part, names.Length)]) : product;
+            }).ToArray();
+        var merged = Biased(module, Project(layer, kind, x), addBias);
+        return _g.Node("Split", $"{module}/split", [merged], names.Select(n => $"{module}/{n}").ToArray(),
+            attributes: [OnnxGraphBuilder.Int("axis", -1), OnnxGraphBuilder.Int("num_outputs", names.Length)]);
+    }
+
+    private string Biased(string module, string value, bool addBias) =>
+        addBias ? _g.Node("Add", $"{module}/bias", [value, _form == GraphForm.Fused ? _projection.Weight($"{module}.bias") : _tensors.Float32($"{module}.bias")]) : value;
 
     private string MultiHeadAttention(string module, string q, string k, string v, string bias, EncoderMasks masks)
     {
@@ -307,10 +325,11 @@ internal sealed class EncoderLayer
         q = Heads("query", q);
         k = Heads("key", k);
         v = Heads("value", v);
-        if (attention?.Cos is { } cos)
+        if (attention?.Cos is { } cosHalf)
         {
-            q = RotaryEmbedding.Apply(_g, $"{module}/rotary_q", q, cos, attention.Sin!);
-            k = RotaryEmbedding.Apply(_g, $"{module}/rotary_k", k, cos, attention.Sin!);
+            var (cos, sin) = FullTables(cosHalf, attention.Sin!);                                                        // [T, D]
+            q = RotaryEmbedding.Apply(_g, $"{module}/rotary_q", q, cos, sin);
+            k = RotaryEmbedding.Apply(_g, $"{module}/rotary_k", k, cos, sin);
         }
         var kT = _g.Node("Transpose", $"{module}/key_t", [k], attributes: [OnnxGraphBuilder.Ints("perm", 0, 1, 3, 2)]); // [B, N, D, T]
         var scores = _g.Node("MatMul", $"{module}/scores", [q, kT]);                                                     // [B, N, T, T]
@@ -334,20 +353,21 @@ internal sealed class EncoderLayer
 
     // ---- MLP --------------------------------------------------------------------------------------------------------
 
-    // The activation on the MLP's input projection, with its bias: BiasGelu (fused, erf GELU with a bias), else the bias
-    // added and ACT2FN applied; gated (GLU), act(input) · gate over the two halves of [B, T, 2I].
-    private string MlpActivation(int layer, string up)
+    // The MLP up to its output projection: the input projection with its bias, then BiasGelu (fused, erf GELU with a
+    // bias) or the activation; gated (GLU), act(input) · gate over the two halves of the input projection.
+    private string Mlp(int layer, string x)
     {
         var module = _l.Module(layer, _l.MlpInput);
         var act = _l.Module(layer, _l.MlpActivation);
-        if (_l.MlpBias && !_l.GatedMlp && _form == GraphForm.Fused && _l.Activation == "gelu")
+        if (_l.GatedMlp)
+        {
+            var halves = ProjectParts(layer, _l.MlpInput, x, ["input", "gate"], _l.MlpBias);                           // [B, T, I] each
+            return _g.Node("Mul", $"{module}/gated", [Activate(act, halves[0], _l.Activation), halves[1]]);
+        }
+        var up = Project(layer, _l.MlpInput, x);                                                                     // [B, T, I]
+        if (_l.MlpBias && _form == GraphForm.Fused && _l.Activation == "gelu")
             return _g.Node("BiasGelu", act, [up, _projection.Weight($"{module}.bias")], domain: OnnxGraphBuilder.ContribDomain);
-        if (_l.MlpBias)
-            up = _g.Node("Add", $"{module}/bias", [up, _form == GraphForm.Fused ? _projection.Weight($"{module}.bias") : _tensors.Float32($"{module}.bias")]);
-        if (!_l.GatedMlp) return Activate(act, up, _l.Activation);
-        var halves = _g.Node("Split", $"{module}/chunk", [up], [$"{module}/input", $"{module}/gate"],
-            attributes: [OnnxGraphBuilder.Int("axis", -1), OnnxGraphBuilder.Int("num_outputs", 2)]);
-        return _g.Node("Mul", $"{module}/gated", [Activate(act, halves[0], _l.Activation), halves[1]]);
+        return Activate(act, Biased(module, up, _l.MlpBias), _l.Activation);
     }
 
     /// <summary>transformers' ACT2FN[<paramref name="activation"/>] on <paramref name="x"/> (also a head's activation).</summary>

@@ -42,7 +42,17 @@ internal sealed class EncoderProjection
     public DataType ComputeType => Precision == Precision.Fp16 ? DataType.Float16 : DataType.Float;
 
     /// <summary>A checkpoint tensor read inside the compute region (a bias of a fused op, an embedding table): float16 in fp16, else float32.</summary>
-    public string Weight(string name) => Precision == Precision.Fp16 ? Weight16(name) : _tensors.Float32(name);
+    public string Weight(string name) => Weight(name, 0, 1);
+
+    /// <summary>As <see cref="Weight(string)"/>, part <paramref name="part"/> of <paramref name="parts"/> equal row ranges of the tensor.</summary>
+    public string Weight(string name, int part, int parts) => Precision == Precision.Fp16 ? Weight16(name, part, parts) : _tensors.Float32(name, part, parts);
+
+    /// <summary>
+    /// Whether a merged matrix (q‖k‖v, input‖gate) is projected part by part over row ranges of the stored weight
+    /// (<see cref="CheckpointTensors.Stored(string, int, int)"/>), which spares the graph a Split of the product: fp32 and
+    /// fp16. int8 quantizes whole checkpoint matrices, so it projects the merged one and splits.
+    /// </summary>
+    public bool ProjectsParts => Precision != Precision.Int8;
 
     /// <summary>A float32 activation as the block computes it: cast to float16 in fp16, itself otherwise.</summary>
     public string ToCompute(string module, string value) =>
@@ -58,10 +68,22 @@ internal sealed class EncoderProjection
     /// 1.2 GB of weights took ~8 s of the load) and prepacks straight from the file's layout. In int8 the recipe picks
     /// the integer path per matrix, by layer and by <paramref name="kind"/> (the module's name inside its layer).
     /// </summary>
-    public string Project(string module, string input, int layer, string kind)
+    public string Project(string module, string input, int layer, string kind) => Project(module, input, layer, kind, 0, 1);
+
+    /// <summary>
+    /// x · W[part]ᵀ over part <paramref name="part"/> of <paramref name="parts"/> equal row ranges of W (see
+    /// <see cref="ProjectsParts"/>), the node named <c>{module}/{part}</c>.
+    /// </summary>
+    public string Project(string module, string input, int layer, string kind, int part, int parts)
     {
+        if (parts > 1)
+        {
+            if (!ProjectsParts)
+                throw new RerankException(RerankErrorKind.Internal, $"{module}: int8 projects whole matrices. This is a bug.");
+            return MatMulTransposed($"{module}/{part}", input, Weight($"{module}.weight", part, parts));
+        }
         if (_int8 is null || Recipe.KeepsFp32(layer, _layerCount, kind))
-            return MatMulTransposed(module, input, Precision == Precision.Fp16 ? Weight16($"{module}.weight") : _tensors.Float32($"{module}.weight"));
+            return MatMulTransposed(module, input, Weight($"{module}.weight"));
         if (Recipe.Activations == Int8Activations.WeightsOnlyBlock32)
             return MatMulTransposed(module, input, _int8.RoundedWeight(_g, $"{module}.weight"));
         var (b, bScale, bZeroPoint) = _int8.IntegerWeight(_g, $"{module}.weight");
@@ -97,10 +119,12 @@ internal sealed class EncoderProjection
     // A float16 view of a checkpoint tensor: the Cast sits on the float32 view (for F16 checkpoints a Cast pair that
     // is exact both ways), and ORT folds it into a float16 constant at session start, so the session holds only the
     // float16 copy. One initializer per tensor either way: a tensor is read in one precision or the other, never both.
-    private string Weight16(string name)
+    private string Weight16(string name, int part, int parts)
     {
-        if (_float16.TryGetValue(name, out var known)) return known;
-        return _float16[name] = _g.Node("Cast", $"{name}/to_float16", [_tensors.Float32(name)],
+        var key = $"{name}#{part}/{parts}";
+        if (_float16.TryGetValue(key, out var known)) return known;
+        var float32 = _tensors.Float32(name, part, parts);
+        return _float16[key] = _g.Node("Cast", $"{(parts == 1 ? name : float32)}/to_float16", [float32],
             attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Float16)]);
     }
 }

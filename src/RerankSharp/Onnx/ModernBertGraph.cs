@@ -99,7 +99,7 @@ internal static class ModernBertGraph
         // One cos/sin table per rotary theta (global and local layers differ), positions 0..T-1 of every row.
         var masks = e.Layers.Masks("model", attentionMask);
         var tables = modernBert.LayerRopeTheta.Distinct().ToDictionary(theta => theta, theta =>
-            RotaryEmbedding.Tables(e.G, $"model.rotary_emb.theta{theta:R}", inputIds, config.HeadSize, theta));
+            RotaryEmbedding.HalfTables(e.G, $"model.rotary_emb.theta{theta:R}", inputIds, config.HeadSize, theta));
         for (var layer = 0; layer < config.NumHiddenLayers; layer++)
         {
             var (cos, sin) = tables[modernBert.LayerRopeTheta[layer]];

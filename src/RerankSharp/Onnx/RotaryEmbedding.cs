@@ -13,6 +13,18 @@ internal static class RotaryEmbedding
     /// <summary>cos and sin of position · inv_freq, [T, D] each, for the sequence length of <paramref name="inputIds"/> ([B, T]).</summary>
     public static (string Cos, string Sin) Tables(OnnxGraphBuilder g, string module, string inputIds, int headDim, double theta)
     {
+        var (cos, sin) = HalfTables(g, module, inputIds, headDim, theta);
+        // emb = cat(freqs, freqs), so its cos and sin are the half tables twice.
+        return (g.Node("Concat", $"{module}/cos_emb", [cos, cos], attributes: [OnnxGraphBuilder.Int("axis", -1)]),
+            g.Node("Concat", $"{module}/sin_emb", [sin, sin], attributes: [OnnxGraphBuilder.Int("axis", -1)]));
+    }
+
+    /// <summary>
+    /// cos and sin of position · inv_freq, [T, D/2] each: the cos_cache and sin_cache of ONNX Runtime's contrib
+    /// <c>RotaryEmbedding</c> (<see cref="ApplyFused"/>).
+    /// </summary>
+    public static (string Cos, string Sin) HalfTables(OnnxGraphBuilder g, string module, string inputIds, int headDim, double theta)
+    {
         var inverse = new float[headDim / 2];
         for (var i = 0; i < inverse.Length; i++) inverse[i] = (float)(1.0 / Math.Pow(theta, 2.0 * i / headDim));
         var invFreq = g.AddConstant($"{module}.inv_freq", [1, headDim / 2], inverse);
@@ -22,9 +34,16 @@ internal static class RotaryEmbedding
         var positionsF = g.Node("Cast", $"{module}/positions_float", [positions], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Float)]);
         var column = g.Node("Unsqueeze", $"{module}/positions_column", [positionsF, g.AddConstant($"{module}/axis1", [1], 1L)]);          // [T, 1]
         var freqs = g.Node("Mul", $"{module}/freqs", [column, invFreq]);                                                                  // [T, D/2]
-        var emb = g.Node("Concat", $"{module}/emb", [freqs, freqs], attributes: [OnnxGraphBuilder.Int("axis", -1)]);                      // [T, D]
-        return (g.Node("Cos", $"{module}/cos", [emb]), g.Node("Sin", $"{module}/sin", [emb]));
+        return (g.Node("Cos", $"{module}/cos", [freqs]), g.Node("Sin", $"{module}/sin", [freqs]));
     }
+
+    /// <summary>
+    /// The same rotation as <see cref="Apply"/> on x [B, T, N·D] in one kernel (ONNX Runtime's contrib
+    /// <c>RotaryEmbedding</c>, half split, positions 0..T-1) over the half tables of <see cref="HalfTables"/>.
+    /// </summary>
+    public static string ApplyFused(OnnxGraphBuilder g, string name, string x, string cosHalf, string sinHalf, string startPosition, int heads) =>
+        g.Node("RotaryEmbedding", name, [x, startPosition, cosHalf, sinHalf],
+            attributes: [OnnxGraphBuilder.Int("interleaved", 0), OnnxGraphBuilder.Int("num_heads", heads)], domain: OnnxGraphBuilder.ContribDomain);
 
     /// <summary>x · cos + rotate_half(x) · sin over x's last axis (D); cos and sin broadcast against x.</summary>
     public static string Apply(OnnxGraphBuilder g, string name, string x, string cos, string sin)

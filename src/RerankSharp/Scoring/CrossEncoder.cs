@@ -222,6 +222,13 @@ public sealed class CrossEncoder : IReranker
     }
 
     /// <summary>
+    /// What the architecture <see cref="Load"/> would run reads from the config beyond the sizes, as (name, value) lines
+    /// for <c>rerank info</c>: ModernBERT's global and local layers and its pooling; empty for the other architectures.
+    /// Throws as <see cref="ArchitectureOf"/> does.
+    /// </summary>
+    public static IReadOnlyList<(string Name, string Value)> ArchitectureDetails(ModelFolder folder) => RerankerArchitecture.For(folder).Details(folder);
+
+    /// <summary>
     /// The activation <see cref="Load"/> would apply to the folder's logits for <paramref name="mode"/>, or a
     /// <see cref="RerankException"/> saying why it cannot, as <c>rerank info</c> reports it.
     /// </summary>

@@ -32,6 +32,9 @@ internal abstract class RerankerArchitecture
     /// <summary>The model's tokenizer and pair template.</summary>
     public virtual PairTokenizer LoadTokenizer(ModelFolder folder) => PairTokenizer.Load(folder);
 
+    /// <summary>What the graph reads from the config beyond the sizes, for <c>rerank info</c> (none by default).</summary>
+    public virtual IReadOnlyList<(string Name, string Value)> Details(ModelFolder folder) => [];
+
     /// <summary>Throws when a published ONNX export of this architecture cannot stand in for the built graph.</summary>
     public virtual void CheckRunsFromOnnx(ModelFolder folder)
     {
@@ -145,6 +148,21 @@ internal abstract class RerankerArchitecture
                 $"{folder.Directory}: a ModernBERT reranker needs its byte-level BPE tokenizer.json with a [CLS] … [SEP] template (TemplateProcessing post-processor).");
 
         public override IEnumerable<(string Name, long[] Shape)> ExpectedTensors(ModelConfig config) => ModernBertGraph.ExpectedTensors(config, ModernBert);
+
+        public override IReadOnlyList<(string Name, string Value)> Details(ModelFolder folder)
+        {
+            var m = ModernBert;
+            var layers = folder.Config.NumHiddenLayers;
+            var global = Enumerable.Range(0, layers).Where(m.IsGlobal).ToList();
+            string Thetas(IEnumerable<int> which) => string.Join(", ", which.Select(l => m.LayerRopeTheta[l]).Distinct().Select(t => t.ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
+            var local = Enumerable.Range(0, layers).Except(global).ToList();
+            return
+            [
+                ("attention", $"global on {global.Count} of {layers} layers (every {m.GlobalAttnEveryNLayers}{(m.GlobalAttnEveryNLayers == 1 ? "" : m.GlobalAttnEveryNLayers == 2 ? "nd" : m.GlobalAttnEveryNLayers == 3 ? "rd" : "th")}, rope theta {Thetas(global)})"
+                    + (local.Count > 0 ? $"; the others see ±{m.HalfWindow} tokens (local_attention {m.LocalAttention}, rope theta {Thetas(local)})" : "")),
+                ("head", $"{(m.ClassifierPooling == "mean" ? "mean over the real tokens" : "first token ([CLS])")} → dense → {m.ClassifierActivation} → norm → classifier"),
+            ];
+        }
 
         public override ModelProto BuildGraph(ModelConfig config, SafetensorsStore weights, string weightsDirectory, CrossEncoderOptions options,
             PairTokenizer tokenizer) => ModernBertGraph.Build(config, ModernBert, weights, weightsDirectory, options.GraphForm, options.Precision,

@@ -141,11 +141,28 @@ public class ModernBertGraphTests(ITestOutputHelper output)
         using var store = SafetensorsStore.Open(folder);
         var graph = ModernBertGraph.Build(config, modernBert, store, folder.Directory, GraphForm.Fused).Graph;
 
-        var external = graph.Initializer.Where(t => t.DataLocation == RerankSharp.Onnx.Proto.TensorProto.Types.DataLocation.External).Select(t => t.Name).ToList();
+        var initializers = graph.Initializer.Where(t => t.DataLocation == RerankSharp.Onnx.Proto.TensorProto.Types.DataLocation.External).ToList();
+        // Merged projections are read as row ranges named TENSOR[first:end] (q, k, v of Wqkv; input and gate of Wi),
+        // which together cover the tensor's bytes exactly.
+        string Tensor(string name) => name.Split('[')[0];
+        var external = initializers.Select(t => Tensor(t.Name)).Distinct().ToList();
         Assert.Equal(ModernBertGraph.ExpectedTensors(config, modernBert).Select(t => t.Name).Order(), external.Order());
         Assert.Equal(store.Tensors.Keys.Order(), external.Order());   // every tensor of the checkpoint is read
+        foreach (var group in initializers.GroupBy(t => Tensor(t.Name)))
+        {
+            var entry = store.Tensors[group.Key];
+            long Field(RerankSharp.Onnx.Proto.TensorProto t, string key) =>
+                long.Parse(t.ExternalData.Single(e => e.Key == key).Value, System.Globalization.CultureInfo.InvariantCulture);
+            var ranges = group.Select(t => (Offset: Field(t, "offset"), Length: Field(t, "length"))).OrderBy(r => r.Offset).ToList();
+            Assert.Equal(entry.FileOffset, ranges[0].Offset);
+            Assert.Equal(entry.ByteLength, ranges.Sum(r => r.Length));
+            Assert.All(ranges.Zip(ranges.Skip(1)), p => Assert.Equal(p.First.Offset + p.First.Length, p.Second.Offset));
+        }
+        Assert.Contains(initializers, t => t.Name == "model.layers.0.attn.Wqkv.weight[96:144]");
+        Assert.Contains(initializers, t => t.Name == "model.layers.2.mlp.Wi.weight[56:112]");
         Assert.DoesNotContain("model.layers.0.attn_norm.weight", external);
         Assert.Contains("model.layers.1.attn_norm.weight", external);
+        Assert.DoesNotContain(graph.Node, n => n.OpType == "Split" && n.Name.Contains("Wqkv", StringComparison.Ordinal));
     }
 
     [Theory]
