@@ -1,4 +1,6 @@
+using System.Text;
 using System.Text.Json.Nodes;
+using RerankSharp.Inference;
 
 namespace RerankSharp.Tests.Onnx;
 
@@ -24,6 +26,40 @@ internal sealed record GoldenLogits(string Generator, string Date, IReadOnlyList
         public int Tokens => InputIds[0].Length;
         public long[] FlatIds => InputIds.SelectMany(r => r).ToArray();
         public long[] FlatMask => AttentionMask.SelectMany(r => r).ToArray();
+    }
+
+    /// <summary>What <see cref="Compare"/> found: the largest differences, and the first mismatches as llm.c prints them.</summary>
+    public sealed record Comparison(int Compared, int Mismatches, double MaxAbsolute, double MaxRelative, double Tolerance, string FirstMismatches)
+    {
+        public override string ToString() => $"{Compared} logits; max |Δ| {MaxAbsolute:E2}, max relative {MaxRelative:E2}";
+
+        public string Failure => $"{Mismatches} of {Compared} logits off by more than {Tolerance} relative:\n{FirstMismatches}";
+    }
+
+    /// <summary>
+    /// Runs every golden batch through <paramref name="session"/> and compares each row's logit with the reference's,
+    /// relative to max(1, |reference|) (DESIGN.md §7).
+    /// </summary>
+    public Comparison Compare(EncoderSession session, double tolerance)
+    {
+        var report = new StringBuilder();
+        double maxAbsolute = 0, maxRelative = 0;
+        int compared = 0, mismatches = 0;
+        foreach (var c in Cases)
+        {
+            var logits = session.Run(c.FlatIds, c.FlatMask, c.Rows, c.Tokens, CancellationToken.None);
+            for (var row = 0; row < c.Rows; row++)
+            {
+                var absolute = Math.Abs(logits[row] - c.Logits[row]);
+                var relative = absolute / Math.Max(1, Math.Abs(c.Logits[row]));
+                maxAbsolute = Math.Max(maxAbsolute, absolute);
+                maxRelative = Math.Max(maxRelative, relative);
+                compared++;
+                if (relative > tolerance && mismatches++ < 5)
+                    report.AppendLine($"  {c.Name}[{row}] ({c.AttentionMask[row].Sum()} of {c.Tokens} tokens): got {logits[row]:R}, reference {c.Logits[row]:R}, |Δ| {absolute:E2}");
+            }
+        }
+        return new Comparison(compared, mismatches, maxAbsolute, maxRelative, tolerance, report.ToString());
     }
 
     public static GoldenLogits Load(string modelDirectory, string fileName = "golden_logits.json")

@@ -1,4 +1,3 @@
-using System.Text;
 using Google.Protobuf;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.ML.OnnxRuntime;
@@ -40,23 +39,11 @@ public class Qwen3GraphTests(ITestOutputHelper output)
     {
         var golden = GoldenLogits.Load(FixturePaths.Model(model));
         using var session = CreateSession(model);
-        var report = new StringBuilder();
-        double maxRelative = 0;
-        int compared = 0, mismatches = 0;
-        foreach (var c in golden.Cases)
-        {
-            var logits = session.Run(c.FlatIds, c.FlatMask, c.Rows, c.Tokens, CancellationToken.None);
-            for (var row = 0; row < c.Rows; row++)
-            {
-                var relative = Math.Abs(logits[row] - c.Logits[row]) / Math.Max(1, Math.Abs(c.Logits[row]));
-                maxRelative = Math.Max(maxRelative, relative);
-                compared++;
-                if (relative > Tolerance && mismatches++ < 5)
-                    report.AppendLine($"  {c.Name}[{row}] ({c.AttentionMask[row].Sum()} tokens): got {logits[row]:R}, reference {c.Logits[row]:R}");
-            }
-        }
-        output.WriteLine($"{model}: {compared} scores vs {golden.Generator} ({golden.Date}); max relative {maxRelative:E2}");
-        Assert.True(mismatches == 0, $"{mismatches} of {compared} scores off by more than {Tolerance} relative:\n{report}");
+
+        var result = golden.Compare(session, Tolerance);
+
+        output.WriteLine($"{model}: {result} vs {golden.Generator} ({golden.Date})");
+        Assert.True(result.Mismatches == 0, result.Failure);
     }
 
     [Theory]
