@@ -40,8 +40,8 @@ public partial class DemoCommandTests
         Assert.Contains("query: 中国的首都是哪里?", result.Stdout);
         Assert.Matches(@"3 passages scored in \d+ ms", result.Stdout);
         Assert.Matches(@"5 passages scored in \d+ ms", result.Stdout);
-        Assert.Contains("Keyword trap: \"首都机场位于北京,是中国重要交通枢纽。\"", result.Stdout);
-        Assert.Matches(@"This model ranks the (answer|trap) #\d", result.Stdout);
+        Assert.Contains("Keyword traps: \"首都机场位于北京,是中国重要交通枢纽。\" and \"首都医科大学位于北京市丰台区。\"", result.Stdout);
+        Assert.Matches(@"This model ranks the answer #\d", result.Stdout);
 
         var blocks = Blocks(result.Stdout);
         Assert.Equal(2, blocks.Count);
@@ -59,6 +59,32 @@ public partial class DemoCommandTests
             }
             Assert.Equal(block.Select(r => r.Score).OrderDescending(), block.Select(r => r.Score));
         }
+    }
+
+    // The reference's demo scripts (section 3 of the brief, test.py and test2.py), copied here once and compared byte for
+    // byte: ASCII ',' '?' 'C' and 'AI', full-width '。'. Tests do not read ../shared.
+    [Fact]
+    public void The_demo_texts_are_the_reference_scripts_byte_for_byte()
+    {
+        Assert.Equal("人工智能的发展趋势"u8.ToArray(), System.Text.Encoding.UTF8.GetBytes(DemoCommand.BasicQuery));
+        Assert.Equal(
+            ["机器学习是人工智能的一个分支。", "苹果是一种水果,富含维生素C。", "深度神经网络推动了AI技术进步。"],
+            DemoCommand.BasicPassages);
+        Assert.Equal("中国的首都是哪里?", DemoCommand.RagQuery);
+        Assert.Equal(
+            ["北京是中国的政治中心和首都。", "上海是中国最大的城市,经济发达。", "首都机场位于北京,是中国重要交通枢纽。", "杭州有西湖,是著名的旅游城市。", "首都医科大学位于北京市丰台区。"],
+            DemoCommand.RagPassages);
+        Assert.Equal([DemoCommand.RagPassages[2], DemoCommand.RagPassages[4]], DemoCommand.RagKeywordTraps);
+        Assert.Equal(DemoCommand.RagAnswer, DemoCommand.RagPassages[0]);
+        // The punctuation the reference writes, by code point.
+        var all = string.Concat(DemoCommand.BasicPassages.Concat(DemoCommand.RagPassages).Append(DemoCommand.RagQuery));
+        Assert.DoesNotContain('，', all);            // no full-width comma
+        Assert.DoesNotContain('？', all);            // no full-width question mark
+        Assert.Contains(',', all);
+        Assert.Contains('?', all);
+        Assert.Equal(8, all.Count(c => c == '。'));
+        Assert.Contains("维生素C", all);              // ASCII C
+        Assert.Contains("AI技术", all);               // ASCII AI
     }
 
     [Fact]

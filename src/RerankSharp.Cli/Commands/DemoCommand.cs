@@ -15,30 +15,35 @@ namespace RerankSharp.Cli.Commands;
 /// </summary>
 internal static class DemoCommand
 {
-    /// <summary>The basic scoring example, texts exactly as in the reference scripts.</summary>
+    // The texts of the reference's two demo scripts (test.py and test2.py in section 3 of the brief in ../shared/seed/),
+    // byte for byte: ASCII ',' '?' 'C' and 'AI', full-width '。'. The reference's expected output: demo 1
+    // 深度… 0.9213 > 机器学习… 0.7654 > 苹果… 0.1023; demo 2 北京… 0.9832 first, then the two keyword traps.
+
+    /// <summary>The basic scoring example (the reference's test.py).</summary>
     internal const string BasicQuery = "人工智能的发展趋势";
 
     internal static readonly string[] BasicPassages =
     [
-        "人工智能正在向多模态和通用化方向发展。",
-        "机器学习是人工智能的一个重要分支。",
-        "今天天气很好,适合出去散步。",
+        "机器学习是人工智能的一个分支。",
+        "苹果是一种水果,富含维生素C。",
+        "深度神经网络推动了AI技术进步。",
     ];
 
-    /// <summary>The RAG example: one passage answers, one only shares the query's keywords.</summary>
+    /// <summary>The RAG example (the reference's test2.py): one passage answers, two only share the query's keywords.</summary>
     internal const string RagQuery = "中国的首都是哪里?";
 
     internal const string RagAnswer = "北京是中国的政治中心和首都。";
 
-    internal const string RagKeywordTrap = "首都机场位于北京,是中国重要交通枢纽。";
+    /// <summary>The keyword traps: they share 首都 (capital) and 北京 with the query but are about an airport and a university.</summary>
+    internal static readonly string[] RagKeywordTraps = ["首都机场位于北京,是中国重要交通枢纽。", "首都医科大学位于北京市丰台区。"];
 
     internal static readonly string[] RagPassages =
     [
         RagAnswer,
-        RagKeywordTrap,
-        "上海是中国最大的经济中心城市。",
-        "东京是日本的首都,也是日本最大的城市。",
-        "长城是中国古代修建的军事防御工程。",
+        "上海是中国最大的城市,经济发达。",
+        RagKeywordTraps[0],
+        "杭州有西湖,是著名的旅游城市。",
+        RagKeywordTraps[1],
     ];
 
     private const int BarWidth = 20;
@@ -111,14 +116,16 @@ internal static class DemoCommand
 
     private static void ExplainKeywordTrap(IAnsiConsole console, IReadOnlyList<RerankResult> ranked)
     {
-        var trap = ranked.Select((r, rank) => (r, rank)).First(x => x.r.Document == RagKeywordTrap).rank + 1;
-        var answer = ranked.Select((r, rank) => (r, rank)).First(x => x.r.Document == RagAnswer).rank + 1;
-        var verdict = answer < trap
-            ? $"[green]This model ranks the answer #{answer}, above the trap (#{trap}).[/]"
-            : $"[yellow]This model ranks the trap #{trap}, above the answer (#{answer}); a trained reranker should not (a random-weight test model ranks at random).[/]";
+        int Rank(string passage) => ranked.Select((r, rank) => (r, rank)).First(x => x.r.Document == passage).rank + 1;
+        var answer = Rank(RagAnswer);
+        var traps = RagKeywordTraps.Select(Rank).ToArray();
+        var verdict = answer < traps.Min()
+            ? $"[green]This model ranks the answer #{answer}, above both traps (#{traps[0]} and #{traps[1]}).[/]"
+            : $"[yellow]This model ranks the answer #{answer}, the traps #{traps[0]} and #{traps[1]}; a trained reranker puts the answer first (a random-weight test model ranks at random).[/]";
         console.WriteLine();
-        console.MarkupLine($"Keyword trap: \"{RagKeywordTrap}\" shares 首都 (capital) and 北京 with the query but is about the airport,");
-        console.MarkupLine($"so keyword search ranks it high; a cross-encoder reads query and passage together and should put \"{RagAnswer}\" first.");
+        console.MarkupLine($"Keyword traps: \"{RagKeywordTraps[0]}\" and \"{RagKeywordTraps[1]}\" share 首都 (capital) and 北京 with the query");
+        console.MarkupLine($"but are about an airport and a university, so keyword search ranks them high; a cross-encoder reads query and passage");
+        console.MarkupLine($"together and should put \"{RagAnswer}\" first (the reference shows it at 0.9832, the traps at 0.4121 and 0.3987).");
         console.MarkupLine(verdict);
     }
 
