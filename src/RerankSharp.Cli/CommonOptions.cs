@@ -50,18 +50,22 @@ internal static class CommonOptions
         Recursive = true,
     };
 
-    public static readonly Option<Device> Device = new("--device")
+    // The enum options are nullable so that help shows no capitalised "[default: Cpu]"; the default is in the description
+    // and applied where the value is read.
+    public static readonly Option<Device?> Device = new("--device")
     {
-        Description = "cpu, cuda or auto (cuda only when the ONNX Runtime GPU runtime is installed). Env: RERANK_DEVICE.",
-        DefaultValueFactory = _ => Enum.TryParse<Device>(Env("RERANK_DEVICE"), ignoreCase: true, out var d) ? d : Inference.Device.Cpu,
+        HelpName = ParseErrors.HelpName<Device>(),
+        Description = "cpu (default), cuda or auto (cuda only when the ONNX Runtime GPU runtime is installed). Env: RERANK_DEVICE.",
+        DefaultValueFactory = _ => Env("RERANK_DEVICE") is null ? null : EnvEnum("RERANK_DEVICE", Inference.Device.Cpu),
         Recursive = true,
     };
 
-    public static readonly Option<Precision> Precision = new("--precision")
+    public static readonly Option<Precision?> Precision = new("--precision")
     {
+        HelpName = ParseErrors.HelpName<Precision>(),
         Description = "fp32 (default: the reference's scores), fp16 (for GPUs: float16 weights, projections and attention; float32 LayerNorms and head) or int8 (CPU: int8 weight matrices, approximate; measure it with `rerank eval`). Env: RERANK_PRECISION.",
         CustomParser = arg => ParsePrecision(arg, arg.Tokens.Single().Value, "--precision"),
-        DefaultValueFactory = arg => Env("RERANK_PRECISION") is { } value ? ParsePrecision(arg, value, "RERANK_PRECISION") : Onnx.Precision.Fp32,
+        DefaultValueFactory = arg => Env("RERANK_PRECISION") is { } value ? ParsePrecision(arg, value, "RERANK_PRECISION") : null,
         Recursive = true,
     };
 
@@ -79,13 +83,14 @@ internal static class CommonOptions
         Recursive = true,
     };
 
-    public static readonly Option<ActivationMode> Activation = new("--activation")
+    public static readonly Option<ActivationMode?> Activation = new("--activation")
     {
+        HelpName = ParseErrors.HelpName<ActivationMode>(),
         Description = "What turns a logit into the score: sigmoid (default, every model; scores in [0, 1]), model (the activation the model folder declares "
             + "for sentence-transformers' CrossEncoder.predict, so scores equal predict's: the logit for ms-marco-MiniLM, the sigmoid for bge-reranker; rerank info shows it) "
             + "or none (the logit). --raw wins. Env: RERANK_ACTIVATION.",
         CustomParser = arg => ParseActivation(arg, arg.Tokens.Single().Value, "--activation"),
-        DefaultValueFactory = arg => Env("RERANK_ACTIVATION") is { } value ? ParseActivation(arg, value, "RERANK_ACTIVATION") : ActivationMode.Sigmoid,
+        DefaultValueFactory = arg => Env("RERANK_ACTIVATION") is { } value ? ParseActivation(arg, value, "RERANK_ACTIVATION") : null,
         Recursive = true,
     };
 
@@ -117,6 +122,9 @@ internal static class CommonOptions
         Recursive = true,
     };
 
+    /// <summary>The options whose values are enum names, which help shows in the lowercase the docs use.</summary>
+    public static IEnumerable<Option> EnumOptions => [Device, Precision, Activation, LongDocumentOptions.Mode, LongDocumentOptions.Aggregation];
+
     public static void AddTo(RootCommand root)
     {
         foreach (var option in new Option[] { Model, MaxLength, BatchSize, MaxBatchTokens, Threads, Device, Precision, Prepack, Raw, Activation, SaveOnnx, OnnxFile, Verbose })
@@ -138,18 +146,21 @@ internal static class CommonOptions
 
     public static CrossEncoderOptions EncoderOptions(ParseResult result) => new()
     {
-        Device = result.GetValue(Device),
+        Device = result.GetValue(Device) ?? Inference.Device.Cpu,
         MaxLength = result.GetValue(MaxLength),
         BatchSize = result.GetValue(BatchSize),
         MaxBatchTokens = result.GetValue(MaxBatchTokens),
         Threads = result.GetValue(Threads),
-        Precision = result.GetValue(Precision),
+        Precision = result.GetValue(Precision) ?? Onnx.Precision.Fp32,
         PrepackWeights = result.GetValue(Prepack),
         SaveOnnxPath = result.GetValue(SaveOnnx),
         OnnxFile = result.GetValue(OnnxFile),
-        Activation = result.GetValue(Activation),
+        Activation = ActivationOf(result),
         Logger = Logger(result),
     };
+
+    /// <summary>--activation or RERANK_ACTIVATION, sigmoid when neither is given.</summary>
+    public static ActivationMode ActivationOf(ParseResult result) => result.GetValue(Activation) ?? ActivationMode.Sigmoid;
 
     private static Onnx.Precision ParsePrecision(System.CommandLine.Parsing.ArgumentResult result, string value, string origin) =>
         ParseName(result, value, origin, Onnx.Precision.Fp32, "a precision; use fp32 (the reference's scores), fp16 (GPU) or int8 (CPU, approximate)");

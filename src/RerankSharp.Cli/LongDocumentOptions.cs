@@ -9,10 +9,11 @@ namespace RerankSharp.Cli;
 /// </summary>
 internal static class LongDocumentOptions
 {
-    public static readonly Option<LongDocumentMode> Mode = new("--long-documents")
+    public static readonly Option<LongDocumentMode?> Mode = new("--long-documents")
     {
+        HelpName = ParseErrors.HelpName<LongDocumentMode>(),
         Description = "truncate (default, as the reference: text past --max-length is not seen) or chunk (score overlapping windows of a long document and combine them, see --chunk-aggregation). Env: RERANK_LONG_DOCUMENTS.",
-        DefaultValueFactory = _ => CommonOptions.EnvEnum("RERANK_LONG_DOCUMENTS", LongDocumentMode.Truncate),
+        DefaultValueFactory = _ => CommonOptions.Env("RERANK_LONG_DOCUMENTS") is null ? null : CommonOptions.EnvEnum("RERANK_LONG_DOCUMENTS", LongDocumentMode.Truncate),
     };
 
     public static readonly Option<int?> Stride = new("--chunk-stride")
@@ -21,10 +22,11 @@ internal static class LongDocumentOptions
         DefaultValueFactory = _ => CommonOptions.EnvInt("RERANK_CHUNK_STRIDE"),
     };
 
-    public static readonly Option<WindowAggregation> Aggregation = new("--chunk-aggregation")
+    public static readonly Option<WindowAggregation?> Aggregation = new("--chunk-aggregation")
     {
+        HelpName = ParseErrors.HelpName<WindowAggregation>(),
         Description = "With chunk: max (default, the best window), mean (of the window logits) or first. Env: RERANK_CHUNK_AGGREGATION.",
-        DefaultValueFactory = _ => CommonOptions.EnvEnum("RERANK_CHUNK_AGGREGATION", WindowAggregation.Max),
+        DefaultValueFactory = _ => CommonOptions.Env("RERANK_CHUNK_AGGREGATION") is null ? null : CommonOptions.EnvEnum("RERANK_CHUNK_AGGREGATION", WindowAggregation.Max),
     };
 
     public static void AddTo(Command command)
@@ -41,9 +43,9 @@ internal static class LongDocumentOptions
         if (stride is < 0) throw new RerankException(RerankErrorKind.InvalidInput, $"--chunk-stride {stride} must not be negative.");
         return options with
         {
-            LongDocuments = result.GetValue(Mode),
+            LongDocuments = result.GetValue(Mode) ?? LongDocumentMode.Truncate,
             ChunkStride = stride,
-            ChunkAggregation = result.GetValue(Aggregation),
+            ChunkAggregation = result.GetValue(Aggregation) ?? WindowAggregation.Max,
         };
     }
 

@@ -24,4 +24,6 @@ catch (RerankSharp.RerankException e) when (e.Kind == RerankSharp.RerankErrorKin
     Console.Error.WriteLine($"error: {e.Message}");
     return 4;
 }
+// Parse errors are one line and exit 4, as every other error of the CLI (help and version requests are not errors).
+if (parsed.Errors.Count > 0) return ParseErrors.Report(parsed);
 return await parsed.InvokeAsync();

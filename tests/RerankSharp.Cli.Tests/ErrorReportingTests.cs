@@ -24,6 +24,41 @@ public class ErrorReportingTests
         return dir;
     }
 
+    // Command-line errors are one line and exit 4 as every other bad input, not System.CommandLine's message with the
+    // whole help and exit 1; their wording is the environment-variable path's.
+    [Theory]
+    [InlineData("--threads abc", "--threads: 'abc' is not a whole number (see rerank rank --help)")]
+    [InlineData("--device gpu", "--device: 'gpu' is not one of auto, cpu, cuda")]
+    [InlineData("--precision fp64", "--precision fp64 is not a precision; use fp32")]
+    [InlineData("--long-documents all", "--long-documents: 'all' is not one of truncate, chunk")]
+    [InlineData("--bogus", "'--bogus' is not an option or command here (see rerank rank --help)")]
+    public void A_bad_flag_is_one_line_and_exit_4(string flag, string expected)
+    {
+        var result = RerankProcess.Run(null, ["rank", "--model", FixturePaths.Model("tiny-a"), "-q", "q", "-d", "d", .. flag.Split(' ')]);
+
+        AssertOneLine(result, 4, expected);
+    }
+
+    [Fact]
+    public void A_missing_required_option_is_one_line_and_exit_4()
+    {
+        var result = RerankProcess.Run(null, "rank", "--model", FixturePaths.Model("tiny-a"), "-q", "q");
+
+        AssertOneLine(result, 4, "--doc is required (see rerank rank --help)");
+    }
+
+    [Fact]
+    public void Help_names_enum_values_in_lowercase_and_shows_no_capitalised_default()
+    {
+        var result = RerankProcess.Run(null, "rank", "--help");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("--device <auto|cpu|cuda>", result.Stdout);
+        Assert.Contains("--precision <fp32|int8|fp16>", result.Stdout);
+        Assert.Contains("--long-documents <truncate|chunk>", result.Stdout);
+        Assert.DoesNotMatch(@"\[default: [A-Z][a-z]", result.Stdout);
+    }
+
     [Fact]
     public void Missing_model_folder()
     {

@@ -42,7 +42,7 @@ internal static class InfoCommand
             Row("activation", DeclaredActivation(declared, c.NumLabels));
             if (declared.ModulesPath is not null)
                 Row("modules", $"{string.Join(" → ", declared.Modules.Select(m => m.Description))} ({SentenceTransformersConfig.ModulesFileName})");
-            Row("scores", Scores(folder, result.GetValue(CommonOptions.Activation)));
+            Row("scores", Scores(folder, CommonOptions.ActivationOf(result)));
             Row("parameters", $"{summary.ParameterCount:N0} in {summary.TensorCount} tensors ({summary.TensorBytes / 1048576.0:N1} MiB)");
             Row("dtypes", string.Join(", ", summary.DTypes.Select(d => $"{d.DType}: {d.TensorCount} tensors, {d.ParameterCount:N0} parameters")));
             foreach (var file in summary.Files)
