@@ -38,7 +38,7 @@ internal static class CommonOptions
 
     public static readonly Option<int?> MaxBatchTokens = new("--max-batch-tokens")
     {
-        Description = $"Most padded tokens (pairs × longest pair) per inference batch (default: {CrossEncoderOptions.CpuBatchTokens} on the CPU, where small batches stay in cache; {CrossEncoderOptions.GpuBatchTokens} on CUDA); lower it if a batch runs out of memory. Env: RERANK_MAX_BATCH_TOKENS.",
+        Description = $"Most padded tokens (pairs × longest pair) per inference batch, pairs of many requests sharing it under serve (default: {CrossEncoderOptions.CpuBatchTokens} on the CPU, where small batches stay in cache; {CrossEncoderOptions.GpuBatchTokens} on CUDA); lower it if a batch runs out of memory. Env: RERANK_MAX_BATCH_TOKENS.",
         DefaultValueFactory = _ => EnvInt("RERANK_MAX_BATCH_TOKENS"),
         Recursive = true,
     };
@@ -63,7 +63,7 @@ internal static class CommonOptions
     public static readonly Option<Precision?> Precision = new("--precision")
     {
         HelpName = ParseErrors.HelpName<Precision>(),
-        Description = "fp32 (default: the reference's scores), fp16 (for GPUs: float16 weights, projections and attention; float32 LayerNorms and head) or int8 (CPU: int8 weight matrices, approximate; measure it with `rerank eval`). Env: RERANK_PRECISION.",
+        Description = "fp32 (default: the reference's scores), fp16 (for GPUs: float16 weights, projections and attention; float32 LayerNorms and head) or int8 (CPU: int8 weight matrices, approximate; measure it with `rerank eval`, which takes a comma-separated list to evaluate each). Env: RERANK_PRECISION.",
         CustomParser = arg => ParsePrecision(arg, arg.Tokens.Single().Value, "--precision"),
         DefaultValueFactory = arg => Env("RERANK_PRECISION") is { } value ? ParsePrecision(arg, value, "RERANK_PRECISION") : null,
         Recursive = true,
@@ -144,14 +144,18 @@ internal static class CommonOptions
     public static ILogger Logger(ParseResult result) =>
         new StderrLogger(result.GetValue(Verbose) ? LogLevel.Debug : LogLevel.Warning);
 
-    public static CrossEncoderOptions EncoderOptions(ParseResult result) => new()
+    /// <summary>The engine options of the command line; <paramref name="precision"/> (eval's, one of its list) instead of --precision.</summary>
+    public static CrossEncoderOptions EncoderOptions(ParseResult result, Onnx.Precision? precision = null) =>
+        precision is null && PrecisionText(result)?.Contains(',', StringComparison.Ordinal) == true
+        ? throw new RerankException(RerankErrorKind.InvalidInput, $"--precision {PrecisionText(result)}: this command runs one precision; a list is for rerank eval.")
+        : new()
     {
         Device = result.GetValue(Device) ?? Inference.Device.Cpu,
         MaxLength = result.GetValue(MaxLength),
         BatchSize = result.GetValue(BatchSize),
         MaxBatchTokens = result.GetValue(MaxBatchTokens),
         Threads = result.GetValue(Threads),
-        Precision = result.GetValue(Precision) ?? Onnx.Precision.Fp32,
+        Precision = precision ?? result.GetValue(Precision) ?? Onnx.Precision.Fp32,
         PrepackWeights = result.GetValue(Prepack),
         SaveOnnxPath = result.GetValue(SaveOnnx),
         OnnxFile = result.GetValue(OnnxFile),
@@ -162,8 +166,18 @@ internal static class CommonOptions
     /// <summary>--activation or RERANK_ACTIVATION, sigmoid when neither is given.</summary>
     public static ActivationMode ActivationOf(ParseResult result) => result.GetValue(Activation) ?? ActivationMode.Sigmoid;
 
+    /// <summary>
+    /// What --precision (or RERANK_PRECISION) says, as written: <c>rerank eval</c> reads a comma-separated list from it;
+    /// every other command takes one precision (<see cref="EncoderOptions"/> refuses a list). Null when neither is given.
+    /// </summary>
+    public static string? PrecisionText(ParseResult result) =>
+        result.GetResult(Precision) is { Tokens.Count: > 0 } given ? given.Tokens[0].Value : Env("RERANK_PRECISION");
+
+    // Each item of a comma-separated list must be a precision (eval's list); the value is the first.
     private static Onnx.Precision ParsePrecision(System.CommandLine.Parsing.ArgumentResult result, string value, string origin) =>
-        ParseName(result, value, origin, Onnx.Precision.Fp32, "a precision; use fp32 (the reference's scores), fp16 (GPU) or int8 (CPU, approximate)");
+        value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).DefaultIfEmpty(value)
+            .Select(item => ParseName(result, item, origin, Onnx.Precision.Fp32, "a precision; use fp32 (the reference's scores), fp16 (GPU) or int8 (CPU, approximate)"))
+            .ToList()[0];
 
     private static ActivationMode ParseActivation(System.CommandLine.Parsing.ArgumentResult result, string value, string origin) =>
         ParseName(result, value, origin, ActivationMode.Sigmoid,

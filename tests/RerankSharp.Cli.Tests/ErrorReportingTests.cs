@@ -59,6 +59,39 @@ public class ErrorReportingTests
         Assert.DoesNotMatch(@"\[default: [A-Z][a-z]", result.Stdout);
     }
 
+    // One option per name in each command's help: eval reads its list of precisions from the common --precision,
+    // serve's batch budget is the common --max-batch-tokens.
+    [Theory]
+    [InlineData("eval", "--precision")]
+    [InlineData("serve", "--max-batch-tokens")]
+    [InlineData("rank", "--model")]
+    public void Help_lists_each_option_once(string command, string option)
+    {
+        var result = RerankProcess.Run(null, command, "--help");
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.Single(result.StdoutLines, line => System.Text.RegularExpressions.Regex.IsMatch(line, $@"^\s*(-\w, )?{option} "));
+    }
+
+    [Fact]
+    public void A_precision_list_is_for_eval_only()
+    {
+        var result = RerankProcess.Run(null, "rank", "--model", FixturePaths.Model("tiny-a"), "-q", "q", "-d", "d", "--precision", "fp32,int8");
+
+        AssertOneLine(result, 4, "--precision fp32,int8: this command runs one precision; a list is for rerank eval.");
+    }
+
+    [Fact]
+    public void Download_describes_its_optional_id_the_same_in_the_command_list_and_its_own_help()
+    {
+        var list = RerankProcess.Run(null, "--help").StdoutLines.Single(l => l.TrimStart().StartsWith("download ", StringComparison.Ordinal));
+        var own = RerankProcess.Run(null, "download", "--help").Stdout;
+
+        Assert.Contains("rerank download [ID]", list);
+        Assert.Contains("rerank download [ID]", own);
+        Assert.DoesNotContain("<id>", list + own);
+    }
+
     [Fact]
     public void Missing_model_folder()
     {

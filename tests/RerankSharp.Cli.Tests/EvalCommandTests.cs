@@ -68,7 +68,7 @@ public class EvalCommandTests
     }
 
     [Theory]
-    [InlineData("--precision", "fp64", "--precision: \"fp64\" is not one of fp32, int8")]
+    [InlineData("--precision", "fp64", "--precision fp64 is not a precision; use fp32")]
     [InlineData("--compare", "fp32", "--compare takes two different precisions")]
     [InlineData("--top-k", "0", "--top-k 0 must be at least 1")]
     [InlineData("--split", "dev", "dev.tsv does not exist")]

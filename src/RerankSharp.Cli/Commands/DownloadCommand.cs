@@ -15,6 +15,9 @@ internal static class DownloadCommand
         var id = new Argument<string?>("id")
         {
             Description = "Hub id such as BAAI/bge-reranker-v2-m3 (default: --model).",
+            // System.CommandLine lists an optional argument as <id> in the command list and [<id>] in the usage line;
+            // hidden, it is described once, in the command's description, as optional.
+            Hidden = true,
             Arity = ArgumentArity.ZeroOrOne,
         };
         var revision = new Option<string>("--revision")
@@ -28,7 +31,7 @@ internal static class DownloadCommand
             AllowMultipleArgumentsPerToken = false,
         };
         var command = new Command("download",
-            "Download a model from the Hugging Face Hub (or HF_ENDPOINT) into the Hugging Face cache, resuming where a previous run stopped. "
+            "rerank download [ID]: download model ID (default: --model, e.g. BAAI/bge-reranker-v2-m3) from the Hugging Face Hub (or HF_ENDPOINT) into the Hugging Face cache, resuming where a previous run stopped. "
             + "HF_TOKEN for private or gated models; HF_HOME / HF_HUB_CACHE choose the cache.")
         { id, revision, include };
         command.SetAction((result, token) => Cli.Run(result, token, async ct =>

@@ -39,12 +39,6 @@ internal static class EvalCommand
         DefaultValueFactory = _ => CommonOptions.EnvInt("RERANK_EVAL_TOP_K") ?? 100,
     };
 
-    private static readonly Option<string> Precisions = new("--precision")
-    {
-        Description = "Precisions to evaluate, comma-separated: fp32, int8 (default fp32). Env: RERANK_PRECISION.",
-        DefaultValueFactory = _ => CommonOptions.Env("RERANK_PRECISION") ?? "fp32",
-    };
-
     private static readonly Option<string?> MaxLengths = new("--max-lengths")
     {
         Description = "Max lengths to evaluate, comma-separated (default: --max-length, else the model's).",
@@ -61,7 +55,7 @@ internal static class EvalCommand
     {
         var command = new Command("eval", "Measure ranking quality on a BEIR-format dataset: nDCG@10, MRR@10, Recall@10/100 of first-stage candidates before and after reranking, per precision and max length.")
         {
-            Dataset, Candidates, Split, TopK, Precisions, MaxLengths, Compare, Json,
+            Dataset, Candidates, Split, TopK, MaxLengths, Compare, Json,
         };
         LongDocumentOptions.AddTo(command);
         command.SetAction((result, token) => Cli.Run(result, token, ct => RunAsync(result, ct)));
@@ -82,7 +76,8 @@ internal static class EvalCommand
     {
         var topK = result.GetValue(TopK);
         if (topK < 1) throw new RerankException(RerankErrorKind.InvalidInput, $"--top-k {topK} must be at least 1.");
-        var precisions = ParsePrecisions(result.GetValue(Precisions)!, "--precision");
+        // The common --precision, read here as a comma-separated list of the precisions to evaluate (default fp32).
+        var precisions = ParsePrecisions(CommonOptions.PrecisionText(result) ?? "fp32", "--precision");
         var compared = result.GetValue(Compare) is { } pair ? ParsePrecisions(pair, "--compare") : null;
         if (compared is not null && (compared.Count != 2 || compared[0] == compared[1]))
             throw new RerankException(RerankErrorKind.InvalidInput, "--compare takes two different precisions, e.g. --compare fp32,int8.");
@@ -128,7 +123,7 @@ internal static class EvalCommand
         Dictionary<string, List<string>> run, List<string> queries, int topK, Action<string> report, CancellationToken ct)
     {
         using var encoder = await CrossEncoder.LoadAsync(modelDirectory,
-            CommonOptions.EncoderOptions(result) with { Precision = configuration.Precision, MaxLength = configuration.RequestedMaxLength }, ct);
+            CommonOptions.EncoderOptions(result, configuration.Precision) with { MaxLength = configuration.RequestedMaxLength }, ct);
         configuration.MaxLength = encoder.MaxLength;
         var label = $"{configuration.Name} · max_length {encoder.MaxLength}";
         var clock = Stopwatch.StartNew();

@@ -22,7 +22,6 @@ internal static class ServeCommand
         var maxBody = new Option<long>("--max-body-bytes") { Description = "Largest request body in bytes (413 beyond). Env: RERANK_MAX_BODY_BYTES.", DefaultValueFactory = _ => CommonOptions.EnvLong("RERANK_MAX_BODY_BYTES") ?? 16 * 1024 * 1024 };
         var maxDocuments = new Option<int>("--max-documents") { Description = "Most documents per request (413 beyond); they are batched internally. Env: RERANK_MAX_DOCUMENTS.", DefaultValueFactory = _ => CommonOptions.EnvInt("RERANK_MAX_DOCUMENTS") ?? 1000 };
         var maxConcurrent = new Option<int>("--max-concurrent-requests") { Description = "Scoring requests handled at once (429 beyond). Env: RERANK_MAX_CONCURRENT_REQUESTS.", DefaultValueFactory = _ => CommonOptions.EnvInt("RERANK_MAX_CONCURRENT_REQUESTS") ?? 512 };
-        var maxBatchTokens = new Option<int?>("--max-batch-tokens") { Description = $"Most padded tokens in one inference batch, pairs of many requests sharing it (default: {CrossEncoderOptions.CpuBatchTokens} on the CPU, {CrossEncoderOptions.GpuBatchTokens} on CUDA). Env: RERANK_MAX_BATCH_TOKENS.", DefaultValueFactory = _ => CommonOptions.EnvInt("RERANK_MAX_BATCH_TOKENS") };
         var maxQueuedTokens = new Option<long>("--max-queued-tokens") { Description = "Most tokens waiting for inference; beyond it requests get 429 with Retry-After. Env: RERANK_MAX_QUEUED_TOKENS.", DefaultValueFactory = _ => CommonOptions.EnvLong("RERANK_MAX_QUEUED_TOKENS") ?? 4_000_000 };
         var autoTruncate = new Option<bool>("--auto-truncate") { Description = "Cut pairs over --max-length when a request does not say (default true; false: such requests get 400). Env: RERANK_AUTO_TRUNCATE.", DefaultValueFactory = _ => CommonOptions.Env("RERANK_AUTO_TRUNCATE") is not ("0" or "false") };
         var minScore = new Option<float?>("--min-score") { Description = "Drop results scoring below this unless a request sets min_score. Env: RERANK_MIN_SCORE.", DefaultValueFactory = _ => CommonOptions.Env("RERANK_MIN_SCORE") is { } v ? float.Parse(v, CultureInfo.InvariantCulture) : null };
@@ -36,7 +35,7 @@ internal static class ServeCommand
 
         var command = new Command("serve", "Serve TEI (/rerank), Jina and Cohere (/v1/rerank, /v2/rerank) rerank APIs over HTTP, with /metrics and a browser playground at /; TEI's gRPC API with --grpc-port.")
         {
-            host, port, modelName, maxBody, maxDocuments, maxConcurrent, maxBatchTokens, maxQueuedTokens, autoTruncate, minScore, apiKeys, openHealth, openMetrics, grpcPort, noPlayground, shutdown, drainDelay,
+            host, port, modelName, maxBody, maxDocuments, maxConcurrent, maxQueuedTokens, autoTruncate, minScore, apiKeys, openHealth, openMetrics, grpcPort, noPlayground, shutdown, drainDelay,
         };
         // The defaults for requests that do not set long_documents, chunk_stride, chunk_aggregation.
         LongDocumentOptions.AddTo(command);
@@ -45,7 +44,6 @@ internal static class ServeCommand
             var model = result.GetValue(CommonOptions.Model)!;
             var encoderOptions = CommonOptions.EncoderOptions(result) with
             {
-                MaxBatchTokens = result.GetValue(maxBatchTokens),
                 MaxQueuedTokens = result.GetValue(maxQueuedTokens),
                 // A server lives long enough to repay the ~5 s prepacking costs at load many times over (fp32 runs
                 // up to 7% faster with it at the default batching, docs/benchmarks.md); one-shot commands skip it for a fast start.
