@@ -35,6 +35,16 @@ public class BenchCommandTests
                 Assert.InRange(row["peak_rss_mib"]!.GetValue<double>(), 10, 4096);
             }
             Assert.Contains("bench: 64 tokens × 3 docs: run 2/2", result.Stderr);
+            // Each progress line shows the very time its row records (to the progress line's 0.1 ms).
+            foreach (var row in rows)
+                foreach (var (run, index) in row!["runs_s"]!.AsArray().Select((t, i) => (t!.GetValue<double>(), i)))
+                {
+                    var shown = System.Text.RegularExpressions.Regex.Match(result.Stderr,
+                        $@"bench: {row["tokens"]} tokens × {row["docs"]} docs: run {index + 1}/2 (?<value>[\d.]+) (?<unit>ms|s)");
+                    Assert.True(shown.Success, result.Stderr);
+                    var seconds = double.Parse(shown.Groups["value"].Value, System.Globalization.CultureInfo.InvariantCulture) / (shown.Groups["unit"].Value == "ms" ? 1000 : 1);
+                    Assert.Equal(run, seconds, shown.Groups["unit"].Value == "ms" ? 0.00006 : 0.006);
+                }
             Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], File.ReadAllBytes(plot)[..4]);
         }
         finally { dir.Delete(recursive: true); }

@@ -99,8 +99,10 @@ internal static class BenchCommand
         {
             var clock = Stopwatch.StartNew();
             await encoder.ScoreTokenizedAsync(inputs, rawScores: true, ct);
-            seconds.Add(clock.Elapsed.TotalSeconds);
-            Console.Error.WriteLine($"bench: {tokens} tokens × {docs} docs: run {r + 1}/{runs} {BenchRow.FormatSeconds(clock.Elapsed.TotalSeconds)}");
+            // Read once: the progress line shows the time the row records, not a later reading of the clock.
+            var elapsed = clock.Elapsed.TotalSeconds;
+            seconds.Add(elapsed);
+            Console.Error.WriteLine($"bench: {tokens} tokens × {docs} docs: run {r + 1}/{runs} {BenchRow.FormatSeconds(elapsed)}");
         }
         return new BenchRow(tokens, docs, seconds, ProcessMemory.PeakMiB());
     }
