@@ -30,6 +30,12 @@ public sealed record RerankHostOptions(string Host = "127.0.0.1", int Port = 808
 /// </summary>
 public static class RerankServerApplication
 {
+    /// <summary>Scoring requests <paramref name="app"/> is answering now.</summary>
+    public static int InFlightRequests(WebApplication app) => app.Services.GetRequiredService<ShutdownDrain>().InFlight;
+
+    /// <summary>How <paramref name="app"/>'s drain went, once it has stopped; null before.</summary>
+    public static RerankDrainReport? DrainReport(WebApplication app) => app.Services.GetRequiredService<ShutdownDrain>().Report;
+
     public static WebApplication Create(CrossEncoder encoder, RerankServerOptions serverOptions, RerankHostOptions hostOptions)
     {
         ArgumentNullException.ThrowIfNull(encoder);

@@ -109,6 +109,7 @@ public class ServeCommandTests
             var refused = await client.PostAsync("/v1/rerank", new StringContent("""{"query": "q", "documents": ["a"]}""", Encoding.UTF8, "application/json"));
             var answered = await inFlight;
             Assert.True(process.WaitForExit(TimeSpan.FromSeconds(40)), "rerank serve did not stop after draining");
+            var stderr = await process.StandardError.ReadToEndAsync();
 
             Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
             Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
@@ -117,6 +118,9 @@ public class ServeCommandTests
             Assert.Equal(120, JsonNode.Parse(await answered.Content.ReadAsStringAsync())!.AsArray().Count);
             Assert.True(answeredAt > drainingAt, $"the request was answered at {answeredAt}, before the drain was seen at {drainingAt}");
             Assert.Equal(0, process.ExitCode);
+            // One line when the drain starts, one when it ends.
+            Assert.Contains("rerank: stopping: 1 request in flight to finish, new ones get 503 (at most 30 s)", stderr);
+            Assert.Matches(@"rerank: stopped after \d+\.\d s; 1 request in flight finished", stderr);
         }
         finally
         {

@@ -82,9 +82,18 @@ internal static class ServeCommand
             if (hostOptions.Playground)
                 foreach (var address in RerankServerApplication.ListeningAddresses(app))
                     Console.Error.WriteLine($"rerank: playground at {address}/");
-            // Ctrl+C / SIGTERM reach the host's lifetime; the command's token is another way to stop.
+            // Ctrl+C / SIGTERM reach the host's lifetime; the command's token is another way to stop. One line when the
+            // drain starts and one when it ends, so an operator sees a stop being handled and what it cost.
             using var stop = ct.Register(() => app.Lifetime.StopApplication());
+            var shutdownSeconds = result.GetValue(shutdown);
+            static string Requests(int n) => n == 1 ? "1 request" : $"{n} requests";
+            using var stopping = app.Lifetime.ApplicationStopping.Register(() => Console.Error.WriteLine(
+                $"rerank: stopping: {Requests(RerankServerApplication.InFlightRequests(app))} in flight to finish, new ones get 503 (at most {shutdownSeconds} s)"));
             await app.WaitForShutdownAsync(CancellationToken.None);
+            if (RerankServerApplication.DrainReport(app) is { } drained)
+                Console.Error.WriteLine(drained.Cut == 0
+                    ? $"rerank: stopped after {drained.Duration.TotalSeconds:F1} s; {Requests(drained.InFlightAtStart)} in flight finished"
+                    : $"rerank: stopped after {drained.Duration.TotalSeconds:F1} s; {drained.Cut} of {Requests(drained.InFlightAtStart)} in flight cut by --shutdown-timeout");
             return 0;
         }));
         return command;
