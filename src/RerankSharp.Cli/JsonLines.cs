@@ -160,7 +160,11 @@ internal static class JsonLines
         }
         catch (JsonException e)
         {
-            throw new RerankException(RerankErrorKind.InvalidInput, $"{source}: line {line} is not valid JSON ({e.Message}).");
+            // System.Text.Json counts lines within the one line it was given ("LineNumber: 0"); the position that means
+            // something here is the column of the input line.
+            var reason = e.Message.Split(" LineNumber:", 2)[0].Trim().TrimEnd('.');
+            var column = e.BytePositionInLine is { } byteIndex ? $" at byte {byteIndex + 1}" : "";
+            throw new RerankException(RerankErrorKind.InvalidInput, $"{source}: line {line} is not valid JSON{column}: {reason}.");
         }
         return node as JsonObject
             ?? throw new RerankException(RerankErrorKind.InvalidInput, $"{source}: line {line} must be a JSON object.");
@@ -207,14 +211,15 @@ internal sealed class LineErrors(string verb)
     public JsonObject Record(int line, RerankException error)
     {
         _failed++;
-        _first ??= $"line {line}: {error.Message}";
+        // Input errors name their line already ("standard input: line 2 …"); others (a model failure) get it here.
+        _first ??= error.Message.Contains($"line {line} ", StringComparison.Ordinal) ? error.Message : $"line {line}: {error.Message}";
         return new JsonObject { ["error"] = error.Message };
     }
 
     public int Finish(int lines)
     {
         if (_failed == 0) return 0;
-        Console.Error.WriteLine($"error: {_failed} of {lines} lines could not be {verb} and got an \"error\" line instead (first: {_first})");
+        Console.Error.WriteLine($"error: {_failed} of {lines} lines could not be {verb} and got an \"error\" line instead; the first: {_first!.TrimEnd('.')}.");
         return 4;
     }
 }

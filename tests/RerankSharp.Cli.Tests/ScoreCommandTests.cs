@@ -50,10 +50,14 @@ public class ScoreCommandTests
         var lines = result.StdoutLines.Select(l => JsonNode.Parse(l)!.AsObject()).ToArray();
         Assert.Equal(4, lines.Length);
         Assert.True(lines[0].ContainsKey("scores"));
-        Assert.Contains("line 2", lines[1]["error"]!.GetValue<string>());
+        // The input's own line and column, not System.Text.Json's count within the line ("LineNumber: 0").
+        Assert.Equal("standard input: line 2 is not valid JSON at byte 2: 'n' is an invalid start of a property name. Expected a '\"'.",
+            lines[1]["error"]!.GetValue<string>());
         Assert.Contains("documents[0] must be a string", lines[2]["error"]!.GetValue<string>());
         Assert.True(lines[3].ContainsKey("scores"));
-        Assert.Contains("2 of 4 lines", result.Stderr);
+        // One summary line that names the first failure once.
+        Assert.Equal("error: 2 of 4 lines could not be scored and got an \"error\" line instead; the first: standard input: line 2 is not valid JSON at byte 2: 'n' is an invalid start of a property name. Expected a '\"'.",
+            result.Stderr.Trim());
     }
 
     [Fact]
