@@ -48,7 +48,7 @@ internal static class Cli
         }
         catch (RerankException e)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine($"error: {CliWording.Apply(e.Message)}");
             if (verbose) Console.Error.WriteLine(e);
             return e.Kind switch
             {

@@ -23,7 +23,7 @@ internal sealed class StderrLogger(LogLevel minimum) : ILogger
             LogLevel.Warning => "warning",
             _ => "info",
         };
-        Console.Error.WriteLine($"{label}: {formatter(state, exception)}");
+        Console.Error.WriteLine($"{label}: {CliWording.Apply(formatter(state, exception))}");
         if (exception is not null && minimum <= LogLevel.Debug) Console.Error.WriteLine(exception);
     }
 }

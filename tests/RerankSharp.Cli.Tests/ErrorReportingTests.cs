@@ -92,6 +92,17 @@ public class ErrorReportingTests
         Assert.DoesNotContain("<id>", list + own);
     }
 
+    // A mistyped relative path has the shape of a hub id: the message says both what was looked for as a folder and
+    // why the hub did not give it; the library's "pass a local model folder" gets the CLI's flag.
+    [Fact]
+    public void A_missing_folder_shaped_like_a_hub_id_is_reported_as_both()
+    {
+        var result = RerankProcess.Run("", "info", "--model", "models/tiny-a");
+
+        AssertOneLine(result, 2, $"There is no model folder {Path.GetFullPath("models/tiny-a")}, and as a hub id: Cannot reach the hub at {RerankProcess.ClosedEndpoint}");
+        Assert.Contains("Pass a local model folder (--model DIR) instead of the hub id", result.Stderr);
+    }
+
     [Fact]
     public void Missing_model_folder()
     {

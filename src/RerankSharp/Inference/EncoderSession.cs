@@ -278,8 +278,8 @@ internal sealed class EncoderSession : IDisposable
                 ? $"; it could not allocate {long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) / 1048576.0:F0} MiB more"
                 : "";
             return new RerankException(RerankErrorKind.Backend,
-                $"Out of memory running a batch of {batch} pairs × {tokens} tokens{size}. Make batches smaller: lower --batch-size "
-                + "or --max-batch-tokens (CrossEncoderOptions.BatchSize / MaxBatchTokens), or --max-length for shorter pairs.", inner);
+                $"Out of memory running a batch of {batch} pairs × {tokens} tokens{size}. Make batches smaller: lower CrossEncoderOptions.BatchSize "
+                + "or CrossEncoderOptions.MaxBatchTokens, or CrossEncoderOptions.MaxLength for shorter pairs.", inner);
         }
         return new RerankException(RerankErrorKind.Backend, $"ONNX Runtime failed on a {batch}×{tokens} batch: {firstLine}", inner);
     }

@@ -84,7 +84,7 @@ public static class HubCache
             var snapshot = FindSnapshot(pathOrHubId, revision, cacheRoot);
             if (snapshot is not null) return snapshot;
             throw new RerankException(RerankErrorKind.ModelNotFound,
-                $"Model '{pathOrHubId}' is not in the Hugging Face cache ({cacheRoot ?? Root}){(OfflineByEnvironment ? " and HF_HUB_OFFLINE is set" : "")}. Run `rerank download {pathOrHubId}` where the hub is reachable (then copy the cache or point HF_HOME at it), or pass a local folder that holds config.json, model.safetensors and the tokenizer files.");
+                $"Model '{pathOrHubId}' is not in the Hugging Face cache ({cacheRoot ?? Root}){(OfflineByEnvironment ? " and HF_HUB_OFFLINE is set" : "")}. Download it where the hub is reachable (HubDownload.DownloadAsync(\"{pathOrHubId}\"); then copy the cache or point HF_HOME at it), or pass a local model folder that holds config.json, model.safetensors and the tokenizer files instead of the hub id.");
         }
         throw new RerankException(RerankErrorKind.ModelNotFound,
             $"Model folder {pathOrHubId} does not exist; pass a folder that holds config.json and model.safetensors, or a hub id such as BAAI/bge-reranker-v2-m3.");

@@ -147,7 +147,7 @@ internal sealed class HubClient : IDisposable
     /// <summary>The one line a user without network gets: what failed and the two ways around it.</summary>
     internal RerankException Unreachable(string repoId, Exception e) =>
         new(RerankErrorKind.ModelNotFound,
-            $"Cannot reach the hub at {Endpoint} to download {repoId} ({Reason(e)}). Pass a local model folder instead of the hub id (--model DIR), or set HF_ENDPOINT to a hub mirror you can reach.", e);
+            $"Cannot reach the hub at {Endpoint} to download {repoId} ({Reason(e)}). Pass a local model folder instead of the hub id, or set HF_ENDPOINT to a hub mirror you can reach.", e);
 
     private static string Reason(Exception e)
     {

@@ -108,10 +108,20 @@ public static class HubDownload
         options ??= new HubDownloadOptions();
         if (HubCache.FindModelSnapshot(pathOrHubId, options.Revision, options.ResolvedCacheRoot) is { } cached)
             return cached;
-        if (options.ResolvedOffline)
-            return HubCache.ResolveModelDirectory(pathOrHubId, options.Revision, options.ResolvedCacheRoot);
-        var snapshot = await DownloadAsync(pathOrHubId, options with { Include = null }, progress, cancellationToken).ConfigureAwait(false);
-        return snapshot.Directory;
+        try
+        {
+            if (options.ResolvedOffline)
+                return HubCache.ResolveModelDirectory(pathOrHubId, options.Revision, options.ResolvedCacheRoot);
+            var snapshot = await DownloadAsync(pathOrHubId, options with { Include = null }, progress, cancellationToken).ConfigureAwait(false);
+            return snapshot.Directory;
+        }
+        catch (RerankException e) when (e.Kind == RerankErrorKind.ModelNotFound)
+        {
+            // "org/name" is also a relative path: a mistyped folder reads as a hub id. Say both what was looked for
+            // as a folder and what happened as a hub id.
+            throw new RerankException(RerankErrorKind.ModelNotFound,
+                $"There is no model folder {Path.GetFullPath(pathOrHubId)}, and as a hub id: {e.Message}", e);
+        }
     }
 
     private static bool BlobIsWhole(string blob, HubFileMetadata metadata) =>

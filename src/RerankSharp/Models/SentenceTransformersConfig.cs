@@ -182,7 +182,7 @@ public sealed record DeclaredActivation(string ClassName, string Path, string Ke
 
     internal RerankException NotApplied()
     {
-        const string Instead = "score with the sigmoid (--activation sigmoid) or the raw logit (--activation none; CrossEncoderOptions.Activation) and apply it yourself";
+        const string Instead = "score with the sigmoid (CrossEncoderOptions.Activation = ActivationMode.Sigmoid) or the raw logit (ActivationMode.None) and apply it yourself";
         // CrossEncoder imports a class outside torch only with trust_remote_code=True; without it, it warns and uses its default.
         string what = ClassName.StartsWith("torch.", StringComparison.Ordinal)
             ? "an activation RerankSharp does not apply"

@@ -184,7 +184,7 @@ public sealed class CrossEncoder : IReranker
             throw;
         }
         if (options.Precision == Precision.Fp16 && session.ExecutionProvider != EncoderSession.CudaProvider)
-            logger.LogWarning("fp16 runs natively on the CUDA provider only; on {Provider} ONNX Runtime computes it in float32 over float16-rounded weights. Use fp32 on CPU (--precision fp32).",
+            logger.LogWarning("fp16 runs natively on the CUDA provider only; on {Provider} ONNX Runtime computes it in float32 over float16-rounded weights. Use fp32 on the CPU (CrossEncoderOptions.Precision = Precision.Fp32).",
                 session.ExecutionProvider);
         return new CrossEncoder(folder, tokenizer, session, maxLength, options, logger, clock.Elapsed, architecture.Name, activation);
     }
@@ -206,7 +206,7 @@ public sealed class CrossEncoder : IReranker
             : ["onnx/model.onnx", "model.onnx"];
         var found = preferred.FirstOrDefault(f => folder.OnnxFiles.Contains(f))
             ?? throw new RerankException(RerankErrorKind.ModelNotFound,
-                $"{folder.Directory} has no safetensors and none of {string.Join(", ", preferred)}; it holds {string.Join(", ", folder.OnnxFiles)}. Pick one with --onnx-file (CrossEncoderOptions.OnnxFile).");
+                $"{folder.Directory} has no safetensors and none of {string.Join(", ", preferred)}; it holds {string.Join(", ", folder.OnnxFiles)}. Pick one with CrossEncoderOptions.OnnxFile.");
         return Path.Combine(folder.Directory, found);
     }
 

@@ -96,7 +96,7 @@ internal sealed class WindowedPairs
             var window = budget - queryKept;
             if (window < 1)
                 throw new RerankException(RerankErrorKind.InvalidInput,
-                    $"The query of pair {i} is {q.Length} tokens; with only_second truncation it leaves no room for the document under max_length {maxLength}; use longest_first or a larger --max-length.");
+                    $"The query of pair {i} is {q.Length} tokens; with only_second truncation it leaves no room for the document under max_length {maxLength}; use longest_first truncation or a larger max length.");
             if (queryKept < q.Length && !options.Truncate)
                 throw new RerankException(RerankErrorKind.InvalidInput,
                     $"The query of pair {i} is {q.Length} tokens; chunking keeps at most {queryKept} under max_length {maxLength}; shorten it or allow truncation.");

@@ -70,7 +70,7 @@ internal static class Truncation
             throw new RerankException(RerankErrorKind.InvalidInput,
                 $"The query is {first} tokens and the document {second}; with only_second truncation to max_length {maxLength} "
                 + $"({budget} content tokens after the template's special tokens) the document cannot absorb the cut; "
-                + "use longest_first or a larger --max-length.");
+                + "use longest_first truncation or a larger max length.");
         }
 
         int shorter = Math.Min(first, second);

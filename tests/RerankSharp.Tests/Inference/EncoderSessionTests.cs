@@ -44,7 +44,7 @@ public class EncoderSessionTests
 
         Assert.Equal(RerankErrorKind.Backend, error.Kind);
         Assert.StartsWith($"Out of memory running a batch of 2048 pairs × 512 tokens{size}.", error.Message);
-        Assert.Contains("lower --batch-size or --max-batch-tokens", error.Message);
+        Assert.Contains("lower CrossEncoderOptions.BatchSize or CrossEncoderOptions.MaxBatchTokens", error.Message);
         Assert.DoesNotContain('\n', error.Message);
     }
 

@@ -228,6 +228,26 @@ public sealed class HubDownloadTests : IDisposable
         Assert.Equal(before, _hub.Requests.Count);
     }
 
+    // The library's messages speak to a .NET caller: they name its parameters, never the CLI's flags (the CLI rewrites them).
+    [Fact]
+    public async Task Resolving_a_hub_id_that_is_neither_a_folder_nor_reachable_names_both_in_library_terms()
+    {
+        var offline = await Assert.ThrowsAsync<RerankException>(() => HubDownload.ResolveModelDirectoryAsync(Id, Options with { Offline = true }));
+        var unreachable = await Assert.ThrowsAsync<RerankException>(() =>
+            HubDownload.ResolveModelDirectoryAsync(Id, Options with { Endpoint = "http://127.0.0.1:9", MaxAttempts = 1 }));
+
+        foreach (var e in new[] { offline, unreachable })
+        {
+            Assert.Equal(RerankErrorKind.ModelNotFound, e.Kind);
+            Assert.StartsWith($"There is no model folder {Path.GetFullPath(Id)}, and as a hub id: ", e.Message);
+            Assert.Contains("local model folder", e.Message);
+            Assert.DoesNotContain("--", e.Message);
+            Assert.DoesNotContain("rerank ", e.Message);
+        }
+        Assert.Contains($"HubDownload.DownloadAsync(\"{Id}\")", offline.Message);
+        Assert.Contains("Cannot reach the hub at http://127.0.0.1:9", unreachable.Message);
+    }
+
     [Fact]
     public async Task An_unreachable_hub_gives_one_line_naming_the_local_folder_and_HF_ENDPOINT()
     {

@@ -99,7 +99,7 @@ public sealed class SentenceTransformersConfigTests : IDisposable
         Assert.Null(config.Activation!.Function);
         RerankAssert.Throws(RerankErrorKind.UnsupportedModel, () => config.PredictActivation(numLabels: 1),
             _folder.PathOf("config.json"), "\"sentence_transformers.activation_fn\" is torch.nn.modules.activation.ReLU",
-            "applies torch.nn Sigmoid, Identity and Tanh", "--activation sigmoid");
+            "applies torch.nn Sigmoid, Identity and Tanh", "CrossEncoderOptions.Activation = ActivationMode.Sigmoid");
     }
 
     [Fact]

@@ -42,7 +42,7 @@ public sealed class TruncationTests
         Assert.Equal(RerankErrorKind.InvalidInput, e.Kind);
         Assert.Contains($"query is {query} tokens", e.Message);
         Assert.Contains($"max_length {budget + 4}", e.Message);
-        Assert.Contains("use longest_first or a larger --max-length", e.Message);
+        Assert.Contains("use longest_first truncation or a larger max length", e.Message);
     }
 
     [Theory]

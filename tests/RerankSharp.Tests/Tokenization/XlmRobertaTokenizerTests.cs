@@ -73,7 +73,7 @@ public sealed class XlmRobertaTokenizerTests
             Tokenizer.EncodePair("The giant panda is a bear species endemic to China.", "hi", 8, TruncationStrategy.OnlySecond));
         Assert.Equal(RerankErrorKind.InvalidInput, e.Kind);
         Assert.Contains("only_second", e.Message);
-        Assert.Contains("use longest_first or a larger --max-length", e.Message);
+        Assert.Contains("use longest_first truncation or a larger max length", e.Message);
         Assert.DoesNotContain('\n', e.Message);
     }
 
