@@ -68,7 +68,8 @@ public partial class CrossEncoderTests
     [Fact]
     public async Task An_auto_map_into_jinas_own_hub_repository_runs_the_same_code()
     {
-        // What save_pretrained writes for a model loaded from the hub with trust_remote_code: "repo--module.Class".
+        // The form transformers' add_model_info_to_auto_map gives a config loaded from the hub ("repo--module.Class"),
+        // which a save of that model can keep.
         using var temp = JinaCopy("jina-a", config =>
         {
             foreach (var key in new[] { "AutoConfig", "AutoModel", "AutoModelForSequenceClassification" })
