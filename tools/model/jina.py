@@ -104,20 +104,9 @@ TANH_GELU = ("gelu_new", "gelu_fast", "gelu_pytorch_tanh")
 
 
 @dataclass(frozen=True)
-class JinaSpec:
-    hidden: int
-    layers: int
-    heads: int
-    intermediate: int
-    max_positions: int
-    vocab: int
-    dtype: str = "F32"
-    seed: int = 0
+class JinaSpec(make_model.ModelSpec):
+    """make_model.py's XLM-R sizes (Linear weights N(0, 0.02·sqrt(1024/H))), plus the GELU form."""
     hidden_act: str = "gelu"
-
-    @property
-    def linear_std(self) -> float:
-        return 0.02 * (1024 / self.hidden) ** 0.5
 
 
 PRESETS = {
@@ -202,25 +191,15 @@ def is_jina(cfg: dict) -> bool:
 
 # ---- forward ----
 
-class Weights:
-    """Tensors of a model folder (safetensors_io.ModelTensors) or a dict of numpy arrays, as torch tensors of one dtype;
-    `rows` reads only the rows of a table that a batch uses (the real word table is 250002 rows)."""
+def weights(source, dtype) -> reference.WeightSource:
+    """Tensors of a model folder (safetensors_io.ModelTensors) or of a {name: array} dict, as torch tensors of `dtype`."""
+    return reference.WeightSource(source if hasattr(source, "get_rows") else reference.DictTensors(source), dtype)
 
-    def __init__(self, source, dtype):
-        self.source = source if hasattr(source, "get_rows") else reference.DictTensors(source)
-        self.dtype = dtype
-        self.np_dtype = np.float64 if dtype == torch.float64 else np.float32
-        self.cache = {}
 
-    def __call__(self, name):
-        if name not in self.cache:
-            self.cache[name] = torch.from_numpy(np.array(self.source.get(name, self.np_dtype), order="C"))
-        return self.cache[name]
-
-    def rows(self, name, ids: torch.Tensor) -> torch.Tensor:
-        uniq, inv = np.unique(ids.numpy(), return_inverse=True)
-        table = torch.from_numpy(np.array(self.source.get_rows(name, uniq, self.np_dtype), order="C"))
-        return table[torch.from_numpy(inv.reshape(tuple(ids.shape)))]
+def gather(w: reference.WeightSource, name: str, ids: torch.Tensor) -> torch.Tensor:
+    """Rows `ids` ([B, T]) of a table, reading only the rows used (the real word table has 250002)."""
+    uniq, inv = np.unique(ids.numpy(), return_inverse=True)
+    return w.rows(name, uniq)[torch.from_numpy(inv.reshape(tuple(ids.shape)))]
 
 
 def _gelu(name: str, x: torch.Tensor, bug=None) -> torch.Tensor:
@@ -237,9 +216,9 @@ def embed(w, cfg: dict, ids: torch.Tensor, bug=None) -> torch.Tensor:
         pos = torch.arange(ids.shape[1]).expand_as(ids)
     else:
         pos = reference.create_position_ids(ids, cfg["pad_token_id"])
-    x = w.rows(p + "word_embeddings.weight", ids) + w.rows(p + "position_embeddings.weight", pos)
+    x = gather(w, p + "word_embeddings.weight", ids) + gather(w, p + "position_embeddings.weight", pos)
     if bug != "no_token_type":
-        x = x + w.rows(p + "token_type_embeddings.weight", torch.zeros(1, dtype=torch.int64))[0]
+        x = x + w(p + "token_type_embeddings.weight")[0]
     if bug == "no_emb_ln":
         return x
     return torch.nn.functional.layer_norm(x, (x.shape[-1],), w("roberta.emb_ln.weight"), w("roberta.emb_ln.bias"), cfg["layer_norm_eps"])
@@ -304,9 +283,7 @@ def encode(w, cfg: dict, ids: torch.Tensor, mask: torch.Tensor, bug=None, layers
 
 
 def forward(w, cfg: dict, ids: torch.Tensor, mask: torch.Tensor, bug=None) -> torch.Tensor:
-    """Logits [B, num_labels]. `w` is a Weights, or bench_reference.py's reference.WeightSource (float32)."""
-    if isinstance(w, reference.WeightSource):
-        w = Weights(w.tensors, w.dtype)
+    """Logits [B, num_labels]. `w` is a reference.WeightSource (weights(), or bench_reference.py's float32 one)."""
     with torch.inference_mode():
         return head(w, encode(w, cfg, ids, mask, bug)[:, 0])
 
@@ -314,27 +291,18 @@ def forward(w, cfg: dict, ids: torch.Tensor, mask: torch.Tensor, bug=None) -> to
 # ---- make ----
 
 def tensor_specs(s: JinaSpec) -> list[st.TensorSpec]:
-    """Every tensor, in the order XLMRobertaForSequenceClassification.state_dict() lists them."""
+    """Every tensor, in the order XLMRobertaForSequenceClassification.state_dict() lists them. The embedding tables and
+    the head are transformers' XLM-R's (make_model.py's list for the same sizes); emb_ln and the layers are jina's."""
     H, I, d = s.hidden, s.intermediate, s.dtype
-    out = [
-        st.TensorSpec("roberta.embeddings.word_embeddings.weight", d, (s.vocab, H)),
-        st.TensorSpec("roberta.embeddings.position_embeddings.weight", d, (s.max_positions, H)),
-        st.TensorSpec("roberta.embeddings.token_type_embeddings.weight", d, (1, H)),
-        st.TensorSpec("roberta.emb_ln.weight", d, (H,)),
-        st.TensorSpec("roberta.emb_ln.bias", d, (H,)),
-    ]
+    xlmr = make_model.tensor_specs(s)
+    out = [t for t in xlmr if t.name.startswith("roberta.embeddings.") and ".LayerNorm." not in t.name]
+    out += [st.TensorSpec("roberta.emb_ln.weight", d, (H,)), st.TensorSpec("roberta.emb_ln.bias", d, (H,))]
     for i in range(s.layers):
         p = f"roberta.encoder.layers.{i}."
         for name, shape in (("mixer.Wqkv", (3 * H, H)), ("mixer.out_proj", (H, H)), ("norm1", (H,)),
                             ("mlp.fc1", (I, H)), ("mlp.fc2", (H, I)), ("norm2", (H,))):
             out += [st.TensorSpec(p + name + ".weight", d, shape), st.TensorSpec(p + name + ".bias", d, (shape[0],))]
-    out += [
-        st.TensorSpec("classifier.dense.weight", d, (H, H)),
-        st.TensorSpec("classifier.dense.bias", d, (H,)),
-        st.TensorSpec("classifier.out_proj.weight", d, (1, H)),
-        st.TensorSpec("classifier.out_proj.bias", d, (1,)),
-    ]
-    return out
+    return out + [t for t in xlmr if t.name.startswith("classifier.")]
 
 
 def draw(s: JinaSpec, name: str, shape) -> np.ndarray:
@@ -359,19 +327,6 @@ def calibration_inputs(s: JinaSpec):
     return torch.from_numpy(ids), torch.from_numpy(mask)
 
 
-class _CalibrationTensors(reference.DictTensors):
-    """The float32 draws the calibration reads; of the word table only the rows the calibration pairs use."""
-
-    def __init__(self):
-        super().__init__({})
-        self.word_rows: dict[int, np.ndarray] = {}
-
-    def get_rows(self, name, rows, out_dtype=np.float32):
-        if name == "roberta.embeddings.word_embeddings.weight":
-            return np.stack([self.word_rows[int(r)] for r in rows]).astype(out_dtype)
-        return super().get_rows(name, rows, out_dtype)
-
-
 def make(s: JinaSpec, out: str) -> dict:
     """Writes the model folder: config.json, model.safetensors, jina's tokenizer_config.json, the fixture tokenizer."""
     os.makedirs(out, exist_ok=True)
@@ -382,8 +337,8 @@ def make(s: JinaSpec, out: str) -> dict:
     specs = tensor_specs(s)
     shapes = {t.name: t.shape for t in specs}
     ids, mask = calibration_inputs(s)
-    cal = _CalibrationTensors()
-    w = Weights(cal, torch.float64)
+    cal = make_model._CalibrationTensors()        # the word table: only the rows the calibration pairs use
+    w = weights(cal, torch.float64)
     # Written tensor by tensor (the word table in blocks of rows) beside a calibration forward layer by layer, so the
     # real shape needs little memory; the calibration sees the float32 draws, not the stored rounding.
     with st.ModelWriter(out, specs, 1) as mw:
@@ -414,24 +369,9 @@ def make(s: JinaSpec, out: str) -> dict:
                 for t in specs:
                     if t.name.startswith(prefix):
                         del cal.arrays[t.name]
-                        w.cache.pop(t.name, None)
                 print(f"  layer {i + 1}/{s.layers} written", file=sys.stderr)
             h = x[:, 0].numpy()                                                            # [32, H]
-        H = s.hidden
-        mu = h.mean(axis=0)
-        wd = make_model.rng_for(s.seed, "classifier.dense.weight").standard_normal((H, H))
-        wd *= (make_model.CLASSIFIER_PRE_TANH_STD / ((h - mu) @ wd.T).std(axis=0))[:, None]
-        bd = -(wd @ mu)
-        wd, bd = wd.astype(np.float32), bd.astype(np.float32)
-        t = np.tanh(h @ wd.astype(np.float64).T + bd.astype(np.float64))
-        wo = make_model.rng_for(s.seed, "classifier.out_proj.weight").standard_normal((1, H))
-        wo *= make_model.CLASSIFIER_LOGIT_STD / (t @ wo.T).std()
-        bo = -(t @ wo.T).mean(axis=0)
-        mw.write("classifier.dense.weight", wd)
-        mw.write("classifier.dense.bias", bd)
-        mw.write("classifier.out_proj.weight", wo.astype(np.float32))
-        mw.write("classifier.out_proj.bias", bo.astype(np.float32))
-        cal_logits = (t @ wo.T + bo)[:, 0]
+        cal_logits = make_model.write_calibrated_head(mw, s.seed, h)
     with open(os.path.join(out, "config.json"), "w", encoding="utf-8") as f:
         f.write(json.dumps(cfg, indent=2) + "\n")
     with open(os.path.join(out, "tokenizer_config.json"), "w", encoding="utf-8") as f:
@@ -468,7 +408,7 @@ def golden(model_dir: str, seed: int) -> None:
     texts = text_cases(model_dir)
     groups.append(("text_pairs", [x["input_ids"] for x in texts]))
     mt = st.ModelTensors(model_dir)
-    w64, w32 = Weights(mt, torch.float64), Weights(mt, torch.float32)
+    w64, w32 = weights(mt, torch.float64), weights(mt, torch.float32)
     cases, all_logits, max32 = [], [], 0.0
     for name, seqs in groups:
         ids, mask = (torch.from_numpy(a) for a in reference.pad_batch(seqs, cfg["pad_token_id"]))
@@ -583,7 +523,7 @@ def selfcheck() -> None:
         d = os.path.join(FIXTURES, name)
         cfg = json.load(open(os.path.join(d, "config.json"), encoding="utf-8"))
         mt = st.ModelTensors(d)
-        w64, w32 = Weights(mt, torch.float64), Weights(mt, torch.float32)
+        w64, w32 = weights(mt, torch.float64), weights(mt, torch.float32)
         rng = np.random.default_rng(23)
         longest = min(120, cfg["max_position_embeddings"] - 2)
         seqs = [golden_logits.make_sequence(rng, n, cfg["vocab_size"]) for n in (5, 9, 14, 20, 27, 33, 41, 50, 64, 77, 96, longest)]

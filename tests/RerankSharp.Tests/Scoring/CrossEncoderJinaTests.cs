@@ -15,40 +15,12 @@ public partial class CrossEncoderTests
     [Theory]
     [InlineData("jina-a")]   // F32, exact GELU, 1024 tokens
     [InlineData("jina-b")]   // BF16 as published, gelu_new, 128 tokens
-    public async Task Jina_text_pairs_score_like_the_reference_tokenizer_and_forward(string model)
-    {
-        var golden = GoldenLogits.Load(FixturePaths.Model(model)).Cases.Single(c => c.Name == "text_pairs");
-        using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model(model));
-        var pairs = golden.Pairs!;
-
-        var logits = await encoder.PredictAsync(pairs, new RerankOptions { RawScores = true });
-        var scores = await encoder.PredictAsync(pairs);
-
-        Assert.Equal("XLMRobertaForSequenceClassification", encoder.Architecture);
-        for (var i = 0; i < pairs.Length; i++)
-        {
-            var real = (int)golden.AttentionMask[i].Sum();
-            Assert.Equal(golden.InputIds[i][..real].Select(id => (int)id), encoder.Tokenizer.EncodePair(pairs[i].Query, pairs[i].Document, encoder.MaxLength));
-            var relative = Math.Abs(logits[i] - golden.Logits[i]) / Math.Max(1, Math.Abs(golden.Logits[i]));
-            Assert.True(relative < 1e-4, $"pair {i}: got {logits[i]}, reference {golden.Logits[i]}");
-            Assert.Equal(1 / (1 + Math.Exp(-golden.Logits[i])), scores[i], 4);
-        }
-    }
+    public Task Jina_text_pairs_score_like_the_reference_tokenizer_and_forward(string model) =>
+        TextPairsScoreLikeTheReference(model, "XLMRobertaForSequenceClassification");
 
     [Fact]
-    public async Task A_jina_pair_scores_the_same_alone_and_in_a_mixed_batch()
-    {
-        using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model("jina-a"));
-        (string, string)[] pairs =
-        [
-            ("what is a panda", "The giant panda is a bear species endemic to China, living in mountain forests."), ("panda", "bear"),
-            ("q", string.Join(' ', Enumerable.Repeat("forest", 1500))), ("mill", string.Join(' ', Enumerable.Repeat("the old mill by the river", 30))),
-        ];
-
-        var batched = await encoder.PredictAsync(pairs);
-        for (var i = 0; i < pairs.Length; i++)
-            Assert.Equal(batched[i], (await encoder.PredictAsync([pairs[i]]))[0], 5);
-    }
+    public Task A_jina_pair_scores_the_same_alone_and_in_a_mixed_batch() =>
+        PairsScoreTheSameAloneAndInOneBatch("jina-a", forestWords: 1500);   // the long one is cut at 1024 tokens
 
     [Theory]
     [InlineData("jina-a", 1024)]   // tokenizer_config.json's model_max_length, and 1026 positions from pad_token_id + 1
