@@ -20,6 +20,7 @@ public class InfoCommandTests
     [InlineData("bert-b", "BertForSequenceClassification, graph built from the safetensors")]
     [InlineData("qwen3-b", "Qwen3ForCausalLM, graph built from the safetensors")]
     [InlineData("modernbert-a", "ModernBertForSequenceClassification, graph built from the safetensors")]
+    [InlineData("jina-a", "XLMRobertaForSequenceClassification, graph built from the safetensors")]
     public void Names_the_architecture_it_runs(string model, string runs)
     {
         var result = RerankProcess.Run(null, "info", "--model", FixturePaths.Model(model));
@@ -41,6 +42,18 @@ public class InfoCommandTests
         Assert.True(result.ExitCode == 0, result.Stderr);
         Assert.Contains(attention, result.Stdout);
         Assert.Contains(head, result.Stdout);
+    }
+
+    [Fact]
+    public void Says_a_jina_folder_runs_the_code_its_auto_map_names_up_to_1024_tokens()
+    {
+        var result = RerankProcess.Run(null, "info", "--model", FixturePaths.Model("jina-a"));
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Contains("XLMRobertaForSequenceClassification (no model_type; auto_map AutoConfig configuration_xlm_roberta.XLMRobertaFlashConfig)", result.Stdout);
+        Assert.Contains("jina-reranker-v2's own, named by auto_map (configuration_xlm_roberta.XLMRobertaFlashConfig, modeling_xlm_roberta.XLMRobertaForSequenceClassification)", result.Stdout);
+        Assert.Contains("roberta.encoder.layers.{i}.{mixer.Wqkv, mixer.out_proj, norm1, mlp.fc1, mlp.fc2, norm2}", result.Stdout);
+        Assert.Contains("1,024 tokens (max_position_embeddings 1,026)", result.Stdout);
     }
 
     [Theory]

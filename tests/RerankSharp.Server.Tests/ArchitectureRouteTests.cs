@@ -6,7 +6,7 @@ namespace RerankSharp.Server.Tests;
 
 /// <summary>
 /// The rerank routes over models of the other architectures: each route gives the library's scores for the model the
-/// server hosts, including documents past ModernBERT's local window and long documents in windows.
+/// server hosts (ModernBERT, BERT, jina-reranker-v2), including documents past ModernBERT's local window and long documents in windows.
 /// </summary>
 public class ArchitectureRouteTests
 {
@@ -22,6 +22,8 @@ public class ArchitectureRouteTests
     [InlineData("modernbert-a", "/v1/rerank", "documents")]
     [InlineData("modernbert-b", "/v2/rerank", "documents")]
     [InlineData("bert-a", "/v1/rerank", "documents")]
+    [InlineData("jina-a", "/v1/rerank", "documents")]
+    [InlineData("jina-b", "/rerank", "texts")]
     public async Task Each_route_scores_as_the_library_does(string model, string route, string field)
     {
         await using var server = await RunningServer.StartAsync(modelPath: FixturePaths.Model(model));

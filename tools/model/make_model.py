@@ -266,24 +266,7 @@ def generate(spec: ModelSpec, out_dir: str, tokenizer_dir: str | None = None, lo
                 log(f"  layer {i + 1}/{spec.layers} written ({time.time() - t0:.1f} s)")
             h = x[:, 0].numpy()                                                   # [n, H] token 0
 
-        # Classifier calibrated on the token-0 states.
-        H = spec.hidden
-        mu = h.mean(axis=0)
-        wd = rng_for(spec.seed, "classifier.dense.weight").standard_normal((H, H))
-        z = (h - mu) @ wd.T
-        wd *= (CLASSIFIER_PRE_TANH_STD / z.std(axis=0))[:, None]
-        bd = -(wd @ mu)
-        wd, bd = wd.astype(np.float32), bd.astype(np.float32)
-        t = np.tanh(h @ wd.astype(np.float64).T + bd.astype(np.float64))
-        wo = rng_for(spec.seed, "classifier.out_proj.weight").standard_normal((1, H))
-        logits = t @ wo.T
-        wo *= CLASSIFIER_LOGIT_STD / logits.std()
-        bo = -(t @ wo.T).mean(axis=0)
-        mw.write("classifier.dense.weight", wd)
-        mw.write("classifier.dense.bias", bd)
-        mw.write("classifier.out_proj.weight", wo.astype(np.float32))
-        mw.write("classifier.out_proj.bias", bo.astype(np.float32))
-        cal_logits = (t @ wo.T + bo)[:, 0]
+        cal_logits = write_calibrated_head(mw, spec.seed, h)
 
     with open(os.path.join(out_dir, "config.json"), "w", encoding="utf-8") as f:
         # transformers' PretrainedConfig.to_json_string: indent 2, sorted keys, trailing newline.
@@ -311,6 +294,28 @@ def generate(spec: ModelSpec, out_dir: str, tokenizer_dir: str | None = None, lo
             "tokenizer_files": copied, "seconds": round(time.time() - t0, 1),
             "calibration_logits": {"min": float(cal_logits.min()), "max": float(cal_logits.max()),
                                    "std": float(cal_logits.std())}}
+
+
+def write_calibrated_head(mw, seed: int, h: np.ndarray) -> np.ndarray:
+    """XLMRobertaClassificationHead calibrated on the token-0 states h [n, H] of the calibration pairs (see the module
+    docstring), written to `mw`; returns the calibration logits [n]."""
+    H = h.shape[1]
+    mu = h.mean(axis=0)
+    wd = rng_for(seed, "classifier.dense.weight").standard_normal((H, H))
+    z = (h - mu) @ wd.T
+    wd *= (CLASSIFIER_PRE_TANH_STD / z.std(axis=0))[:, None]
+    bd = -(wd @ mu)
+    wd, bd = wd.astype(np.float32), bd.astype(np.float32)
+    t = np.tanh(h @ wd.astype(np.float64).T + bd.astype(np.float64))
+    wo = rng_for(seed, "classifier.out_proj.weight").standard_normal((1, H))
+    logits = t @ wo.T
+    wo *= CLASSIFIER_LOGIT_STD / logits.std()
+    bo = -(t @ wo.T).mean(axis=0)
+    mw.write("classifier.dense.weight", wd)
+    mw.write("classifier.dense.bias", bd)
+    mw.write("classifier.out_proj.weight", wo.astype(np.float32))
+    mw.write("classifier.out_proj.bias", bo.astype(np.float32))
+    return (t @ wo.T + bo)[:, 0]
 
 
 def sha256_file(path: str) -> str:

@@ -20,7 +20,7 @@ internal static class InfoCommand
             var grid = new Grid().AddColumn().AddColumn();
             void Row(string key, string value) => grid.AddRow($"[grey]{key}[/]", Markup.Escape(value));
             Row("folder", summary.Directory);
-            Row("architecture", $"{string.Join(", ", c.Architectures)} ({c.ModelType})");
+            Row("architecture", $"{string.Join(", ", c.Architectures)} ({(c.ModelType.Length > 0 ? c.ModelType : $"no model_type; auto_map AutoConfig {c.AutoMap["AutoConfig"]}")})");
             // What `rerank` would run, or why it cannot: the engine's one switch on architectures decides.
             string runs;
             try

@@ -19,8 +19,18 @@ public sealed record ModelConfig
     /// <summary><c>architectures</c>: the Hugging Face class names, e.g. <c>XLMRobertaForSequenceClassification</c>.</summary>
     public string[] Architectures { get; init; } = [];
 
-    /// <summary><c>model_type</c>, e.g. <c>xlm-roberta</c>.</summary>
+    /// <summary>
+    /// <c>model_type</c>, e.g. <c>xlm-roberta</c>; empty when the config names its own config class in
+    /// <see cref="AutoMap"/> instead (jina-reranker-v2 has no <c>model_type</c>), as transformers' AutoConfig allows.
+    /// </summary>
     public required string ModelType { get; init; }
+
+    /// <summary>
+    /// <c>auto_map</c>: the classes of a checkpoint that ships its own modeling code (run by transformers with
+    /// <c>trust_remote_code</c>), by auto class, e.g. <c>AutoConfig</c> → <c>configuration_xlm_roberta.XLMRobertaFlashConfig</c>
+    /// (a <c>repo--</c> prefix when the code lives in another repository); its string entries only.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> AutoMap { get; init; } = new Dictionary<string, string>();
 
     public required int VocabSize { get; init; }
 
@@ -95,7 +105,14 @@ public sealed record ModelConfig
     /// The position id of a sequence's first token: <c>pad_token_id + 1</c> for the RoBERTa family, whose
     /// positions skip the padding index (HF <c>create_position_ids_from_input_ids</c>), 0 for BERT and decoders.
     /// </summary>
-    public int PositionOffset => ModelType is "xlm-roberta" or "roberta" or "camembert" ? PadTokenId + 1 : 0;
+    /// <remarks>
+    /// A config without <c>model_type</c> (custom code, <see cref="AutoMap"/>) is placed by its <c>architectures</c>:
+    /// jina-reranker-v2's XLMRobertaForSequenceClassification numbers positions as XLM-R does.
+    /// </remarks>
+    public int PositionOffset =>
+        ModelType is "xlm-roberta" or "roberta" or "camembert"
+        || (ModelType.Length == 0 && Architectures.Any(a => a.StartsWith("XLMRoberta", StringComparison.Ordinal) || a.StartsWith("Roberta", StringComparison.Ordinal)))
+            ? PadTokenId + 1 : 0;
 
     /// <summary>Width of one attention head: <see cref="HiddenSize"/> / <see cref="NumAttentionHeads"/>.</summary>
     public int HeadSize => HiddenSize / NumAttentionHeads;
@@ -120,10 +137,13 @@ public sealed record ModelConfig
 
     private static ModelConfig FromJson(JsonObjectReader json)
     {
+        var autoMap = ReadAutoMap(json);
         ModelConfig config = new ModelConfig
         {
             Architectures = ReadArchitectures(json),
-            ModelType = json.RequiredString("model_type"),
+            // transformers' AutoConfig needs model_type only when auto_map names no config class of its own.
+            ModelType = autoMap.ContainsKey("AutoConfig") && !json.TryGet("model_type", out _) ? "" : json.RequiredString("model_type"),
+            AutoMap = autoMap,
             VocabSize = json.RequiredInt("vocab_size", min: 1),
             HiddenSize = json.RequiredInt("hidden_size", min: 1),
             NumHiddenLayers = json.RequiredInt("num_hidden_layers", min: 1),
@@ -174,6 +194,16 @@ public sealed record ModelConfig
             || value.EnumerateArray().Any(item => item.ValueKind != JsonValueKind.String || item.GetString() is not { Length: > 0 }))
             throw json.Invalid($"\"architectures\" must be a list of class names, but is {JsonFile.Describe(value)}");
         return value.EnumerateArray().Select(item => item.GetString()!).ToArray();
+    }
+
+    private static Dictionary<string, string> ReadAutoMap(JsonObjectReader json)
+    {
+        var map = new Dictionary<string, string>(StringComparer.Ordinal);
+        // AutoTokenizer's entry is a [slow, fast] pair; the model classes are strings.
+        foreach (var entry in json.OptionalObject("auto_map")?.Properties() ?? [])
+            if (entry.Value.ValueKind == JsonValueKind.String && entry.Value.GetString() is { Length: > 0 } name)
+                map[entry.Name] = name;
+        return map;
     }
 
     private static int ReadNumLabels(JsonObjectReader json)

@@ -199,13 +199,14 @@ public sealed class SafetensorsStore : IDisposable
     /// Checks that each expected tensor is present with the expected shape; extra tensors are
     /// allowed and listed in <see cref="UnexpectedTensors"/>. The architecture file calls this with
     /// the names and shapes it derives from config.json, so that a mismatched config and checkpoint
-    /// fails at load with the tensor named, not deep inside ONNX Runtime.
+    /// fails at load with the tensor named, not deep inside ONNX Runtime. <paramref name="layout"/>, when given,
+    /// says in words which tensor names the model reads, for a checkpoint of another layout.
     /// </summary>
     /// <exception cref="RerankException">
     /// <see cref="RerankErrorKind.InvalidModel"/> naming the first missing or misshapen tensor, its
-    /// expected and actual shape and its file, with a count of the further problems.
+    /// expected and actual shape and its file, with a count of the further problems, and the layout.
     /// </exception>
-    public void Validate(IEnumerable<(string Name, long[] Shape)> expected)
+    public void Validate(IEnumerable<(string Name, long[] Shape)> expected, string? layout = null)
     {
         ArgumentNullException.ThrowIfNull(expected);
         var expectedNames = new HashSet<string>(StringComparer.Ordinal);
@@ -228,7 +229,7 @@ public sealed class SafetensorsStore : IDisposable
         string more = problems.Count == 1 ? ""
             : $" (and {problems.Count - 1} more: {string.Join(", ", problems.Skip(1).Take(3).Select(p => $"'{p.Name}'"))}{(problems.Count > 4 ? ", …" : "")})";
         throw new RerankException(RerankErrorKind.InvalidModel,
-            $"Model weights do not match config.json: {problems[0].Detail}{more}; {CheckPairing}.");
+            $"Model weights do not match config.json: {problems[0].Detail}{more}; {(layout is null ? "" : $"the model reads the layout of {layout}; ")}{CheckPairing}.");
     }
 
     /// <summary>

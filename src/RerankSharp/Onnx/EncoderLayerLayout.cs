@@ -88,6 +88,10 @@ internal sealed record EncoderLayerLayout
 
     public bool HasAttentionNorm(int layer) => !(FirstLayerHasNoAttentionNorm && layer == 0);
 
+    /// <summary>The layers' modules as the checkpoint names them, for messages: <c>roberta.encoder.layers.{i}.{mixer.Wqkv, …, norm2}</c>.</summary>
+    public string Describe() =>
+        $"{Prefix}.{{i}}.{{{string.Join(", ", QueryKeyValue.Concat([AttentionOutput, AttentionNorm, MlpInput, MlpOutput, MlpNorm]))}}}";
+
     /// <summary>Every tensor of the layers, with its shape.</summary>
     public IEnumerable<(string Name, long[] Shape)> Tensors()
     {

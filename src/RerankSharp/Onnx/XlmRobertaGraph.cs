@@ -23,11 +23,19 @@ internal static class XlmRobertaGraph
     public static IReadOnlyList<string> EncoderMatrices(ModelConfig c) => Layout(c).Matrices();
 
     /// <summary>Every tensor the architecture reads, with its shape for this config (the checkpoint may hold more).</summary>
-    public static IEnumerable<(string Name, long[] Shape)> ExpectedTensors(ModelConfig c)
+    public static IEnumerable<(string Name, long[] Shape)> ExpectedTensors(ModelConfig c) =>
+        [.. BertGraph.EmbeddingTensors(c, "roberta."), .. Layout(c).Tensors(), .. ClassificationHeadTensors(c)];
+
+    /// <summary>The tensor names of this layout, for the message of a checkpoint that has others.</summary>
+    public static string TensorLayout(ModelConfig c) =>
+        $"transformers' {Architecture}: roberta.embeddings.{{word,position,token_type}}_embeddings, roberta.embeddings.LayerNorm, {Layout(c).Describe()}, "
+        + "classifier.{dense,out_proj} (jina-reranker-v2's roberta.emb_ln, roberta.encoder.layers.{i}.mixer.Wqkv, … run only when config.json's "
+        + $"auto_map names its code, {JinaXlmRobertaGraph.AutoConfigClass})";
+
+    /// <summary>XLMRobertaClassificationHead's tensors.</summary>
+    internal static IEnumerable<(string Name, long[] Shape)> ClassificationHeadTensors(ModelConfig c)
     {
         long h = c.HiddenSize;
-        foreach (var tensor in BertGraph.EmbeddingTensors(c, "roberta.")) yield return tensor;
-        foreach (var tensor in Layout(c).Tensors()) yield return tensor;
         yield return ("classifier.dense.weight", [h, h]);
         yield return ("classifier.dense.bias", [h]);
         yield return ("classifier.out_proj.weight", [c.NumLabels, h]);
@@ -63,11 +71,17 @@ internal static class XlmRobertaGraph
         return e.ToModel();
     }
 
-    // XLMRobertaEmbeddings: word + position + token type 0, then LayerNorm. Position ids are
-    // padding-aware and start at pad_token_id + 1 (create_position_ids_from_input_ids), so a
-    // right-padded row gets the same positions as the row alone. In fp16 the tables and their sum
-    // are float16 (the word table is half of bge-reranker-v2-m3's weights), the LayerNorm float32.
-    private static string Embeddings(EncoderGraph e, ModelConfig config, string inputIds)
+    // XLMRobertaEmbeddings: word + position + token type 0, then LayerNorm.
+    private static string Embeddings(EncoderGraph e, ModelConfig config, string inputIds) =>
+        e.Tensors.LayerNorm("roberta.embeddings.LayerNorm", EmbeddingSum(e, config, inputIds), config.LayerNormEps);
+
+    /// <summary>
+    /// The sum of XLMRobertaEmbeddings' tables before its LayerNorm, float32 [B, T, H]. Position ids are padding-aware and
+    /// start at pad_token_id + 1 (create_position_ids_from_input_ids), so a right-padded row gets the same positions as
+    /// the row alone. In fp16 the tables and their sum are float16 (the word table is half of bge-reranker-v2-m3's
+    /// weights); the LayerNorm that follows is float32.
+    /// </summary>
+    internal static string EmbeddingSum(EncoderGraph e, ModelConfig config, string inputIds)
     {
         const string p = "roberta.embeddings";
         var g = e.G;
@@ -78,7 +92,7 @@ internal static class XlmRobertaGraph
         var tokenType = e.Embed($"{p}.token_type_embeddings", $"{p}.token_type_embeddings.weight", g.AddConstant($"{p}.token_type_ids", [], 0L)); // [H]
         var sum = g.Node("Add", $"{p}/add_token_type", [words, tokenType]);
         sum = g.Node("Add", $"{p}/add_position", [sum, positions]);
-        return e.Tensors.LayerNorm($"{p}.LayerNorm", e.Projection.ToFloat32($"{p}/sum", sum), config.LayerNormEps);
+        return e.Projection.ToFloat32($"{p}/sum", sum);
     }
 
     // create_position_ids_from_input_ids: cumulative count of non-pad tokens, offset by padding_idx.
@@ -95,7 +109,7 @@ internal static class XlmRobertaGraph
     }
 
     // XLMRobertaClassificationHead: the <s> token's state → dense → tanh → out_proj, in float32.
-    private static void ClassificationHead(EncoderGraph e, string hidden, string output)
+    internal static void ClassificationHead(EncoderGraph e, string hidden, string output)
     {
         var cls = e.Tensors.FirstToken("classifier/take_first_token", hidden);                               // [B, H]
         var activated = e.G.Node("Tanh", "classifier/tanh", [e.Tensors.Gemm("classifier.dense", cls)]);       // [B, H]

@@ -159,7 +159,7 @@ public sealed class CrossEncoder : IReranker
             // The store stays open until the session exists: ONNX Runtime reads the weight files by path with the
             // offsets read from their headers, so the files must still be those after it has (ThrowIfChanged).
             using var weights = SafetensorsStore.Open(folder);
-            weights.Validate(architecture.ExpectedTensors(folder.Config));
+            weights.Validate(architecture.ExpectedTensors(folder.Config), architecture.TensorLayout(folder.Config));
             var graph = architecture.BuildGraph(folder.Config, weights, folder.WeightsDirectory, options, tokenizer).ToByteArray();
             if (options.SaveOnnxPath is not null) File.WriteAllBytes(options.SaveOnnxPath, graph);
 

@@ -32,6 +32,12 @@ internal abstract class RerankerArchitecture
     /// <summary>The model's tokenizer and pair template.</summary>
     public virtual PairTokenizer LoadTokenizer(ModelFolder folder) => PairTokenizer.Load(folder);
 
+    /// <summary>
+    /// The tensor names the graph reads, in words, for the message of a checkpoint that lacks one (null: the message names
+    /// the missing tensors only).
+    /// </summary>
+    public virtual string? TensorLayout(ModelConfig config) => null;
+
     /// <summary>What the graph reads from the config beyond the sizes, for <c>rerank info</c> (none by default).</summary>
     public virtual IReadOnlyList<(string Name, string Value)> Details(ModelFolder folder) => [];
 
@@ -54,7 +60,7 @@ internal abstract class RerankerArchitecture
         {
             architecture = name switch
             {
-                XlmRobertaGraph.Architecture => new XlmRobertaArchitecture(),
+                XlmRobertaGraph.Architecture => JinaXlmRobertaGraph.IsNamedBy(config) ? new JinaXlmRobertaArchitecture() : new XlmRobertaArchitecture(),
                 BertGraph.Architecture => new BertArchitecture(),
                 ModernBertGraph.Architecture => new ModernBertArchitecture(),
                 Qwen3Graph.CausalLm => new Qwen3Architecture(seqCls: false),
@@ -102,8 +108,38 @@ internal abstract class RerankerArchitecture
 
         public override IEnumerable<(string Name, long[] Shape)> ExpectedTensors(ModelConfig config) => XlmRobertaGraph.ExpectedTensors(config);
 
+        public override string TensorLayout(ModelConfig config) => XlmRobertaGraph.TensorLayout(config);
+
         public override ModelProto BuildGraph(ModelConfig config, SafetensorsStore weights, string weightsDirectory, CrossEncoderOptions options,
             PairTokenizer tokenizer) => XlmRobertaGraph.Build(config, weights, weightsDirectory, options.GraphForm, options.Precision, options.Int8Recipe,
+                options.OwnKernels && RerankKernels.UseFor(options.Device));
+    }
+
+    // jina-reranker-v2-base-multilingual: XLMRobertaForSequenceClassification in architectures, run by the code its
+    // auto_map names (XLMRobertaFlashConfig): XLM-R's math under flash-attention's module names, the XLM-R tokenizer.
+    private sealed class JinaXlmRobertaArchitecture : RerankerArchitecture
+    {
+        private XlmRobertaFlashConfig? _flash;
+
+        public override string Name => XlmRobertaGraph.Architecture;
+
+        private XlmRobertaFlashConfig Flash => _flash ?? throw new RerankException(RerankErrorKind.Internal, "jina-reranker-v2 config read before CheckSupported. This is a bug.");
+
+        public override void CheckSupported(ModelFolder folder)
+        {
+            RequireOneLabel(folder, JinaXlmRobertaGraph.Repository);
+            _flash = XlmRobertaFlashConfig.Load(folder.ConfigPath);
+            JinaXlmRobertaGraph.CheckSupported(folder.Config, _flash, folder.ConfigPath);
+        }
+
+        public override IEnumerable<(string Name, long[] Shape)> ExpectedTensors(ModelConfig config) => JinaXlmRobertaGraph.ExpectedTensors(config);
+
+        public override string TensorLayout(ModelConfig config) => JinaXlmRobertaGraph.TensorLayout(config);
+
+        public override IReadOnlyList<(string Name, string Value)> Details(ModelFolder folder) => JinaXlmRobertaGraph.Details(folder.Config, Flash);
+
+        public override ModelProto BuildGraph(ModelConfig config, SafetensorsStore weights, string weightsDirectory, CrossEncoderOptions options,
+            PairTokenizer tokenizer) => JinaXlmRobertaGraph.Build(config, weights, weightsDirectory, options.GraphForm, options.Precision, options.Int8Recipe,
                 options.OwnKernels && RerankKernels.UseFor(options.Device));
     }
 

@@ -196,6 +196,28 @@ public sealed class ModelConfigTests : IDisposable
             $"{path}: \"{key}\" is missing; fix config.json or re-download the model");
     }
 
+    [Fact]
+    public void Load_ConfigOfCustomCode_NeedsNoModelTypeAndKeepsXlmRobertaPositions()
+    {
+        // jina-reranker-v2's config.json: auto_map names its own config class and there is no model_type, which
+        // transformers' AutoConfig accepts; its architectures entry still numbers positions from pad_token_id + 1.
+        var keys = TinyModel.ConfigKeys();
+        keys.Remove("model_type");
+        keys["auto_map"] = new Dictionary<string, object>
+        {
+            ["AutoConfig"] = "configuration_xlm_roberta.XLMRobertaFlashConfig",
+            ["AutoModelForSequenceClassification"] = "modeling_xlm_roberta.XLMRobertaForSequenceClassification",
+            ["AutoTokenizer"] = new object?[] { "tokenization.Slow", null },
+        };
+
+        ModelConfig config = LoadKeys(keys);
+
+        Assert.Equal("", config.ModelType);
+        Assert.Equal("configuration_xlm_roberta.XLMRobertaFlashConfig", config.AutoMap["AutoConfig"]);
+        Assert.False(config.AutoMap.ContainsKey("AutoTokenizer"));
+        Assert.Equal(2, config.PositionOffset);
+    }
+
     public static TheoryData<string, object?, string> WrongValues => new()
     {
         { "hidden_size", "1024", "\"hidden_size\" must be a positive integer, but is \"1024\" (a string)" },

@@ -26,6 +26,36 @@ internal sealed record GoldenLogits(string Generator, string Date, IReadOnlyList
         public int Tokens => InputIds[0].Length;
         public long[] FlatIds => InputIds.SelectMany(r => r).ToArray();
         public long[] FlatMask => AttentionMask.SelectMany(r => r).ToArray();
+
+        /// <summary>This batch's logits from <paramref name="session"/>, one per row.</summary>
+        public float[] Run(EncoderSession session) => session.Run(FlatIds, FlatMask, Rows, Tokens, CancellationToken.None);
+
+        /// <summary>This batch's logits from <paramref name="session"/> and the largest |Δ| from the reference's.</summary>
+        public (float[] Logits, double Worst) Drift(EncoderSession session)
+        {
+            var logits = Run(session);
+            return (logits, logits.Select((l, i) => Math.Abs(l - Logits[i])).Max());
+        }
+    }
+
+    /// <summary>The text-pair case: tests/fixtures/text_pairs.json through the fixture's tokenizer.</summary>
+    public Case TextPairs => Cases.Single(c => c.Name == "text_pairs");
+
+    /// <summary>
+    /// Asserts that each batch_invariance group's sequence gets the same logit from <paramref name="session"/> at each of
+    /// its places (alone, and at other rows of padded batches) within <paramref name="budget"/> relative to
+    /// max(1, |logit|); writes each group's spread to <paramref name="log"/>.
+    /// </summary>
+    public void AssertBatchInvariant(EncoderSession session, double budget, Action<string> log, string model)
+    {
+        var cases = Cases.ToDictionary(c => c.Name);
+        foreach (var (group, places) in BatchInvariance)
+        {
+            var scores = places.Select(p => cases[p.Case].Run(session)[p.Row]).ToArray();
+            var spread = scores.Max() - scores.Min();
+            log($"{model} {group}: {places.Length} places, spread {spread:E2}");
+            Xunit.Assert.True(spread <= budget * Math.Max(1, Math.Abs(scores[0])), $"{group}: scores {string.Join(", ", scores)}");
+        }
     }
 
     /// <summary>What <see cref="Compare"/> found: the largest differences, and the first mismatches as llm.c prints them.</summary>
@@ -47,7 +77,7 @@ internal sealed record GoldenLogits(string Generator, string Date, IReadOnlyList
         int compared = 0, mismatches = 0;
         foreach (var c in Cases)
         {
-            var logits = session.Run(c.FlatIds, c.FlatMask, c.Rows, c.Tokens, CancellationToken.None);
+            var logits = c.Run(session);
             for (var row = 0; row < c.Rows; row++)
             {
                 var absolute = Math.Abs(logits[row] - c.Logits[row]);

@@ -75,18 +75,9 @@ public class ModernBertGraphTests(ITestOutputHelper output)
     [InlineData("modernbert-b")]
     public void A_sequence_scores_the_same_alone_and_at_any_position_of_a_padded_batch(string model)
     {
-        var golden = GoldenLogits.Load(FixturePaths.Model(model));
-        var cases = golden.Cases.ToDictionary(c => c.Name);
         using var session = CreateSession(model, GraphForm.Fused);
-        foreach (var (group, places) in golden.BatchInvariance)
-        {
-            var scores = places.Select(p => session.Run(cases[p.Case].FlatIds, cases[p.Case].FlatMask, cases[p.Case].Rows, cases[p.Case].Tokens,
-                CancellationToken.None)[p.Row]).ToList();
-            var spread = scores.Max() - scores.Min();
-            output.WriteLine($"{model} {group}: {places.Length} places, spread {spread:E2}");
-            // Alone a row runs the flash and, past the limit, the blocked window; padded, the masked kernels (as in XlmRobertaGraphTests).
-            Assert.True(spread <= 5e-5 * Math.Max(1, Math.Abs(scores[0])), $"{group}: {string.Join(", ", scores)}");
-        }
+        // Alone a row runs the flash and, past the limit, the blocked window; padded, the masked kernels (as in XlmRobertaGraphTests).
+        GoldenLogits.Load(FixturePaths.Model(model)).AssertBatchInvariant(session, 5e-5, output.WriteLine, model);
     }
 
     [Fact]
@@ -162,9 +153,8 @@ public class ModernBertGraphTests(ITestOutputHelper output)
         var golden = GoldenLogits.Load(temp.Path);
         using var session = CreateSession(model, GraphForm.Fused, Precision.Int8, temp.Path);
 
-        var c = golden.Cases.Single(c => c.Name == "text_pairs");
-        var logits = session.Run(c.FlatIds, c.FlatMask, c.Rows, c.Tokens, CancellationToken.None);
-        var worst = logits.Select((l, i) => Math.Abs(l - c.Logits[i])).Max();
+        var c = golden.TextPairs;
+        var (logits, worst) = c.Drift(session);
         output.WriteLine($"{model} int8: max |Δ logit| {worst:E2} over {c.Rows} text pairs (logits {c.Logits.Min():F2} … {c.Logits.Max():F2})");
         Assert.True(worst < 0.5, $"int8 drifted {worst} from the reference");
         Assert.NotEqual(c.Logits.Select(l => (float)l), logits);
@@ -190,7 +180,7 @@ public class ModernBertGraphTests(ITestOutputHelper output)
     {
         var folder = ModelFolder.Open(FixturePaths.Model("modernbert-a"));
         var tokenizer = PairTokenizer.Load(folder);
-        var c = GoldenLogits.Load(folder.Directory).Cases.Single(c => c.Name == "text_pairs");
+        var c = GoldenLogits.Load(folder.Directory).TextPairs;
         for (var row = 0; row < c.Rows; row++)
         {
             var real = (int)c.AttentionMask[row].Sum();

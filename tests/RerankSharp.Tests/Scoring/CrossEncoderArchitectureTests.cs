@@ -33,16 +33,21 @@ public partial class CrossEncoderTests
     [Theory]
     [InlineData("modernbert-a")]   // cls pooling, half window 8, F32
     [InlineData("modernbert-b")]   // mean pooling, biases, half window 4, BF16
-    public async Task ModernBert_text_pairs_score_like_the_reference_tokenizer_and_forward(string model)
+    public Task ModernBert_text_pairs_score_like_the_reference_tokenizer_and_forward(string model) =>
+        TextPairsScoreLikeTheReference(model, "ModernBertForSequenceClassification");
+
+    // The golden text pairs through CrossEncoder: the reference tokenizer's ids, logits within 1e-4 relative of the
+    // float64 reference, and their sigmoid as the default score.
+    private static async Task TextPairsScoreLikeTheReference(string model, string architecture)
     {
-        var golden = GoldenLogits.Load(FixturePaths.Model(model)).Cases.Single(c => c.Name == "text_pairs");
+        var golden = GoldenLogits.Load(FixturePaths.Model(model)).TextPairs;
         using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model(model));
         var pairs = golden.Pairs!;
 
         var logits = await encoder.PredictAsync(pairs, new RerankOptions { RawScores = true });
         var scores = await encoder.PredictAsync(pairs);
 
-        Assert.Equal("ModernBertForSequenceClassification", encoder.Architecture);
+        Assert.Equal(architecture, encoder.Architecture);
         for (var i = 0; i < pairs.Length; i++)
         {
             var real = (int)golden.AttentionMask[i].Sum();
@@ -54,13 +59,17 @@ public partial class CrossEncoderTests
     }
 
     [Fact]
-    public async Task A_modernbert_pair_past_the_window_scores_the_same_alone_and_in_a_mixed_batch()
+    public Task A_modernbert_pair_past_the_window_scores_the_same_alone_and_in_a_mixed_batch() =>
+        PairsScoreTheSameAloneAndInOneBatch("modernbert-a", forestWords: 200);
+
+    // Short and long pairs (up to `forestWords` words of document) scored in one padded batch, then each alone.
+    private static async Task PairsScoreTheSameAloneAndInOneBatch(string model, int forestWords)
     {
-        using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model("modernbert-a"));
+        using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model(model));
         (string, string)[] pairs =
         [
             ("what is a panda", "The giant panda is a bear species endemic to China, living in mountain forests."), ("panda", "bear"),
-            ("q", string.Join(' ', Enumerable.Repeat("forest", 200))), ("mill", string.Join(' ', Enumerable.Repeat("the old mill by the river", 30))),
+            ("q", string.Join(' ', Enumerable.Repeat("forest", forestWords))), ("mill", string.Join(' ', Enumerable.Repeat("the old mill by the river", 30))),
         ];
 
         var batched = await encoder.PredictAsync(pairs);

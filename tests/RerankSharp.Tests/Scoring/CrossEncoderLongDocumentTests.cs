@@ -117,7 +117,8 @@ public class CrossEncoderLongDocumentTests
     [InlineData("bert-a")]
     [InlineData("qwen3-a")]
     [InlineData("modernbert-a")]
-    public async Task Chunking_works_for_the_BERT_Qwen3_and_ModernBERT_architectures_too(string model)
+    [InlineData("jina-a")]
+    public async Task Chunking_works_for_the_BERT_Qwen3_ModernBERT_and_jina_architectures_too(string model)
     {
         using (var plain = await CrossEncoder.LoadAsync(FixturePaths.Model(model)))
         {
