@@ -22,6 +22,8 @@ public class ArchitectureRouteTests
     [InlineData("modernbert-a", "/v1/rerank", "documents")]
     [InlineData("modernbert-b", "/v2/rerank", "documents")]
     [InlineData("bert-a", "/v1/rerank", "documents")]
+    [InlineData("gte-a", "/rerank", "texts")]
+    [InlineData("gte-b", "/v2/rerank", "documents")]
     public async Task Each_route_scores_as_the_library_does(string model, string route, string field)
     {
         await using var server = await RunningServer.StartAsync(modelPath: FixturePaths.Model(model));

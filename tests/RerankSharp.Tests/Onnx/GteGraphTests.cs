@@ -1,0 +1,184 @@
+using Google.Protobuf;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.ML.OnnxRuntime;
+using RerankSharp.Inference;
+using RerankSharp.Models;
+using RerankSharp.Onnx;
+using RerankSharp.Tokenization;
+using Xunit.Abstractions;
+
+namespace RerankSharp.Tests.Onnx;
+
+/// <summary>
+/// The GTE "new" graph (NewForSequenceClassification) against the float64 reference of new-impl's forward
+/// (tools/model/gte.py): every logit of every golden batch. gte-a (F32, rope theta 20000 with NTK scaling × 8, as
+/// gte-multilingual-reranker-base) and gte-b (F16, no rope_scaling, theta 10000) both have padded batches of mixed
+/// lengths up to their max length, so the flash and the masked attention both run.
+/// </summary>
+public class GteGraphTests(ITestOutputHelper output)
+{
+    private const double Tolerance = 1e-4;   // relative to max(1, |logit|), DESIGN.md §7
+
+    public static TheoryData<string, GraphForm> Graphs() => new()
+    {
+        { "gte-a", GraphForm.Fused }, { "gte-a", GraphForm.Plain },
+        { "gte-b", GraphForm.Fused }, { "gte-b", GraphForm.Plain },
+    };
+
+    internal static EncoderSession CreateSession(string model, GraphForm form, Precision precision = Precision.Fp32, string? directory = null)
+    {
+        var folder = ModelFolder.Open(directory ?? FixturePaths.Model(model));
+        var gte = GteConfig.Load(folder.ConfigPath);
+        byte[] graph;
+        using (var store = SafetensorsStore.Open(folder))
+        {
+            store.Validate(GteGraph.ExpectedTensors(folder.Config, gte));
+            graph = GteGraph.Build(folder.Config, gte, store, folder.Directory, form, precision).ToByteArray();
+        }
+        return EncoderSession.Create(graph, folder.Directory, folder.Config.NumLabels,
+            new SessionSettings(Device.Cpu, 2, GraphOptimizationLevel.ORT_ENABLE_ALL), NullLogger.Instance);
+    }
+
+    [Theory]
+    [MemberData(nameof(Graphs))]
+    public void Logits_match_the_float64_reference(string model, GraphForm form)
+    {
+        var golden = GoldenLogits.Load(FixturePaths.Model(model));
+        using var session = CreateSession(model, form);
+        Assert.False(session.TakesTokenTypeIds);
+
+        var result = golden.Compare(session, Tolerance);
+
+        output.WriteLine($"{model} {form}: {result} vs {golden.Generator} ({golden.Date})");
+        Assert.True(result.Mismatches == 0, result.Failure);
+    }
+
+    [Theory]
+    [InlineData("gte-a")]
+    [InlineData("gte-b")]
+    public void A_sequence_scores_the_same_alone_and_at_any_position_of_a_padded_batch(string model)
+    {
+        var golden = GoldenLogits.Load(FixturePaths.Model(model));
+        var cases = golden.Cases.ToDictionary(c => c.Name);
+        using var session = CreateSession(model, GraphForm.Fused);
+        foreach (var (group, places) in golden.BatchInvariance)
+        {
+            var scores = places.Select(p => session.Run(cases[p.Case].FlatIds, cases[p.Case].FlatMask, cases[p.Case].Rows, cases[p.Case].Tokens,
+                CancellationToken.None)[p.Row]).ToList();
+            var spread = scores.Max() - scores.Min();
+            output.WriteLine($"{model} {group}: {places.Length} places, spread {spread:E2}");
+            // Alone a row runs the flash kernel, padded the masked one (as in XlmRobertaGraphTests).
+            Assert.True(spread <= 5e-5 * Math.Max(1, Math.Abs(scores[0])), $"{group}: {string.Join(", ", scores)}");
+        }
+    }
+
+    [Fact]
+    public void The_rotary_frequencies_are_ntk_scaled_as_new_impl_scales_them()
+    {
+        var scaled = GteConfig.Load(Path.Combine(FixturePaths.Model("gte-a"), "config.json"));
+        var plain = GteConfig.Load(Path.Combine(FixturePaths.Model("gte-b"), "config.json"));
+
+        // NTKScalingRotaryEmbedding: base theta·f, then inv_freq / f^(2/D); D = 6, theta 20000, f = 8.
+        Assert.Equal([0.5, Math.Pow(160_000, -1.0 / 3) / 2, Math.Pow(160_000, -2.0 / 3) / 2], GteGraph.InverseFrequencies(6, scaled), new ToleranceComparer(1e-15));
+        Assert.Equal(RotaryEmbedding.InverseFrequencies(10, 10_000), GteGraph.InverseFrequencies(10, plain));
+        Assert.True(scaled.NtkScaled);
+        Assert.False(plain.NtkScaled);
+    }
+
+    [Fact]
+    public void Initializers_are_the_checkpoint_tensors_read_as_row_ranges_of_the_merged_projections()
+    {
+        var folder = ModelFolder.Open(FixturePaths.Model("gte-a"));
+        var gte = GteConfig.Load(folder.ConfigPath);
+        using var store = SafetensorsStore.Open(folder);
+        var graph = GteGraph.Build(folder.Config, gte, store, folder.Directory, GraphForm.Fused).Graph;
+
+        var initializers = graph.Initializer.Where(t => t.DataLocation == RerankSharp.Onnx.Proto.TensorProto.Types.DataLocation.External).ToList();
+        var external = initializers.Select(t => t.Name.Split('[')[0]).Distinct().ToList();
+        Assert.Equal(GteGraph.ExpectedTensors(folder.Config, gte).Select(t => t.Name).Order(), external.Order());
+        Assert.Equal(store.Tensors.Keys.Order(), external.Order());   // every tensor of the checkpoint is read
+        Assert.Contains(initializers, t => t.Name == "new.encoder.layer.0.attention.qkv_proj.weight[24:36]");      // v of q‖k‖v, H = 12
+        Assert.Contains(initializers, t => t.Name == "new.encoder.layer.2.mlp.up_gate_proj.weight[20:40]");        // gate of up‖gate, I = 20
+        Assert.DoesNotContain(external, n => n.StartsWith("new.encoder.layer.0.mlp.up_gate_proj.bias", StringComparison.Ordinal));
+        // Post-LN: each residual goes through a SkipLayerNormalization named after its norm.
+        Assert.Contains(graph.Node, n => n.OpType == "SkipLayerNormalization" && n.Name == "new.encoder.layer.1.attn_ln");
+        Assert.Contains(graph.Node, n => n.OpType == "SkipLayerNormalization" && n.Name == "new.encoder.layer.1.mlp_ln");
+        Assert.Equal(2 * 3, graph.Node.Count(n => n.OpType == "RotaryEmbedding"));
+        Assert.DoesNotContain(graph.Input, i => i.Name == "token_type_ids");
+    }
+
+    [Fact]
+    public void The_gate_half_goes_through_the_activation()
+    {
+        var folder = ModelFolder.Open(FixturePaths.Model("gte-b"));
+        var gte = GteConfig.Load(folder.ConfigPath);
+        using var store = SafetensorsStore.Open(folder);
+        var graph = GteGraph.Build(folder.Config, gte, store, folder.Directory, GraphForm.Plain).Graph;
+
+        // Plain form: one product split into up and gate; the second output is activated, the first multiplies it.
+        var split = graph.Node.Single(n => n.Name == "new.encoder.layer.0.mlp.up_gate_proj/split");
+        var gated = graph.Node.Single(n => n.Name == "new.encoder.layer.0.mlp.up_gate_proj/gated");
+        Assert.Equal(split.Output[0], gated.Input[1]);
+        var activation = graph.Node.Single(n => n.Output.Contains(gated.Input[0]));
+        Assert.StartsWith("new.encoder.layer.0.mlp.act_fn", activation.Name, StringComparison.Ordinal);
+        Assert.Contains(graph.Node, n => n.Name.StartsWith("new.encoder.layer.0.mlp.act_fn", StringComparison.Ordinal) && n.Input.Contains(split.Output[1]));
+    }
+
+    // gte-a is 12 wide: rounding its weights alone to int8 (the q8_0-weights recipe) already moves its text-pair logits
+    // by up to 0.24, per-tensor activations by 0.70 (measured); a wrong layout, scale or zero point moves them by the
+    // size of the logits themselves (-2.9 … 1.9).
+    [Theory]
+    [InlineData("gte-a", 1.0)]
+    [InlineData("gte-b", 0.5)]
+    public void Int8_scores_stay_near_fp32(string model, double budget)
+    {
+        using var temp = new RerankSharp.Tests.Models.TempDirectory();
+        foreach (var file in Directory.GetFiles(FixturePaths.Model(model)))
+            File.Copy(file, Path.Combine(temp.Path, Path.GetFileName(file)));
+        var golden = GoldenLogits.Load(temp.Path);
+        using var session = CreateSession(model, GraphForm.Fused, Precision.Int8, temp.Path);
+
+        var c = golden.Cases.Single(c => c.Name == "text_pairs");
+        var logits = session.Run(c.FlatIds, c.FlatMask, c.Rows, c.Tokens, CancellationToken.None);
+        var worst = logits.Select((l, i) => Math.Abs(l - c.Logits[i])).Max();
+        output.WriteLine($"{model} int8: max |Δ logit| {worst:E2} over {c.Rows} text pairs (logits {c.Logits.Min():F2} … {c.Logits.Max():F2})");
+        Assert.True(worst < budget, $"int8 drifted {worst} from the reference");
+        Assert.NotEqual(c.Logits.Select(l => (float)l), logits);
+    }
+
+    [Theory]
+    [InlineData("gte-a")]
+    [InlineData("gte-b")]
+    public void Fp16_logits_match_the_float64_reference_within_the_float16_budget(string model)
+    {
+        const double float16Budget = 2e-2;   // XlmRobertaGraphFloat16Tests' budget
+        var golden = GoldenLogits.Load(FixturePaths.Model(model));
+        using var session = CreateSession(model, GraphForm.Fused, Precision.Fp16);
+
+        var result = golden.Compare(session, float16Budget);
+
+        output.WriteLine($"{model} fp16: {result} (budget {float16Budget:E0})");
+        Assert.True(result.Mismatches == 0, result.Failure);
+    }
+
+    [Fact]
+    public void The_golden_text_pairs_are_what_the_tokenizer_gives()
+    {
+        var folder = ModelFolder.Open(FixturePaths.Model("gte-a"));
+        var tokenizer = PairTokenizer.Load(folder);
+        Assert.IsType<XlmRobertaTokenizer>(tokenizer);
+        var c = GoldenLogits.Load(folder.Directory).Cases.Single(c => c.Name == "text_pairs");
+        for (var row = 0; row < c.Rows; row++)
+        {
+            var real = (int)c.AttentionMask[row].Sum();
+            Assert.Equal(c.InputIds[row][..real].Select(i => (int)i), tokenizer.EncodePair(c.Pairs![row].Query, c.Pairs[row].Document, 512));
+        }
+    }
+
+    private sealed class ToleranceComparer(double tolerance) : IEqualityComparer<double>
+    {
+        public bool Equals(double x, double y) => Math.Abs(x - y) <= tolerance * Math.Max(1, Math.Abs(y));
+
+        public int GetHashCode(double obj) => 0;
+    }
+}
