@@ -112,6 +112,45 @@ public partial class CrossEncoderTests
             Assert.Equal(batched[i], (await encoder.PredictAsync([pairs[i]]))[0], 1e-5f);
     }
 
+    [Theory]
+    [InlineData("rope_scaling", """{"type": "yarn", "factor": 4.0}""", "rope_scaling.type \"yarn\"")]
+    [InlineData("rope_scaling", """{"type": "ntk", "factor": 8.0, "mixed_b": 0.5}""", "rope_scaling.mixed_b")]
+    [InlineData("rope_scaling", """{"type": "ntk", "factor": 0.5}""", "rope_scaling.factor 0.5")]
+    [InlineData("logn_attention_scale", "true", "logn_attention_scale true")]
+    [InlineData("pack_qkv", "false", "pack_qkv false")]
+    [InlineData("layer_norm_type", "\"rms_norm\"", "layer_norm_type \"rms_norm\"")]
+    [InlineData("position_embedding_type", "\"absolute\"", "position_embedding_type \"absolute\"")]
+    public async Task A_gte_config_it_cannot_run_is_refused_naming_the_key(string key, string value, string named)
+    {
+        using var temp = new TempDirectory();
+        foreach (var file in Directory.GetFiles(FixturePaths.Model("gte-a"))) File.Copy(file, temp.PathOf(Path.GetFileName(file)));
+        var config = JsonNode.Parse(File.ReadAllText(temp.PathOf("config.json")))!;
+        config[key] = JsonNode.Parse(value);
+        temp.Write("config.json", config.ToJsonString());
+
+        var e = await Assert.ThrowsAsync<RerankException>(() => CrossEncoder.LoadAsync(temp.Path));
+
+        Assert.Equal(RerankErrorKind.UnsupportedModel, e.Kind);
+        Assert.Contains(named, e.Message);
+    }
+
+    [Fact]
+    public async Task Weights_of_another_layout_under_a_gte_config_fail_naming_the_first_missing_tensor()
+    {
+        using var temp = new TempDirectory();
+        foreach (var file in Directory.GetFiles(FixturePaths.Model("tiny-a"))) File.Copy(file, temp.PathOf(Path.GetFileName(file)));
+        var config = JsonNode.Parse(File.ReadAllText(temp.PathOf("config.json")))!;
+        config["architectures"] = new JsonArray("NewForSequenceClassification");
+        config["model_type"] = "new";
+        config["position_embedding_type"] = "rope";
+        temp.Write("config.json", config.ToJsonString());
+
+        var e = await Assert.ThrowsAsync<RerankException>(() => CrossEncoder.LoadAsync(temp.Path));
+
+        Assert.Equal(RerankErrorKind.InvalidModel, e.Kind);
+        Assert.Contains("tensor 'new.embeddings.word_embeddings.weight' (expected shape [16002, 32]) is missing", e.Message);
+    }
+
     [Fact]
     public async Task A_bert_pair_scores_the_same_alone_and_in_a_mixed_batch()
     {
