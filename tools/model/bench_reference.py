@@ -3,7 +3,9 @@
 the same ops as transformers' eager XLM-R path (linear, view/permute, matmul, softmax, layer_norm,
 erf gelu), under torch.inference_mode(). A model whose config.json names a ModernBert architecture runs
 tools/model/modernbert.py's forward instead (its float32 path: the ops of transformers' eager ModernBERT, [B,1,T,T]
-masks and T x T scores included); `modernbert.py bench ARGS` is the same as `bench_reference.py ARGS`.
+masks and T x T scores included); `modernbert.py bench ARGS` is the same as `bench_reference.py ARGS`. A GTE
+NewForSequenceClassification config runs tools/model/gte.py's float32 forward (new-impl's eager ops, its float32 rotary
+tables), likewise `gte.py bench ARGS`.
 
     MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=1000000000000 \\
     /usr/bin/python3 tools/model/bench_reference.py --model /work/models/full --ids ids.json \\
@@ -105,13 +107,18 @@ def main(argv=None) -> None:
         del stored
     del mt
     weights = reference.WeightSource(reference.DictTensors(arrays), torch.float32)
-    # ModernBERT checkpoints run modernbert.py's forward (same ops as transformers' eager path); anything else is XLM-R.
+    # ModernBERT checkpoints run modernbert.py's forward (same ops as transformers' eager path), GTE ones gte.py's;
+    # anything else is XLM-R.
     engine = "pytorch eager float32 (tools/model/reference.py), torch.inference_mode"
     forward = reference.forward
     if (cfg.get("architectures") or [""])[0].startswith("ModernBert"):
         import modernbert  # noqa: E402
         engine = "pytorch eager float32 (tools/model/modernbert.py: transformers' eager ModernBERT ops), torch.inference_mode"
         forward = modernbert.forward
+    elif (cfg.get("architectures") or [""])[0] == "NewForSequenceClassification":
+        import gte  # noqa: E402
+        engine = "pytorch eager float32 (tools/model/gte.py: new-impl's eager NewForSequenceClassification ops), torch.inference_mode"
+        forward = gte.forward
     load_seconds = time.perf_counter() - t0
     rss_after_load = _status_mib("VmRSS")
     log(f"loaded {args.model} in {load_seconds:.1f} s, RSS {rss_after_load:.0f} MiB")

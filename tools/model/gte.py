@@ -11,8 +11,8 @@ their float64 reference forward, golden logits, the PyTorch float32 baseline for
 The checkpoint's config.json names its code through auto_map: "Alibaba-NLP/new-impl--modeling.NewForSequenceClassification"
 (and configuration.NewConfig), custom code on the hub. Read (not copied) from the public mirror of that code in
 github.com/xuhaike/SparseCL, gte/modeling.py and gte/configuration.py at commit 03dd0e1c38f438c0c3cd61c02a67df31feb20313
-(the file as vendored, before that repository's own training changes; the classes used here are unchanged in its later
-commits), and cross-checked against huggingface/text-embeddings-inference backends/candle/src/models/gte.rs and
+(the copy vendored in that repository's first commit; its later commits add only gradient checkpointing to these
+classes), and cross-checked against huggingface/text-embeddings-inference backends/candle/src/models/gte.rs and
 layers/rotary.rs (commits 265deb2ad692067eeda77a746b3975b46ba53920, 1a7f78be856d056b8b309bc63ad38be477d64775).
 The reference is NewForSequenceClassification's eval forward on the padded path (unpad_inputs false), op for op:
   x = LayerNorm(word_embeddings[ids] + token_type_embeddings[0])   new.embeddings; token_type_ids default to zeros

@@ -37,11 +37,13 @@ public class CrossEncoderLongDocumentTests
         for (var i = 0; i < Pairs.Length; i++) Assert.Equal(CrossEncoder.Sigmoid(truncated[i]), sigmoid[i]);
     }
 
-    [Fact]
-    public async Task Chunking_finds_a_relevant_sentence_past_the_first_window_that_truncation_cannot_see()
+    [Theory]
+    [InlineData("tiny-a")]
+    [InlineData("gte-a")]   // GTE's tokenizer is XLM-R's: character offsets too
+    public async Task Chunking_finds_a_relevant_sentence_past_the_first_window_that_truncation_cannot_see(string model)
     {
         var needleIds = (int[]?)null;
-        using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model("tiny-a"), new CrossEncoderOptions
+        using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model(model), new CrossEncoderOptions
         {
             MaxLength = 48,
             BatchRunner = (batch, _) => Decide(batch, needleIds!),
