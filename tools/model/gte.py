@@ -52,22 +52,22 @@ and third-party code that reads the reranker's.
 
 from __future__ import annotations
 
-import argparse
-import datetime
 import json
 import math
 import os
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bert  # noqa: E402  (XLM-R pair ids and the tokenized text pairs)
+import fixture_tool  # noqa: E402
 import make_model  # noqa: E402
 import safetensors_io as st  # noqa: E402
-from modernbert import Weights, right_pad  # noqa: E402
+from fixture_tool import right_pad  # noqa: E402
+from modernbert import Weights, _rotate_half  # noqa: E402
 
 REPO = make_model.REPO_ROOT
 FIXTURES = make_model.FIXTURE_DIR
@@ -185,11 +185,6 @@ def rope_tables(cfg: dict, D: int, T: int, dtype, bug=None):
     freqs = torch.einsum("i,j->ij", t, inv)
     emb = torch.cat((freqs, freqs), dim=-1)
     return emb.cos().to(dtype), emb.sin().to(dtype)
-
-
-def _rotate_half(x):
-    half = x.shape[-1] // 2
-    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
 
 
 def forward(w, cfg: dict, ids: torch.Tensor, mask: torch.Tensor, dtype=None, bug=None) -> torch.Tensor:
@@ -332,25 +327,9 @@ def make(s: GteSpec, out: str) -> dict:
     direction *= make_model.CLASSIFIER_LOGIT_STD / (pooled @ direction.T).std()
     arrays["classifier.weight"] = direction.astype(np.float32)
     arrays["classifier.bias"] = (-(pooled @ direction.T).mean(axis=0)).astype(np.float32)
-    for stale in os.listdir(out):
-        if stale.endswith(".safetensors"):
-            os.remove(os.path.join(out, stale))
-    st.save_file({n: (arrays[n], s.dtype) for n in shapes(s)}, os.path.join(out, "model.safetensors"))
-    with open(os.path.join(out, "config.json"), "w", encoding="utf-8") as f:
-        f.write(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
-    inside = os.path.abspath(out).startswith(os.path.abspath(FIXTURES) + os.sep)
-    for fn in TOKENIZER_FILES:
-        target = os.path.join(out, fn)
-        if os.path.lexists(target):
-            os.remove(target)
-        if inside:      # linked, as bert-c's, so the XLM-R tokenizer fixture is stored once
-            os.symlink(os.path.join("..", "..", "tokenizer", fn), target)
-        else:
-            with open(os.path.join(TOKENIZER_DIR, fn), "rb") as src, open(target, "wb") as dst:
-                dst.write(src.read())
-    path = os.path.join(out, "model.safetensors")
-    return {"out": out, "bytes": os.path.getsize(path), "sha256": make_model.sha256_file(path),
-            "parameters": int(sum(np.prod(shape) for shape in shapes(s).values()))}
+    # Linked to the XLM-R tokenizer fixture, as bert-c's, inside tests/fixtures.
+    return fixture_tool.write_folder(out, {n: arrays[n] for n in shapes(s)}, s.dtype, cfg, TOKENIZER_DIR, TOKENIZER_FILES) | {
+        "parameters": int(sum(np.prod(shape) for shape in shapes(s).values()))}
 
 
 # ---- golden ----
@@ -381,44 +360,15 @@ def golden(model_dir: str) -> None:
     texts = bert.text_cases(model_dir, "xlmr")
     groups.append(("text_pairs", [x["input_ids"] for x in texts]))
     mt = st.ModelTensors(model_dir)
-    w64, w32 = Weights(mt, torch.float64), Weights(mt, torch.float32)
-    cases, all_logits, max32 = [], [], 0.0
-    with torch.inference_mode():
-        for name, seqs in groups:
-            ids, mask = right_pad(seqs, cfg["pad_token_id"])
-            l64 = forward(w64, cfg, ids, mask)[:, 0]
-            max32 = max(max32, float((l64 - forward(w32, cfg, ids, mask)[:, 0].double()).abs().max()))
-            all_logits += l64.tolist()
-            case = {"name": name, "input_ids": ids.tolist(), "attention_mask": mask.tolist(), "logits": [float(v) for v in l64]}
-            if name == "text_pairs":
-                case["pairs"] = [{"query": x["query"], "document": x["document"]} for x in texts]
-            cases.append(case)
-    f = rope_scaling(cfg)
-    doc = {
-        "format": "reranksharp.golden-logits.v1",
-        "generator": "tools/model/gte.py",
-        "reference": "tools/model/gte.py: float64 re-implementation of new-impl's NewForSequenceClassification forward "
-                     "(eval, padded path) from " + SOURCES,
-        "torch_version": torch.__version__, "numpy_version": np.__version__,
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "dtype": "float64",
-        "model": os.path.basename(os.path.normpath(model_dir)),
-        "model_sha256": make_model.sha256_file(os.path.join(model_dir, "model.safetensors")),
-        "pad_token_id": cfg["pad_token_id"], "max_sequence_length": cfg["max_position_embeddings"],
-        "resolved": {"rope_theta": cfg["rope_theta"], "ntk_factor": f,
-                     "rule": "inv_freq = (theta·f)^(-2j/D) / f^(2/D) at every position when ntk_factor is set"},
-        "torch_fp32_max_abs_diff": max32,
-        "logit_range": [min(all_logits), max(all_logits)],
-        "cases": cases,
-        "batch_invariance": {
-            "probe": [[n, i] for n, seqs in groups for i, q in enumerate(seqs) if q == probe],
-            "max_length": [[n, i] for n, seqs in groups for i, q in enumerate(seqs) if q == longest],
-        },
-    }
-    with open(os.path.join(model_dir, "golden_logits.json"), "w", encoding="utf-8") as fh:
-        json.dump(doc, fh, ensure_ascii=False)
-        fh.write("\n")
-    print(f"{model_dir}: {len(all_logits)} logits in [{min(all_logits):.2f}, {max(all_logits):.2f}], fp32 max |Δ| {max32:.1e}",
-          file=sys.stderr)
+    cases, all_logits, max32 = fixture_tool.golden_batches(groups, forward, Weights(mt, torch.float64), Weights(mt, torch.float32), cfg)
+    cases[-1]["pairs"] = [{"query": x["query"], "document": x["document"]} for x in texts]      # text_pairs
+    fixture_tool.write_golden(
+        model_dir, "tools/model/gte.py",
+        "tools/model/gte.py: float64 re-implementation of new-impl's NewForSequenceClassification forward (eval, padded "
+        "path) from " + SOURCES, cfg,
+        {"rope_theta": cfg["rope_theta"], "ntk_factor": rope_scaling(cfg),
+         "rule": "inv_freq = (theta·f)^(-2j/D) / f^(2/D) at every position when ntk_factor is set"},
+        groups, cases, all_logits, max32, {"probe": probe, "max_length": longest})
 
 
 # ---- selfcheck ----
@@ -464,15 +414,7 @@ def selfcheck() -> None:
         for bug, _ in BUGS:
             if res[bug] is not None and res[bug] < 10 * max(noise, 1e-6):
                 failures.append(f"{name}: {bug} moves logits by {res[bug]:.1e}, within 10x the fp32 noise {noise:.1e}")
-    labels = dict(BUGS)
-    print("| | " + " | ".join(TINY) + " |")
-    print("| --- |" + " --- |" * len(TINY))
-    for key in rows[TINY[0]]:
-        cells = []
-        for n in TINY:
-            v = rows[n][key]
-            cells.append("n/a (no rope_scaling)" if v is None else f"{v:.1e}" if v < 0.01 else f"{v:.2g}")
-        print(f"| {'bug: ' + labels[key] if key in labels else key} | " + " | ".join(cells) + " |")
+    fixture_tool.print_table(rows, TINY, dict(BUGS), "n/a (no rope_scaling)")
     if failures:
         raise SystemExit("\n".join(failures))
     print("selfcheck passed", file=sys.stderr)
@@ -480,35 +422,5 @@ def selfcheck() -> None:
 
 # ---- main ----
 
-def main() -> None:
-    if len(sys.argv) > 1 and sys.argv[1] == "bench":
-        import bench_reference
-        bench_reference.main(sys.argv[2:])
-        return
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=["make", "golden", "selfcheck", "bench"])
-    ap.add_argument("--all-tiny", action="store_true")
-    ap.add_argument("--preset", choices=sorted(PRESETS))
-    ap.add_argument("--out", help="model folder (make: created; golden: read)")
-    ap.add_argument("--dtype", choices=["F32", "F16", "BF16"], help="override the preset's stored dtype")
-    args = ap.parse_args()
-    if args.command == "selfcheck":
-        selfcheck()
-        return
-    if args.all_tiny:
-        jobs = [(PRESETS[n], os.path.join(FIXTURES, n)) for n in TINY]
-    elif args.out and (args.preset or args.command == "golden"):
-        jobs = [(PRESETS.get(args.preset), args.out)]
-    else:
-        ap.error("give --all-tiny, or --preset and --out (golden: --out)")
-    for spec, out in jobs:
-        if args.command == "make":
-            if args.dtype:
-                spec = replace(spec, dtype=args.dtype)
-            print(json.dumps(make(spec, out)))
-        else:
-            golden(out)
-
-
 if __name__ == "__main__":
-    main()
+    fixture_tool.main(__doc__, PRESETS, TINY, make, golden, selfcheck)

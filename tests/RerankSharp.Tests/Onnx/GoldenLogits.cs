@@ -62,6 +62,26 @@ internal sealed record GoldenLogits(string Generator, string Date, IReadOnlyList
         return new Comparison(compared, mismatches, maxAbsolute, maxRelative, tolerance, report.ToString());
     }
 
+    /// <summary>
+    /// The scores <paramref name="session"/> gives each <see cref="BatchInvariance"/> group at its places (the same
+    /// sequence alone and at rows of padded batches), group by group.
+    /// </summary>
+    public IEnumerable<(string Group, float[] Scores)> BatchInvarianceScores(EncoderSession session)
+    {
+        var cases = Cases.ToDictionary(c => c.Name);
+        foreach (var (group, places) in BatchInvariance)
+            yield return (group, places.Select(p => session.Run(cases[p.Case].FlatIds, cases[p.Case].FlatMask, cases[p.Case].Rows, cases[p.Case].Tokens,
+                CancellationToken.None)[p.Row]).ToArray());
+    }
+
+    /// <summary>Case <paramref name="name"/> through <paramref name="session"/>: its logits and the largest |Δ| from the reference's.</summary>
+    public (float[] Logits, double Worst) Run(EncoderSession session, string name)
+    {
+        var c = Cases.Single(c => c.Name == name);
+        var logits = session.Run(c.FlatIds, c.FlatMask, c.Rows, c.Tokens, CancellationToken.None);
+        return (logits, logits.Select((l, i) => Math.Abs(l - c.Logits[i])).Max());
+    }
+
     public static GoldenLogits Load(string modelDirectory, string fileName = "golden_logits.json")
     {
         var root = JsonNode.Parse(File.ReadAllText(Path.Combine(modelDirectory, fileName)))!;
