@@ -33,7 +33,8 @@ public sealed record Int8Recipe
     /// Module kinds kept in fp32 in every layer, by their Hugging Face names inside a layer: BERT and XLM-R's
     /// <c>attention.self.query</c>, <c>attention.self.key</c>, <c>attention.self.value</c>, <c>attention.output.dense</c>,
     /// <c>intermediate.dense</c>, <c>output.dense</c>; ModernBERT's <c>attn.Wqkv</c>, <c>attn.Wo</c>, <c>mlp.Wi</c>,
-    /// <c>mlp.Wo</c>; GTE's <c>attention.qkv_proj</c>, <c>attention.o_proj</c>, <c>mlp.up_gate_proj</c>, <c>mlp.down_proj</c>. A graph refuses a kind its architecture does not have.
+    /// <c>mlp.Wo</c>; GTE's <c>attention.qkv_proj</c>, <c>attention.o_proj</c>, <c>mlp.up_gate_proj</c>,
+    /// <c>mlp.down_proj</c>. A graph refuses a kind its architecture does not have.
     /// </summary>
     public IReadOnlyList<string> Fp32Modules { get; init; } = [];
 
