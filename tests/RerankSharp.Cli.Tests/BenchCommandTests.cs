@@ -62,6 +62,18 @@ public class BenchCommandTests
         Assert.All(rows, r => Assert.True(r!["median_s"]!.GetValue<double>() > 0));
     }
 
+    // GTE: 200 tokens past gte-b's smallest golden batches, one row alone (the flash attention) and padded rows.
+    [Fact]
+    public void A_gte_model_runs_the_grid()
+    {
+        var result = RerankProcess.Run(null, "bench", "--model", FixturePaths.Model("gte-b"), "--grid", "32x2,200x1", "--warmup", "0", "--repeats", "1", "--json");
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        var rows = JsonNode.Parse(result.Stdout)!["rows"]!.AsArray();
+        Assert.Equal([32, 200], rows.Select(r => r!["tokens"]!.GetValue<int>()));
+        Assert.All(rows, r => Assert.True(r!["median_s"]!.GetValue<double>() > 0));
+    }
+
     [Fact]
     public void The_table_lists_each_row()
     {

@@ -21,6 +21,7 @@ public class InfoCommandTests
     [InlineData("qwen3-b", "Qwen3ForCausalLM, graph built from the safetensors")]
     [InlineData("modernbert-a", "ModernBertForSequenceClassification, graph built from the safetensors")]
     [InlineData("jina-a", "XLMRobertaForSequenceClassification, graph built from the safetensors")]
+    [InlineData("gte-a", "NewForSequenceClassification, graph built from the safetensors")]
     public void Names_the_architecture_it_runs(string model, string runs)
     {
         var result = RerankProcess.Run(null, "info", "--model", FixturePaths.Model(model));
@@ -54,6 +55,19 @@ public class InfoCommandTests
         Assert.Contains("jina-reranker-v2's own, named by auto_map (configuration_xlm_roberta.XLMRobertaFlashConfig, modeling_xlm_roberta.XLMRobertaForSequenceClassification)", result.Stdout);
         Assert.Contains("roberta.encoder.layers.{i}.{mixer.Wqkv, mixer.out_proj, norm1, mlp.fc1, mlp.fc2, norm2}", result.Stdout);
         Assert.Contains("1,024 tokens (max_position_embeddings 1,026)", result.Stdout);
+    }
+
+    [Theory]
+    [InlineData("gte-a", "rope theta 20000, fixed NTK scaling × 8 (rope_scaling {type ntk, factor 8}: base 160000, frequencies / 8^(2/head size))")]
+    [InlineData("gte-b", "rope theta 10000, no scaling (rope_scaling null)")]
+    public void Names_gtes_rope_scaling_and_its_pooler(string model, string positions)
+    {
+        var result = RerankProcess.Run(null, "info", "--model", FixturePaths.Model(model));
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Contains(positions, result.Stdout);
+        Assert.Contains("post-LN, merged qkv_proj, gated MLP up · gelu(gate)", result.Stdout);
+        Assert.Contains("first token (<s>) → pooler dense → tanh → classifier", result.Stdout);
     }
 
     [Theory]

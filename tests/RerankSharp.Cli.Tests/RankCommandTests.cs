@@ -13,6 +13,7 @@ public class RankCommandTests
     [InlineData("tiny-a")]
     [InlineData("modernbert-a")]
     [InlineData("jina-b")]
+    [InlineData("gte-a")]
     public void Json_output_is_sorted_best_first_with_original_indices_and_library_scores(string model)
     {
         var path = FixturePaths.Model(model);

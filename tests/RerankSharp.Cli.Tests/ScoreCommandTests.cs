@@ -8,20 +8,23 @@ public class ScoreCommandTests
 {
     private static readonly string Model = FixturePaths.Model("tiny-a");
 
-    [Fact]
-    public void Writes_one_line_of_scores_per_input_line_in_order_and_nothing_else_on_stdout()
+    [Theory]
+    [InlineData("tiny-a")]
+    [InlineData("gte-b")]
+    public void Writes_one_line_of_scores_per_input_line_in_order_and_nothing_else_on_stdout(string model)
     {
+        var path = FixturePaths.Model(model);
         var input = string.Join('\n',
             """{"query": "中国的首都是哪里?", "documents": ["北京是中国的政治中心和首都。", "首都机场位于北京,是中国重要交通枢纽。"]}""",
             """{"query": "what is a reranker?", "documents": ["A cross-encoder reads query and passage together.", "", "Bananas are yellow."]}""",
             """{"query": "empty list", "documents": []}""") + "\n";
 
-        var result = RerankProcess.Run(input, "score", "--model", Model);
+        var result = RerankProcess.Run(input, "score", "--model", path);
 
         Assert.True(result.ExitCode == 0, result.Stderr);
         var lines = result.StdoutLines.Select(l => JsonNode.Parse(l)!["scores"]!.AsArray().Select(s => s!.GetValue<float>()).ToArray()).ToArray();
         Assert.Equal([2, 3, 0], lines.Select(l => l.Length));
-        using var encoder = CrossEncoder.Load(Model);
+        using var encoder = CrossEncoder.Load(path);
         var expected = encoder.Predict([("中国的首都是哪里?", "北京是中国的政治中心和首都。"), ("中国的首都是哪里?", "首都机场位于北京,是中国重要交通枢纽。")]);
         Assert.Equal(expected, lines[0]);
         Assert.All(lines.SelectMany(l => l), s => Assert.InRange(s, 0f, 1f));

@@ -31,6 +31,25 @@ public class TokenizeCommandTests
     }
 
     [Fact]
+    public void Gives_the_ids_of_gte_pairs_from_the_xlmr_tokenizer()
+    {
+        var model = FixturePaths.Model("gte-a");
+        var input = string.Join('\n',
+            """{"query": "中国的首都是哪里?", "document": "北京是中国的政治中心和首都。"}""",
+            """{"query": "what is panda?", "document": "The giant panda is a bear species endemic to China.", "max_length": 12}""");
+
+        var result = RerankProcess.Run(input, "tokenize", "--model", model);
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        var tokenizer = PairTokenizer.Load(RerankSharp.Models.ModelFolder.Open(model));
+        var lines = result.StdoutLines;
+        var ids = Ids(lines[0]);
+        Assert.Equal(tokenizer.EncodePair("中国的首都是哪里?", "北京是中国的政治中心和首都。", 512), ids);
+        Assert.Equal([0, .. tokenizer.EncodeText("中国的首都是哪里?"), 2, 2], ids[..(tokenizer.EncodeText("中国的首都是哪里?").Length + 3)]);   // <s> q </s></s> d </s>
+        Assert.Equal(12, Ids(lines[1]).Length);
+    }
+
+    [Fact]
     public void Gives_the_ids_of_modernbert_pairs_cls_query_sep_document_sep()
     {
         var model = FixturePaths.Model("modernbert-a");

@@ -73,9 +73,9 @@ public class DockerfileTests(PackagedBuilds builds)
         AssertScoresOfTinyA(scores);
         Assert.True(healthCheck.ExitCode == 0, $"HEALTHCHECK exited {healthCheck.ExitCode}: {healthCheck.Stderr}");
         Assert.Equal(0, exitCode);
-        // Nothing but the lines that say where it listens (the API, then the playground): no warning from the image's
-        // settings (ASPNETCORE_HTTP_PORTS included).
-        Assert.Equal(["rerank: serving", "rerank: playgro"], server.Stderr.Select(line => line[..Math.Min(15, line.Length)]));
+        // Nothing but the lines that say where it listens (the API, then the playground) and the two of the stop (draining,
+        // stopped): no warning from the image's settings (ASPNETCORE_HTTP_PORTS included).
+        Assert.Equal(["rerank: serving", "rerank: playgro", "rerank: stoppin", "rerank: stopped"], server.Stderr.Select(line => line[..Math.Min(15, line.Length)]));
     }
 
     [Fact]

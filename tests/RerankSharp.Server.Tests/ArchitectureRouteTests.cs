@@ -24,6 +24,8 @@ public class ArchitectureRouteTests
     [InlineData("bert-a", "/v1/rerank", "documents")]
     [InlineData("jina-a", "/v1/rerank", "documents")]
     [InlineData("jina-b", "/rerank", "texts")]
+    [InlineData("gte-a", "/rerank", "texts")]
+    [InlineData("gte-b", "/v2/rerank", "documents")]
     public async Task Each_route_scores_as_the_library_does(string model, string route, string field)
     {
         await using var server = await RunningServer.StartAsync(modelPath: FixturePaths.Model(model));

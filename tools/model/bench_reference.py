@@ -5,7 +5,9 @@ erf gelu), under torch.inference_mode(). A model whose config.json names a Moder
 tools/model/modernbert.py's forward instead (its float32 path: the ops of transformers' eager ModernBERT, [B,1,T,T]
 masks and T x T scores included); `modernbert.py bench ARGS` is the same as `bench_reference.py ARGS`. A config whose
 auto_map names jina-reranker-v2's XLMRobertaFlashConfig runs tools/model/jina.py's forward (the ops of its own code's
-non-flash path: merged Wqkv, einsum scores, a -10000 padding bias); `jina.py bench ARGS` is the same.
+non-flash path: merged Wqkv, einsum scores, a -10000 padding bias); `jina.py bench ARGS` is the same. A GTE
+NewForSequenceClassification config runs tools/model/gte.py's float32 forward (new-impl's eager ops, its float32 rotary
+tables), likewise `gte.py bench ARGS`.
 
     MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=1000000000000 \\
     /usr/bin/python3 tools/model/bench_reference.py --model /work/models/full --ids ids.json \\
@@ -107,7 +109,8 @@ def main(argv=None) -> None:
         del stored
     del mt
     weights = reference.WeightSource(reference.DictTensors(arrays), torch.float32)
-    # ModernBERT checkpoints run modernbert.py's forward (same ops as transformers' eager path), jina-reranker-v2 jina.py's;
+    # ModernBERT checkpoints run modernbert.py's forward (same ops as transformers' eager path), jina-reranker-v2 jina.py's,
+    # GTE ones gte.py's;
     # anything else is XLM-R.
     engine = "pytorch eager float32 (tools/model/reference.py), torch.inference_mode"
     forward = reference.forward
@@ -115,6 +118,10 @@ def main(argv=None) -> None:
         import modernbert  # noqa: E402
         engine = "pytorch eager float32 (tools/model/modernbert.py: transformers' eager ModernBERT ops), torch.inference_mode"
         forward = modernbert.forward
+    elif (cfg.get("architectures") or [""])[0] == "NewForSequenceClassification":
+        import gte  # noqa: E402
+        engine = "pytorch eager float32 (tools/model/gte.py: new-impl's eager NewForSequenceClassification ops), torch.inference_mode"
+        forward = gte.forward
     import jina  # noqa: E402
     if jina.is_jina(cfg):
         engine = "pytorch eager float32 (tools/model/jina.py: jina-reranker-v2's own code, non-flash path), torch.inference_mode"

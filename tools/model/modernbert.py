@@ -57,21 +57,21 @@ scaled so each pre-activation unit has std 1.5; the classifier is scaled so the 
 
 from __future__ import annotations
 
-import argparse
-import datetime
 import json
 import math
 import os
 import subprocess
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fixture_tool  # noqa: E402
 import make_model  # noqa: E402
 import safetensors_io as st  # noqa: E402
+from fixture_tool import right_pad  # noqa: E402
 
 REPO = make_model.REPO_ROOT
 FIXTURES = make_model.FIXTURE_DIR
@@ -467,16 +467,6 @@ def pair_ids(rng: np.random.Generator, length: int, t: dict) -> list[int]:
     return [t["cls"]] + content[:q] + [t["sep"]] + content[q:] + [t["sep"]]
 
 
-def right_pad(seqs, pad_id):
-    T = max(len(q) for q in seqs)
-    ids = np.full((len(seqs), T), pad_id, dtype=np.int64)
-    mask = np.zeros((len(seqs), T), dtype=np.int64)
-    for b, q in enumerate(seqs):
-        ids[b, :len(q)] = q
-        mask[b, :len(q)] = 1
-    return torch.from_numpy(ids), torch.from_numpy(mask)
-
-
 def make(s: MBSpec, out: str, log=print) -> dict:
     os.makedirs(out, exist_ok=True)
     cfg = config_json(s)
@@ -509,25 +499,8 @@ def make(s: MBSpec, out: str, log=print) -> dict:
     arrays["classifier.weight"] = c.astype(np.float32)
     arrays["classifier.bias"] = (-(hn @ c.T).mean(axis=0)).astype(np.float32)
     cal = (hn @ c.T)[:, 0] + arrays["classifier.bias"][0]
-    for stale in os.listdir(out):
-        if stale.endswith(".safetensors"):
-            os.remove(os.path.join(out, stale))
-    st.save_file({n: (a, s.dtype) for n, a in arrays.items()}, os.path.join(out, "model.safetensors"))
-    with open(os.path.join(out, "config.json"), "w", encoding="utf-8") as f:
-        f.write(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
-    inside = os.path.abspath(out).startswith(os.path.abspath(FIXTURES) + os.sep)
-    for fn in TOKENIZER_FILES:
-        target = os.path.join(out, fn)
-        if os.path.lexists(target):
-            os.remove(target)
-        if inside:      # linked, so the tokenizer fixture is stored once
-            os.symlink(os.path.join("..", "..", "modernbert-tokenizer", fn), target)
-        else:
-            with open(os.path.join(TOKENIZER_DIR, fn), "rb") as src, open(target, "wb") as dst:
-                dst.write(src.read())
-    path = os.path.join(out, "model.safetensors")
-    return {"out": out, "bytes": os.path.getsize(path), "sha256": make_model.sha256_file(path),
-            "calibration_logits": {"min": float(cal.min()), "max": float(cal.max()), "std": float(cal.std())}}
+    return fixture_tool.write_folder(out, arrays, s.dtype, cfg, TOKENIZER_DIR, TOKENIZER_FILES) | {
+        "calibration_logits": {"min": float(cal.min()), "max": float(cal.max()), "std": float(cal.std())}}
 
 
 # ---- golden ----
@@ -572,46 +545,19 @@ def golden(model_dir: str) -> None:
     if max(len(q) for _, seqs in groups for q in seqs) > P:
         raise SystemExit("a sequence is longer than max_position_embeddings")
     mt = st.ModelTensors(model_dir)
-    w64, w32 = Weights(mt, torch.float64), Weights(mt, torch.float32)
-    cases, all_logits, max32 = [], [], 0.0
-    with torch.inference_mode():
-        for name, seqs in groups:
-            ids, mask = right_pad(seqs, cfg["pad_token_id"])
-            l64 = forward(w64, cfg, ids, mask)[:, 0]
-            l32 = forward(w32, cfg, ids, mask)[:, 0].to(torch.float64)
-            max32 = max(max32, float((l64 - l32).abs().max()))
-            all_logits += l64.tolist()
-            case = {"name": name, "input_ids": ids.tolist(), "attention_mask": mask.tolist(), "logits": [float(v) for v in l64]}
-            if name == "text_pairs":
-                case["token_type_ids"] = [x["token_type_ids"] + [0] * (ids.shape[1] - len(x["token_type_ids"])) for x in texts]
-                case["pairs"] = [{"query": x["query"], "document": x["document"]} for x in texts]
-            cases.append(case)
+    cases, all_logits, max32 = fixture_tool.golden_batches(groups, forward, Weights(mt, torch.float64), Weights(mt, torch.float32), cfg)
+    case = cases[-1]                                           # text_pairs
+    T = len(case["input_ids"][0])
+    case["token_type_ids"] = [x["token_type_ids"] + [0] * (T - len(x["token_type_ids"])) for x in texts]
+    case["pairs"] = [{"query": x["query"], "document": x["document"]} for x in texts]
     r = resolve(cfg)
-    doc = {
-        "format": "reranksharp.golden-logits.v1",
-        "generator": "tools/model/modernbert.py",
-        "reference": "tools/model/modernbert.py: float64 re-implementation of transformers' ModernBertForSequenceClassification "
-                     "forward (eval, eager/sdpa path) from " + SOURCES,
-        "torch_version": torch.__version__, "numpy_version": np.__version__,
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "dtype": "float64",
-        "model": os.path.basename(os.path.normpath(model_dir)),
-        "model_sha256": make_model.sha256_file(os.path.join(model_dir, "model.safetensors")),
-        "pad_token_id": cfg["pad_token_id"], "max_sequence_length": P,
-        "resolved": {"layer_types": r["layer_types"], "rope_theta": r["rope_theta"], "half_window": r["half_window"],
-                     "rule": "sliding layers mask |i - j| > half_window; pads masked on every layer"},
-        "torch_fp32_max_abs_diff": max32,
-        "logit_range": [min(all_logits), max(all_logits)],
-        "cases": cases,
-        "batch_invariance": {
-            "probe": [[n, i] for n, seqs in groups for i, q in enumerate(seqs) if q == probe],
-            "max_length": [[n, i] for n, seqs in groups for i, q in enumerate(seqs) if q == longest],
-        },
-    }
-    with open(os.path.join(model_dir, "golden_logits.json"), "w", encoding="utf-8") as f:
-        json.dump(doc, f, ensure_ascii=False)
-        f.write("\n")
-    print(f"{model_dir}: {len(all_logits)} logits in [{min(all_logits):.2f}, {max(all_logits):.2f}], fp32 max |Δ| {max32:.1e}",
-          file=sys.stderr)
+    fixture_tool.write_golden(
+        model_dir, "tools/model/modernbert.py",
+        "tools/model/modernbert.py: float64 re-implementation of transformers' ModernBertForSequenceClassification "
+        "forward (eval, eager/sdpa path) from " + SOURCES, cfg,
+        {"layer_types": r["layer_types"], "rope_theta": r["rope_theta"], "half_window": r["half_window"],
+         "rule": "sliding layers mask |i - j| > half_window; pads masked on every layer"},
+        groups, cases, all_logits, max32, {"probe": probe, "max_length": longest})
 
 
 # ---- selfcheck ----
@@ -659,16 +605,10 @@ def selfcheck() -> None:
                 continue
             if res[bug] < 10 * max(noise, 1e-6):
                 failures.append(f"{name}: {bug} moves logits by {res[bug]:.1e}, within 10x the fp32 noise {noise:.1e}")
-    labels = {b: d for b, d in BUGS}
-    print("| | " + " | ".join(TINY) + " |")
-    print("| --- |" + " --- |" * len(TINY))
-    for key in rows[TINY[0]]:
-        cells = []
-        for n in TINY:
-            v = rows[n][key]
-            cells.append("n/a (cls pooling)" if key == "mean_over_pads" and v == 0.0 else f"{v:.1e}" if v < 0.01 else f"{v:.2g}")
-        label = f"bug: {labels[key]}" if key in labels else key
-        print(f"| {label} | " + " | ".join(cells) + " |")
+    for res in rows.values():                                 # mean pooling over the pads changes nothing under cls pooling
+        if res["mean_over_pads"] == 0.0:
+            res["mean_over_pads"] = None
+    fixture_tool.print_table(rows, TINY, dict(BUGS), "n/a (cls pooling)")
     if failures:
         raise SystemExit("\n".join(failures))
     print("selfcheck passed", file=sys.stderr)
@@ -676,35 +616,5 @@ def selfcheck() -> None:
 
 # ---- main ----
 
-def main() -> None:
-    if len(sys.argv) > 1 and sys.argv[1] == "bench":
-        import bench_reference
-        bench_reference.main(sys.argv[2:])
-        return
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=["make", "golden", "selfcheck", "bench"])
-    ap.add_argument("--all-tiny", action="store_true")
-    ap.add_argument("--preset", choices=sorted(PRESETS))
-    ap.add_argument("--out", help="model folder (make: created; golden: read)")
-    ap.add_argument("--dtype", choices=["F32", "F16", "BF16"], help="override the preset's stored dtype")
-    args = ap.parse_args()
-    if args.command == "selfcheck":
-        selfcheck()
-        return
-    if args.all_tiny:
-        jobs = [(PRESETS[n], os.path.join(FIXTURES, n)) for n in TINY]
-    elif args.out and (args.preset or args.command == "golden"):
-        jobs = [(PRESETS.get(args.preset), args.out)]
-    else:
-        ap.error("give --all-tiny, or --preset and --out (golden: --out)")
-    for spec, out in jobs:
-        if args.command == "make":
-            if args.dtype:
-                spec = replace(spec, dtype=args.dtype)
-            print(json.dumps(make(spec, out)))
-        else:
-            golden(out)
-
-
 if __name__ == "__main__":
-    main()
+    fixture_tool.main(__doc__, PRESETS, TINY, make, golden, selfcheck)

@@ -17,7 +17,7 @@ public enum GraphForm
 }
 
 /// <summary>What a layer's attention needs besides its input: the rotary tables of its kind of layer, and its window if local.</summary>
-/// <param name="Cos">cos of the rotary angles, [T, D/2] (<see cref="RotaryEmbedding.HalfTables"/>), or null for an architecture without rotary positions.</param>
+/// <param name="Cos">cos of the rotary angles, [T, D/2] (<see cref="RotaryEmbedding.HalfTables(OnnxGraphBuilder, string, string, IReadOnlyList{double})"/>), or null for an architecture without rotary positions.</param>
 /// <param name="Sin">sin of the rotary angles, [T, D/2].</param>
 /// <param name="HalfWindow">A local (sliding-window) layer's W: query i sees key j when |i − j| ≤ W; null for global attention.</param>
 internal sealed record LayerAttention(string? Cos, string? Sin, int? HalfWindow);
@@ -354,20 +354,22 @@ internal sealed class EncoderLayer
     // ---- MLP --------------------------------------------------------------------------------------------------------
 
     // The MLP up to its output projection: the input projection with its bias, then BiasGelu (fused, erf GELU with a
-    // bias) or the activation; gated (GLU), act(input) · gate over the two halves of the input projection.
+    // bias) or the activation; gated (GLU), the activated half times the other over the two halves of the input projection.
     private string Mlp(int layer, string x)
     {
         var module = _l.Module(layer, _l.MlpInput);
         var act = _l.Module(layer, _l.MlpActivation);
         if (_l.GatedMlp)
         {
-            var halves = ProjectParts(layer, _l.MlpInput, x, ["input", "gate"], _l.MlpBias);                           // [B, T, I] each
-            return _g.Node("Mul", $"{module}/gated", [Activate(act, halves[0], _l.Activation), halves[1]]);
+            var first = _l.ActivatedHalf == GatedHalf.First;
+            var halves = ProjectParts(layer, _l.MlpInput, x, first ? ["input", "gate"] : ["up", "gate"], _l.MlpInputBias);   // [B, T, I] each
+            var (activated, other) = first ? (halves[0], halves[1]) : (halves[1], halves[0]);
+            return _g.Node("Mul", $"{module}/gated", [Activate(act, activated, _l.Activation), other]);
         }
         var up = Project(layer, _l.MlpInput, x);                                                                     // [B, T, I]
-        if (_l.MlpBias && _form == GraphForm.Fused && _l.Activation == "gelu")
+        if (_l.MlpInputBias && _form == GraphForm.Fused && _l.Activation == "gelu")
             return _g.Node("BiasGelu", act, [up, _projection.Weight($"{module}.bias")], domain: OnnxGraphBuilder.ContribDomain);
-        return Activate(act, Biased(module, up, _l.MlpBias), _l.Activation);
+        return Activate(act, Biased(module, up, _l.MlpInputBias), _l.Activation);
     }
 
     /// <summary>transformers' ACT2FN[<paramref name="activation"/>] on <paramref name="x"/> (also a head's activation).</summary>

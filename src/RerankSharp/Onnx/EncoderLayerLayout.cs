@@ -10,6 +10,16 @@ internal enum NormPlacement
     Pre,
 }
 
+/// <summary>Which half of a gated MLP's input projection goes through the activation; the other half multiplies it.</summary>
+internal enum GatedHalf
+{
+    /// <summary>act(first) · second: ModernBERT's <c>Wi</c> = input ‖ gate, act(input) · gate.</summary>
+    First,
+
+    /// <summary>first · act(second): GTE's <c>up_gate_proj</c> = up ‖ gate, up · act(gate).</summary>
+    Second,
+}
+
 /// <summary>
 /// One architecture's encoder layer as its checkpoint names it: the Hugging Face module names inside layer
 /// <c>{Prefix}.{i}</c>, the norm placement, the MLP's form and which modules carry biases. <see cref="EncoderLayer"/>
@@ -49,15 +59,28 @@ internal sealed record EncoderLayerLayout
     /// <summary>The MLP activation's module path (its nodes' name): <c>intermediate.intermediate_act_fn</c>, <c>mlp.act</c>.</summary>
     public required string MlpActivation { get; init; }
 
-    /// <summary>GLU: the input projection yields (input, gate) halves and the MLP computes act(input) · gate.</summary>
+    /// <summary>GLU: the input projection yields two halves, one activated (<see cref="ActivatedHalf"/>) and multiplied by the other.</summary>
     public bool GatedMlp { get; init; }
+
+    /// <summary>Gated MLP only: the half of the input projection the activation applies to.</summary>
+    public GatedHalf ActivatedHalf { get; init; } = GatedHalf.First;
 
     /// <summary>transformers' ACT2FN name of the MLP activation: <c>gelu</c> (exact erf), <c>gelu_pytorch_tanh</c>, <c>silu</c>.</summary>
     public required string Activation { get; init; }
 
     public bool AttentionBias { get; init; } = true;
 
+    /// <summary>Whether the MLP's output projection has a bias, and its input projection unless <see cref="MlpInputBias"/> says otherwise.</summary>
     public bool MlpBias { get; init; } = true;
+
+    /// <summary>Whether the MLP's input projection has a bias: <see cref="MlpBias"/> unless set (GTE's <c>up_gate_proj</c> has none, its <c>down_proj</c> has one).</summary>
+    public bool MlpInputBias
+    {
+        get => _mlpInputBias ?? MlpBias;
+        init => _mlpInputBias = value;
+    }
+
+    private readonly bool? _mlpInputBias;
 
     public bool NormBias { get; init; } = true;
 
@@ -107,7 +130,7 @@ internal sealed record EncoderLayerLayout
             foreach (var tensor in Linear(layer, AttentionOutput, h, h, AttentionBias)) yield return tensor;
             if (HasAttentionNorm(layer))
                 foreach (var tensor in Norm(layer, AttentionNorm)) yield return tensor;
-            foreach (var tensor in Linear(layer, MlpInput, GatedMlp ? 2 * i : i, h, MlpBias)) yield return tensor;
+            foreach (var tensor in Linear(layer, MlpInput, GatedMlp ? 2 * i : i, h, MlpInputBias)) yield return tensor;
             foreach (var tensor in Linear(layer, MlpOutput, h, i, MlpBias)) yield return tensor;
             foreach (var tensor in Norm(layer, MlpNorm)) yield return tensor;
         }

@@ -33,8 +33,9 @@ public sealed record Int8Recipe
     /// Module kinds kept in fp32 in every layer, by their Hugging Face names inside a layer: BERT and XLM-R's
     /// <c>attention.self.query</c>, <c>attention.self.key</c>, <c>attention.self.value</c>, <c>attention.output.dense</c>,
     /// <c>intermediate.dense</c>, <c>output.dense</c>; ModernBERT's <c>attn.Wqkv</c>, <c>attn.Wo</c>, <c>mlp.Wi</c>,
-    /// <c>mlp.Wo</c>; jina-reranker-v2's <c>mixer.Wqkv</c>, <c>mixer.out_proj</c>, <c>mlp.fc1</c>, <c>mlp.fc2</c>. A graph
-    /// refuses a kind its architecture does not have.
+    /// <c>mlp.Wo</c>; jina-reranker-v2's <c>mixer.Wqkv</c>, <c>mixer.out_proj</c>, <c>mlp.fc1</c>, <c>mlp.fc2</c>; GTE's
+    /// <c>attention.qkv_proj</c>, <c>attention.o_proj</c>, <c>mlp.up_gate_proj</c>, <c>mlp.down_proj</c>. A graph refuses a
+    /// kind its architecture does not have.
     /// </summary>
     public IReadOnlyList<string> Fp32Modules { get; init; } = [];
 
@@ -46,6 +47,7 @@ public sealed record Int8Recipe
         "attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense", "intermediate.dense", "output.dense",
         "attn.Wqkv", "attn.Wo", "mlp.Wi", "mlp.Wo",
         "mixer.Wqkv", "mixer.out_proj", "mlp.fc1", "mlp.fc2",
+        "attention.qkv_proj", "attention.o_proj", "mlp.up_gate_proj", "mlp.down_proj",
     ];
 
     internal bool KeepsFp32(int layer, int layerCount, string moduleKind) =>

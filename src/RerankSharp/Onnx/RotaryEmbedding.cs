@@ -23,11 +23,21 @@ internal static class RotaryEmbedding
     /// cos and sin of position · inv_freq, [T, D/2] each: the cos_cache and sin_cache of ONNX Runtime's contrib
     /// <c>RotaryEmbedding</c> (<see cref="ApplyFused"/>).
     /// </summary>
-    public static (string Cos, string Sin) HalfTables(OnnxGraphBuilder g, string module, string inputIds, int headDim, double theta)
+    public static (string Cos, string Sin) HalfTables(OnnxGraphBuilder g, string module, string inputIds, int headDim, double theta) =>
+        HalfTables(g, module, inputIds, InverseFrequencies(headDim, theta));
+
+    /// <summary>The default rope's inv_freq: 1 / θ^(2i/D) for i in 0..D/2-1.</summary>
+    public static double[] InverseFrequencies(int headDim, double theta) =>
+        Enumerable.Range(0, headDim / 2).Select(i => 1.0 / Math.Pow(theta, 2.0 * i / headDim)).ToArray();
+
+    /// <summary>
+    /// As <see cref="HalfTables(OnnxGraphBuilder, string, string, int, double)"/> over given inv_freq values (D/2 of them):
+    /// for a scaled rope whose frequencies differ from the default's (GTE's NTK scaling).
+    /// </summary>
+    public static (string Cos, string Sin) HalfTables(OnnxGraphBuilder g, string module, string inputIds, IReadOnlyList<double> inverseFrequencies)
     {
-        var inverse = new float[headDim / 2];
-        for (var i = 0; i < inverse.Length; i++) inverse[i] = (float)(1.0 / Math.Pow(theta, 2.0 * i / headDim));
-        var invFreq = g.AddConstant($"{module}.inv_freq", [1, headDim / 2], inverse);
+        var inverse = inverseFrequencies.Select(f => (float)f).ToArray();
+        var invFreq = g.AddConstant($"{module}.inv_freq", [1, inverse.Length], inverse);
         var shape = g.Node("Shape", $"{module}/shape", [inputIds]);
         var length = g.Node("Gather", $"{module}/length", [shape, g.AddConstant($"{module}/one", [], 1L)]);                                // T
         var positions = g.Node("Range", $"{module}/positions", [g.AddConstant($"{module}/zero", [], 0L), length, g.AddConstant($"{module}/step", [], 1L)]);
@@ -39,7 +49,7 @@ internal static class RotaryEmbedding
 
     /// <summary>
     /// The same rotation as <see cref="Apply"/> on x [B, T, N·D] in one kernel (ONNX Runtime's contrib
-    /// <c>RotaryEmbedding</c>, half split, positions 0..T-1) over the half tables of <see cref="HalfTables"/>.
+    /// <c>RotaryEmbedding</c>, half split, positions 0..T-1) over the half tables of <see cref="HalfTables(OnnxGraphBuilder, string, string, IReadOnlyList{double})"/>.
     /// </summary>
     public static string ApplyFused(OnnxGraphBuilder g, string name, string x, string cosHalf, string sinHalf, string startPosition, int heads) =>
         g.Node("RotaryEmbedding", name, [x, startPosition, cosHalf, sinHalf],

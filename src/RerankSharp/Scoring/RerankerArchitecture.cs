@@ -48,7 +48,7 @@ internal abstract class RerankerArchitecture
 
     /// <summary>Architectures <see cref="For"/> knows, for messages and docs.</summary>
     public static IReadOnlyList<string> Supported { get; } =
-        [XlmRobertaGraph.Architecture, BertGraph.Architecture, ModernBertGraph.Architecture, Qwen3Graph.CausalLm + " (Qwen3-Reranker)", Qwen3Graph.SequenceClassification + " (Qwen3-Reranker seq-cls)"];
+        [XlmRobertaGraph.Architecture, BertGraph.Architecture, ModernBertGraph.Architecture, GteGraph.Architecture + " (GTE)", Qwen3Graph.CausalLm + " (Qwen3-Reranker)", Qwen3Graph.SequenceClassification + " (Qwen3-Reranker seq-cls)"];
 
     /// <summary>The architecture of <paramref name="folder"/>'s config.json, checked.</summary>
     /// <exception cref="RerankException"><see cref="RerankErrorKind.UnsupportedModel"/> naming <c>architectures</c> or the key that is not supported.</exception>
@@ -63,6 +63,7 @@ internal abstract class RerankerArchitecture
                 XlmRobertaGraph.Architecture => JinaXlmRobertaGraph.IsNamedBy(config) ? new JinaXlmRobertaArchitecture() : new XlmRobertaArchitecture(),
                 BertGraph.Architecture => new BertArchitecture(),
                 ModernBertGraph.Architecture => new ModernBertArchitecture(),
+                GteGraph.Architecture => new GteArchitecture(),
                 Qwen3Graph.CausalLm => new Qwen3Architecture(seqCls: false),
                 Qwen3Graph.SequenceClassification => new Qwen3Architecture(seqCls: true),
                 _ => null,
@@ -202,6 +203,42 @@ internal abstract class RerankerArchitecture
 
         public override ModelProto BuildGraph(ModelConfig config, SafetensorsStore weights, string weightsDirectory, CrossEncoderOptions options,
             PairTokenizer tokenizer) => ModernBertGraph.Build(config, ModernBert, weights, weightsDirectory, options.GraphForm, options.Precision,
+                options.Int8Recipe, options.OwnKernels && RerankKernels.UseFor(options.Device));
+    }
+
+    // GTE "new" rerankers: Alibaba-NLP/gte-multilingual-reranker-base (new-impl's NewForSequenceClassification) with the
+    // XLM-R SentencePiece tokenizer, <s> q </s></s> d </s>, every token type 0.
+    private sealed class GteArchitecture : RerankerArchitecture
+    {
+        private GteConfig? _gte;
+
+        public override string Name => GteGraph.Architecture;
+
+        private GteConfig Gte => _gte ?? throw new RerankException(RerankErrorKind.Internal, "GTE config read before CheckSupported. This is a bug.");
+
+        public override void CheckSupported(ModelFolder folder)
+        {
+            RequireOneLabel(folder, "Alibaba-NLP/gte-multilingual-reranker-base");
+            _gte = GteConfig.Load(folder.ConfigPath);
+            GteGraph.CheckSupported(folder.Config, _gte, folder.ConfigPath);
+        }
+
+        public override PairTokenizer LoadTokenizer(ModelFolder folder) =>
+            PairTokenizer.Load(folder) as XlmRobertaTokenizer ?? throw new RerankException(RerankErrorKind.UnsupportedModel,
+                $"{folder.Directory}: a GTE reranker needs its XLM-R SentencePiece tokenizer (tokenizer.json of type Unigram, or sentencepiece.bpe.model).");
+
+        public override IEnumerable<(string Name, long[] Shape)> ExpectedTensors(ModelConfig config) => GteGraph.ExpectedTensors(config, Gte);
+
+        public override IReadOnlyList<(string Name, string Value)> Details(ModelFolder folder) =>
+        [
+            ("positions", Gte.DescribeRope()),
+            ("layer", $"post-LN, merged qkv_proj, gated MLP up · {folder.Config.HiddenAct}(gate)"
+                + (Gte.UnpadInputs || Gte.UseMemoryEfficientAttention ? " (unpad_inputs / use_memory_efficient_attention: same results)" : "")),
+            ("head", "first token (<s>) → pooler dense → tanh → classifier"),
+        ];
+
+        public override ModelProto BuildGraph(ModelConfig config, SafetensorsStore weights, string weightsDirectory, CrossEncoderOptions options,
+            PairTokenizer tokenizer) => GteGraph.Build(config, Gte, weights, weightsDirectory, options.GraphForm, options.Precision,
                 options.Int8Recipe, options.OwnKernels && RerankKernels.UseFor(options.Device));
     }
 
