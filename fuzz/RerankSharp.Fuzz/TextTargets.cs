@@ -120,8 +120,8 @@ internal static class TextTargets
             {
                 try
                 {
-                    foreach (var (query, document) in ScoreCommand.ParseLine(text, line, "fuzz input").Pairs)
-                        if (query is null || document is null) throw new InvalidOperationException($"Line {line} gave a null text.");
+                    var (query, documents, _) = ScoreCommand.ParseLine(text, line, "fuzz input");
+                    if (query is null || documents.Any(d => d is null)) throw new InvalidOperationException($"Line {line} gave a null text.");
                 }
                 catch (RerankException e) when (e.Kind == RerankErrorKind.InvalidInput)
                 {

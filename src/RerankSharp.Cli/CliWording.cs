@@ -18,6 +18,7 @@ internal static partial class CliWording
         ("CrossEncoderOptions.BatchSize", "--batch-size"),
         ("CrossEncoderOptions.MaxBatchTokens", "--max-batch-tokens"),
         ("CrossEncoderOptions.MaxLength", "--max-length"),
+        ("top_n must be at least 1 (or unset", "--top-n must be at least 1 (or left out"),
         ("a local model folder instead of the hub id", "a local model folder (--model DIR) instead of the hub id"),
     ];
 

@@ -36,7 +36,7 @@ internal static class JsonLines
                 var stopped = false;
                 await using (var writer = partial is null
                     ? new StreamWriter(Console.OpenStandardOutput(), new UTF8Encoding(false), 1 << 16)
-                    : new StreamWriter(partial, append: false, new UTF8Encoding(false), 1 << 16))
+                    : new StreamWriter(OpenOutput(partial, outputPath!), new UTF8Encoding(false), 1 << 16))
                 {
                     try
                     {
@@ -109,6 +109,27 @@ internal static class JsonLines
         if (!File.Exists(path))
             throw new RerankException(RerankErrorKind.InvalidInput, $"Input file {path} does not exist; pass a JSON Lines file or - for standard input.");
         return new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+    }
+
+    // The partial file's name is ours, not the user's: a failure to create it is reported for the --output they gave.
+    private static FileStream OpenOutput(string partial, string outputPath)
+    {
+        try
+        {
+            return new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.Read, 1 << 16);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            var folder = Path.GetDirectoryName(Path.GetFullPath(outputPath));
+            var reason = e switch
+            {
+                DirectoryNotFoundException => $"the folder {folder} does not exist",
+                UnauthorizedAccessException => $"the folder {folder} is not writable here",
+                _ => e.Message.Replace(partial, outputPath, StringComparison.Ordinal).TrimEnd('.'),
+            };
+            throw new RerankException(RerankErrorKind.InvalidInput,
+                $"Cannot write the output file {outputPath}: {reason}; pass a path in a folder you can write, or - for standard output.");
+        }
     }
 
     /// <summary>

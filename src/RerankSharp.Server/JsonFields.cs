@@ -47,6 +47,15 @@ internal readonly struct JsonFields(JsonElement body)
         return (int)Math.Min(number, int.MaxValue);
     }
 
+    /// <summary>Any whole number; its range is for the caller (top_n's is <see cref="RerankSharp.Scoring.RankingInput"/>'s).</summary>
+    public int? OptionalInt(string name)
+    {
+        if (!body.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null) return null;
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt64(out var number))
+            throw HttpError.Invalid($"`{name}` must be a whole number; got {Show(value)}.");
+        return (int)Math.Clamp(number, int.MinValue, int.MaxValue);
+    }
+
     public int? OptionalNonNegativeInt(string name)
     {
         if (!body.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null) return null;
@@ -89,7 +98,7 @@ internal readonly struct JsonFields(JsonElement body)
     }
 
     /// <summary>
-    /// A non-empty list of documents, each a string or (when <paramref name="allowObjects"/>) an object whose text is its
+    /// A list of documents (an empty one ranks to no results, as <see cref="RerankSharp.Scoring.RankingInput"/> decides), each a string or (when <paramref name="allowObjects"/>) an object whose text is its
     /// <c>text</c> field, or its <paramref name="rankFields"/> as <c>field: value</c> lines (Cohere v1's rank_fields).
     /// </summary>
     public IReadOnlyList<string> Documents(string name, int maxDocuments, bool allowObjects, IReadOnlyList<string>? rankFields = null)
@@ -97,7 +106,6 @@ internal readonly struct JsonFields(JsonElement body)
         if (!body.TryGetProperty(name, out var value)) throw HttpError.Invalid($"`{name}` is missing; send the documents to rank as a list of strings.");
         if (value.ValueKind != JsonValueKind.Array) throw HttpError.Invalid($"`{name}` must be a list of strings; got {Describe(value.ValueKind)}.");
         var count = value.GetArrayLength();
-        if (count == 0) throw HttpError.Invalid($"`{name}` is empty; send at least one document.");
         if (count > maxDocuments)
             throw HttpError.TooLarge($"{count} documents in one request is over the limit of {maxDocuments}; send them in several requests or raise --max-documents.");
         var documents = new string[count];

@@ -54,9 +54,10 @@ internal sealed class RankingService(CrossEncoder encoder, RerankServerOptions o
     /// <summary>The scores of <paramref name="query"/>'s documents in input order, unranked.</summary>
     public async Task<DocumentScores> ScoreAsync(RankQuery query, CancellationToken cancellationToken)
     {
-        if (query.Query.Length == 0) throw HttpError.Invalid("`query` is empty; send the text to rank the documents against.");
+        // The library decides what a ranking call accepts (RankingInput), so the routes, gRPC and the CLI agree.
         var scores = await encoder.ScoreDocumentsAsync(query.Query, query.Documents, new RerankOptions
         {
+            TopN = query.TopN,
             RawScores = query.RawScores,
             Truncate = query.Truncate ?? options.AutoTruncate,
             TruncationDirection = query.Direction,
@@ -67,8 +68,6 @@ internal sealed class RankingService(CrossEncoder encoder, RerankServerOptions o
             ChunkAggregation = query.ChunkAggregation ?? options.ChunkAggregation,
             ReturnWindows = query.ReturnWindows,
         }, cancellationToken);
-        if (scores.Scores.Any(float.IsNaN))
-            throw new RerankException(RerankErrorKind.Backend, "The model produced NaN scores; the weights or the execution provider are broken.");
         metrics.RecordDocuments(scores);
         return scores;
     }

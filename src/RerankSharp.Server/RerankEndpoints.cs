@@ -84,7 +84,7 @@ public static class RerankEndpoints
             Truncate = fields.OptionalBool("truncate"),
             Direction = Direction(fields.OptionalString("truncation_direction")),
             RawScores = fields.OptionalBool("raw_scores") ?? false,
-            TopN = fields.OptionalPositiveInt("top_n"),
+            TopN = fields.OptionalInt("top_n"),
             MinScore = fields.OptionalNumber("min_score"),
             Instruction = fields.OptionalString("instruction"),
         }.WithLongDocuments(fields);
@@ -108,7 +108,7 @@ public static class RerankEndpoints
         var rankFields = fields.OptionalStringList("rank_fields");
         var query = new RankQuery(fields.RequiredString("query"), fields.Documents("documents", options.MaxDocuments, allowObjects: true, rankFields))
         {
-            TopN = fields.OptionalPositiveInt("top_n"),
+            TopN = fields.OptionalInt("top_n"),
             MaxDocumentTokens = fields.OptionalPositiveInt("max_tokens_per_doc"),
             Truncate = fields.OptionalBool("truncate"),
             Direction = Direction(fields.OptionalString("truncation_direction")),

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -82,22 +81,8 @@ public partial class DocExamplesTests
     // As tools/docs/examples.py runs it: bash from the repository root, `rerank` the CLI under test.
     private static string Run(string command)
     {
-        var info = RerankProcess.StartInfo(null);
-        info.FileName = "bash";
-        info.ArgumentList.Clear();
-        info.ArgumentList.Add("-c");
-        info.ArgumentList.Add($"rerank() {{ dotnet \"{Path.Combine(AppContext.BaseDirectory, "rerank.dll")}\" \"$@\"; }}\n{command}");
-        info.WorkingDirectory = Repo;
-        using var process = Process.Start(info)!;
-        process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(3)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"{command} did not finish in 3 minutes");
-        }
-        Assert.True(process.ExitCode == 0, $"{command} exited {process.ExitCode}: {stderr.Result}");
-        return stdout.Result.Replace(Repo + "/", "", StringComparison.Ordinal);
+        var result = RerankProcess.Bash(command, Repo);
+        Assert.True(result.ExitCode == 0, $"{command} exited {result.ExitCode}: {result.Stderr}");
+        return result.Stdout.Replace(Repo + "/", "", StringComparison.Ordinal);
     }
 }

@@ -1,9 +1,10 @@
+using System.Text.RegularExpressions;
 using RerankSharp.Tests;
 
 namespace RerankSharp.Cli.Tests;
 
 /// <summary>Each failure is one line on stderr, a distinct non-zero exit code, and no stack trace unless --verbose.</summary>
-public class ErrorReportingTests
+public partial class ErrorReportingTests
 {
     private static void AssertOneLine(RerankProcess.Result result, int exitCode, string expected)
     {
@@ -201,5 +202,67 @@ public class ErrorReportingTests
         var result = RerankProcess.Run("", "score", "--model", "/nonexistent/model-folder", "--verbose");
         Assert.Equal(2, result.ExitCode);
         Assert.Contains("   at ", result.Stderr);
+    }
+
+    // docs/cli.md's table of error classes: each row's command, run as written from a copy of the repository root (a
+    // folder whose tests/ is the repository's), must exit with the row's code and print the row's line, "…" standing
+    // for a machine-dependent path. The damaged models the table names are made here.
+    [GeneratedRegex(@"<!-- errors -->\n(?<table>.*?)<!-- /errors -->", RegexOptions.Singleline)]
+    private static partial Regex ErrorTable();
+
+    [GeneratedRegex(@"^\| (?<class>[^|]+) \| (?<exit>\d+) \| `(?<command>(?:[^`\\]|\\.)+)` \| (?<line>``? .+? ``?|`[^`]+`) \|$", RegexOptions.Multiline)]
+    private static partial Regex ErrorRow();
+
+    public static TheoryData<string> ErrorClasses()
+    {
+        var classes = new TheoryData<string>();
+        foreach (Match row in ErrorRow().Matches(ErrorTableText())) classes.Add(row.Groups["class"].Value);
+        return classes;
+    }
+
+    private static string ErrorTableText()
+    {
+        var repo = Path.GetFullPath(Path.Combine(FixturePaths.Fixtures, "..", ".."));
+        return ErrorTable().Match(File.ReadAllText(Path.Combine(repo, "docs", "cli.md"))).Groups["table"].Value;
+    }
+
+    [Fact]
+    public void The_docs_table_of_errors_has_every_row_in_the_shape_the_test_reads()
+    {
+        var rows = ErrorTableText().Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(2).ToArray();
+        Assert.NotEmpty(rows);
+        Assert.All(rows, row => Assert.Matches(ErrorRow(), row));
+    }
+
+    [Theory]
+    [MemberData(nameof(ErrorClasses))]
+    public void Each_error_class_of_the_docs_prints_its_line_and_exit_code(string errorClass)
+    {
+        var row = ErrorRow().Matches(ErrorTableText()).Single(m => m.Groups["class"].Value == errorClass);
+        var command = row.Groups["command"].Value.Replace("\\|", "|");
+        var line = row.Groups["line"].Value.Trim('`', ' ').Replace("\\|", "|");
+        var root = Directory.CreateTempSubdirectory("rerank-errors-").FullName;
+        var broken = new List<string>();
+        try
+        {
+            Directory.CreateSymbolicLink(Path.Combine(root, "tests"), Path.GetFullPath(Path.Combine(FixturePaths.Fixtures, "..")));
+            broken.Add(BrokenModels.WithNaN("tiny-a", "classifier.out_proj.bias"));
+            Directory.CreateSymbolicLink(Path.Combine(root, "nan-model"), broken[^1]);
+            broken.Add(CopyModel("tiny-a"));
+            using (var cut = File.OpenWrite(Path.Combine(broken[^1], "model.safetensors"))) cut.SetLength(100_000);
+            Directory.CreateSymbolicLink(Path.Combine(root, "cut-model"), broken[^1]);
+
+            var result = RerankProcess.Bash(command, root);
+
+            var pattern = "^" + string.Join(".+", line.Split('…').Select(Regex.Escape)) + "$";
+            Assert.True(Regex.IsMatch(result.Stderr.Trim(), pattern, RegexOptions.Singleline),
+                $"docs/cli.md says `{command}` prints\n{line}\nbut it printed\n{result.Stderr}");
+            Assert.Equal(int.Parse(row.Groups["exit"].Value, System.Globalization.CultureInfo.InvariantCulture), result.ExitCode);
+        }
+        finally
+        {
+            Directory.Delete(root, true);
+            foreach (var dir in broken) Directory.Delete(dir, true);
+        }
     }
 }

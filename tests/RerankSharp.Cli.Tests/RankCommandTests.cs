@@ -35,8 +35,31 @@ public class RankCommandTests
         var result = RerankProcess.Run(null, "rank", "--model", Model, "--query", "q", "--doc", "a", "--doc", "b", "--doc", "c", "--top-n", "2");
 
         Assert.True(result.ExitCode == 0, result.Stderr);
-        Assert.Contains("2 documents", result.Stdout);
+        Assert.Contains("best 2 of 3 documents in", result.Stdout);
         Assert.Contains("score", result.Stdout);
+    }
+
+    [Fact]
+    public void One_document_is_counted_in_the_singular()
+    {
+        var result = RerankProcess.Run(null, "rank", "--model", Model, "--query", "q", "--doc", "a");
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Matches(@"\n1 document in \d+ ms\n", result.Stdout);
+    }
+
+    [Theory]
+    [InlineData("--top-n", "0", "error: --top-n must be at least 1 (or left out to keep every document); got 0.")]
+    [InlineData("--top-n", "-2", "error: --top-n must be at least 1 (or left out to keep every document); got -2.")]
+    [InlineData("--query", "", "error: The query is empty; give the text to rank the documents against.")]
+    public void A_top_n_below_one_or_an_empty_query_is_one_error_line_with_exit_code_4_as_the_server_answers_400(string option, string value, string line)
+    {
+        string[] query = option == "--query" ? [] : ["--query", "q"];
+        var result = RerankProcess.Run(null, ["rank", "--model", Model, .. query, option, value, "--doc", "a"]);
+
+        Assert.Equal(4, result.ExitCode);
+        Assert.Equal(line, result.Stderr.Trim());
+        Assert.Empty(result.Stdout);
     }
 
     [Fact]

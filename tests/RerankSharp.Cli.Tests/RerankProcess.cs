@@ -31,6 +31,30 @@ internal static class RerankProcess
         return new Result(process.ExitCode, stdout.Result, stderr.Result);
     }
 
+    /// <summary>
+    /// Runs a documented shell line as a reader would type it: bash in <paramref name="workingDirectory"/>, with
+    /// <c>rerank</c> the program under test (so pipes, quotes and <c>VAR=value</c> prefixes work as written).
+    /// </summary>
+    public static Result Bash(string command, string workingDirectory)
+    {
+        var info = StartInfo(null);
+        info.FileName = "bash";
+        info.ArgumentList.Clear();
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add($"rerank() {{ dotnet \"{Path.Combine(AppContext.BaseDirectory, "rerank.dll")}\" \"$@\"; }}\n{command}");
+        info.WorkingDirectory = workingDirectory;
+        using var process = Process.Start(info)!;
+        process.StandardInput.Close();
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(3)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"{command} did not finish in 3 minutes");
+        }
+        return new Result(process.ExitCode, stdout.Result, stderr.Result);
+    }
+
     /// <summary>How <see cref="Run(string?, IDictionary{string, string}?, string[])"/> starts <c>rerank</c>, for a test that must act while it runs.</summary>
     public static ProcessStartInfo StartInfo(IDictionary<string, string>? environment, params string[] args)
     {

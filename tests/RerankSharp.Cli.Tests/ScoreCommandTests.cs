@@ -31,6 +31,21 @@ public class ScoreCommandTests
     }
 
     [Fact]
+    public void A_line_with_an_empty_query_gets_the_librarys_error_and_the_others_are_scored()
+    {
+        var input = string.Join('\n',
+            """{"query": "", "documents": ["a"]}""",
+            """{"query": "q", "documents": ["a"]}""") + "\n";
+
+        var result = RerankProcess.Run(input, "score", "--model", Model);
+
+        Assert.Equal(4, result.ExitCode);
+        Assert.Equal("The query is empty; give the text to rank the documents against.", JsonNode.Parse(result.StdoutLines[0])!["error"]!.GetValue<string>());
+        Assert.Single(JsonNode.Parse(result.StdoutLines[1])!["scores"]!.AsArray());
+        Assert.Contains("1 of 2 lines could not be scored", result.Stderr);
+    }
+
+    [Fact]
     public void Raw_gives_logits_that_are_the_inverse_sigmoid_of_the_default_scores()
     {
         const string input = """{"query": "q", "documents": ["some passage", "another one"]}""";

@@ -30,7 +30,7 @@ internal static class RankCommand
             var ranked = await encoder.RerankAsync(result.GetValue(query)!, documents, options, ct);
             var elapsed = clock.Elapsed;
             if (result.GetValue(json)) PrintJson(ranked);
-            else PrintTable(ranked, result.GetValue(CommonOptions.Raw) || encoder.Activation == ScoreActivation.Identity, elapsed);
+            else PrintTable(ranked, documents.Length, result.GetValue(CommonOptions.Raw) || encoder.Activation == ScoreActivation.Identity, elapsed);
             return 0;
         }));
         return command;
@@ -48,7 +48,7 @@ internal static class RankCommand
         Console.Out.WriteLine(JsonLines.Serialize(new JsonObject { ["results"] = results }));
     }
 
-    private static void PrintTable(IReadOnlyList<RerankResult> ranked, bool raw, TimeSpan elapsed)
+    private static void PrintTable(IReadOnlyList<RerankResult> ranked, int scored, bool raw, TimeSpan elapsed)
     {
         var table = new Table().Border(TableBorder.Rounded)
             .AddColumn(new TableColumn("rank").RightAligned())
@@ -71,6 +71,9 @@ internal static class RankCommand
             table.AddRow(cells.ToArray());
         }
         AnsiConsole.Write(table);
-        AnsiConsole.MarkupLine($"[grey]{ranked.Count} documents in {elapsed.TotalMilliseconds:F0} ms[/]");
+        // With --top-n the table shows fewer rows than were scored; the footer says both so the time reads right.
+        var documents = scored == 1 ? "1 document" : $"{scored} documents";
+        var shown = ranked.Count < scored ? $"best {ranked.Count} of {documents}" : documents;
+        AnsiConsole.MarkupLine($"[grey]{shown} in {elapsed.TotalMilliseconds:F0} ms[/]");
     }
 }

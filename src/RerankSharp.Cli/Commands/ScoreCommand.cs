@@ -114,37 +114,40 @@ internal static class ScoreCommand
     {
         try
         {
-            var (pairs, instruction) = ParseLine(text, line, source);
-            // A line's own "instruction" wins over --instruction.
-            return encoder.PredictAsync(pairs, instruction is null ? options : options with { Instruction = instruction }, ct);
+            var (query, documents, instruction) = ParseLine(text, line, source);
+            // A line's own "instruction" wins over --instruction. A ranking call, so the library's rules for its query and
+            // documents (RankingInput) hold here as on the server.
+            return Scores(encoder.ScoreDocumentsAsync(query, documents, instruction is null ? options : options with { Instruction = instruction }, ct));
         }
         catch (RerankException e) when (e.Kind == RerankErrorKind.InvalidInput)
         {
             return Task.FromException<float[]>(e);
         }
+
+        static async Task<float[]> Scores(Task<DocumentScores> scored) => (await scored.ConfigureAwait(false)).Scores;
     }
 
     /// <summary>
-    /// One input line as (query, document) pairs and its own "instruction", if any; anything malformed is an
+    /// One input line as its query, documents and own "instruction", if any; anything malformed is an
     /// <see cref="RerankErrorKind.InvalidInput"/> naming the line.
     /// </summary>
-    internal static (List<(string Query, string Document)> Pairs, string? Instruction) ParseLine(string text, int line, string source)
+    internal static (string Query, List<string> Documents, string? Instruction) ParseLine(string text, int line, string source)
     {
         var obj = JsonLines.ParseObject(text, line, source);
         var query = JsonLines.RequiredString(obj, "query", line, source);
         if (obj["documents"] is not JsonArray documents)
             throw new RerankException(RerankErrorKind.InvalidInput, $"{source}: line {line} needs an array \"documents\".");
-        var pairs = new List<(string, string)>(documents.Count);
+        var texts = new List<string>(documents.Count);
         for (var i = 0; i < documents.Count; i++)
         {
             if (documents[i] is not JsonValue value || !value.TryGetValue<string>(out var document))
                 throw new RerankException(RerankErrorKind.InvalidInput, $"{source}: line {line}: documents[{i}] must be a string.");
-            pairs.Add((query, document));
+            texts.Add(document);
         }
         string? instruction = null;
         if (obj["instruction"] is JsonNode given)
             instruction = given is JsonValue v && v.TryGetValue<string>(out var lineInstruction) ? lineInstruction
                 : throw new RerankException(RerankErrorKind.InvalidInput, $"{source}: line {line}: \"instruction\" must be a string.");
-        return (pairs, instruction);
+        return (query, texts, instruction);
     }
 }

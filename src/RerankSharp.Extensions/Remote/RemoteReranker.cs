@@ -67,14 +67,10 @@ public sealed class RemoteReranker : IReranker
     public async Task<IReadOnlyList<RerankResult>> RerankAsync(string query, IReadOnlyList<string> documents,
         RerankOptions? options = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(query);
-        ArgumentNullException.ThrowIfNull(documents);
+        RankingInput.Check(query, documents, options);
         options ??= new RerankOptions();
-        if (options.TopN is < 0) throw new RerankException(RerankErrorKind.InvalidInput, $"top_n {options.TopN} must not be negative.");
-        for (var i = 0; i < documents.Count; i++)
-            if (documents[i] is null) throw new RerankException(RerankErrorKind.InvalidInput, $"Document {i} is null; pass an empty string instead.");
         _shape.Check(options, Options.Model);
-        if (documents.Count == 0 || options.TopN == 0) return [];
+        if (documents.Count == 0) return [];
 
         // Each slice's best top_n holds the overall best top_n, so slices ask for no more than that.
         var slices = Enumerable.Range(0, (int)(((long)documents.Count + _maxDocuments - 1) / _maxDocuments))

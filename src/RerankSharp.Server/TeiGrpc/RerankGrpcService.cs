@@ -16,7 +16,6 @@ internal sealed class RerankGrpcService(RankingService ranking, RerankServerOpti
 {
     public override async Task<RerankResponse> Rerank(RerankRequest request, ServerCallContext context)
     {
-        if (request.Texts.Count == 0) throw HttpError.Invalid("`texts` is empty; send at least one text to rank.");
         CheckCount(request.Texts.Count);
         var query = new RankQuery(request.Query, request.Texts)
         {

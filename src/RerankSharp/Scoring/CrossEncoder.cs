@@ -268,8 +268,7 @@ public sealed class CrossEncoder : IReranker
     public async Task<DocumentScores> ScoreDocumentsAsync(string query, IReadOnlyList<string> documents, RerankOptions? options = null,
         CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(query);
-        ArgumentNullException.ThrowIfNull(documents);
+        RankingInput.Check(query, documents, options);
         if (WindowedPairs.Needed(options))
             return await ScoreWindowsAsync(documents.Count, i => (query, documents[i]), options!, cancellationToken).ConfigureAwait(false);
         var clock = Stopwatch.StartNew();
@@ -348,9 +347,6 @@ public sealed class CrossEncoder : IReranker
     public async Task<IReadOnlyList<RerankResult>> RerankAsync(string query, IReadOnlyList<string> documents,
         RerankOptions? options = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(query);
-        ArgumentNullException.ThrowIfNull(documents);
-        if (options?.TopN is < 0) throw new RerankException(RerankErrorKind.InvalidInput, $"top_n {options.TopN} must not be negative.");
         var scored = await ScoreDocumentsAsync(query, documents, options, cancellationToken).ConfigureAwait(false);
         return RankScores(scored.Scores, documents, options?.TopN, scored.Windows);
     }
@@ -371,8 +367,14 @@ public sealed class CrossEncoder : IReranker
     }
 
     // Raw wins: a call that asks for logits gets them, whatever activation was chosen at load. In place.
+    // A NaN is never a score: it comes from broken weights (a NaN in the checkpoint, an fp16 overflow) or a broken
+    // execution provider, and ranking on it would sort garbage silently, so every scoring call fails loudly instead.
     private float[] Activate(float[] logits, bool raw)
     {
+        var nan = logits.Count(float.IsNaN);
+        if (nan > 0)
+            throw new RerankException(RerankErrorKind.Backend,
+                $"The model produced NaN as {nan} of its {logits.Length} scores; its weights or the execution provider are broken (look for NaN in the checkpoint, or run it in fp32 on the CPU).");
         if (raw || Activation == ScoreActivation.Identity) return logits;
         for (var i = 0; i < logits.Length; i++)
             logits[i] = Activation == ScoreActivation.Tanh ? (float)Math.Tanh(logits[i]) : Sigmoid(logits[i]);

@@ -44,9 +44,7 @@ public sealed class ScoreCachingReranker : DelegatingReranker
     public override async Task<IReadOnlyList<RerankResult>> RerankAsync(string query, IReadOnlyList<string> documents,
         RerankOptions? options = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(query);
-        ArgumentNullException.ThrowIfNull(documents);
-        if (options?.TopN is < 0) throw new RerankException(RerankErrorKind.InvalidInput, $"top_n {options.TopN} must not be negative.");
+        RankingInput.Check(query, documents, options);
 
         // A cached score has no window to report; such a call is answered by the reranker underneath.
         if (options?.ReturnWindows == true)

@@ -327,14 +327,16 @@ public class RemoteRerankerTests(RealServerFixture server) : IClassFixture<RealS
     }
 
     [Fact]
-    public async Task No_documents_or_top_n_zero_make_no_request_and_metadata_names_the_server()
+    public async Task No_documents_and_top_n_zero_make_no_request_and_metadata_names_the_server()
     {
         await using var stub = await PeerStub.StartAsync();
         using var client = new HttpClient();
         using IReranker remote = new RemoteReranker(client, new RemoteRerankerOptions { Endpoint = stub.Address, Api = RerankApi.CohereV2, Model = "rerank-v3.5" });
 
         Assert.Empty(await remote.RerankAsync(Query, []));
-        Assert.Empty(await remote.RerankAsync(Query, Passages, new RerankOptions { TopN = 0 }));
+        // The library's rule (RankingInput): no documents rank to nothing, a top_n of 0 is refused before any request.
+        var zero = await Assert.ThrowsAsync<RerankException>(() => remote.RerankAsync(Query, Passages, new RerankOptions { TopN = 0 }));
+        Assert.Equal(RerankErrorKind.InvalidInput, zero.Kind);
         Assert.Empty(stub.Requests);
         Assert.Equal(new RerankerMetadata("cohere", stub.Address, "rerank-v3.5"), remote.GetService<RerankerMetadata>());
     }

@@ -27,10 +27,13 @@ public class CrossEncoderPropertyTests(BatchingEncoders encoders) : IClassFixtur
     private const float Tolerance = 4e-5f;
     private static readonly RerankOptions Raw = new() { RawScores = true };
 
+    // A ranking needs a query with text (RankingInput); the refusal of the others is tested in CrossEncoderTests.
+    private static readonly Gen<string> Query = TextGen.Text(8).Where(q => !string.IsNullOrWhiteSpace(q));
+
     [Fact]
     public async Task A_documents_score_does_not_depend_on_the_other_documents_their_order_batch_size_or_token_budget()
     {
-        var requests = Gen.Select(TextGen.Text(8), TextGen.Text(40).Array[1, 12], Gen.Int);
+        var requests = Gen.Select(Query, TextGen.Text(40).Array[1, 12], Gen.Int);
         await requests.SampleAsync(async (query, documents, seed) =>
         {
             var alone = new float[documents.Length];
@@ -59,7 +62,7 @@ public class CrossEncoderPropertyTests(BatchingEncoders encoders) : IClassFixtur
     {
         // The tight encoder's 64-token pairs: short texts fit, longer ones are cut by the plain path and windowed by
         // the chunked one; for those that fit the ids, and so the scores, must be the same bit for bit.
-        var requests = Gen.Select(TextGen.Text(8), TextGen.Text(40).Array[1, 8], Gen.OneOf(TruncationStrategy.LongestFirst, TruncationStrategy.OnlySecond),
+        var requests = Gen.Select(Query, TextGen.Text(40).Array[1, 8], Gen.OneOf(TruncationStrategy.LongestFirst, TruncationStrategy.OnlySecond),
             Gen.OneOf(TruncationDirection.Right, TruncationDirection.Left));
         await requests.SampleAsync(async (query, documents, strategy, direction) =>
         {

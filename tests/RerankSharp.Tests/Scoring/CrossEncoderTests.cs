@@ -167,6 +167,51 @@ public partial class CrossEncoderTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Ranking_calls_follow_one_rule_for_empty_queries_empty_lists_and_top_n()
+    {
+        using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model("tiny-a"));
+        string[] documents = ["北京是中国的政治中心和首都。", "杭州有西湖,是著名的旅游城市。"];
+
+        // The same checks hold for ranking (RerankAsync) and for scores in input order (ScoreDocumentsAsync).
+        foreach (var call in new Func<string, IReadOnlyList<string>, RerankOptions?, Task<int>>[]
+        {
+            async (q, d, o) => (await encoder.RerankAsync(q, d, o)).Count,
+            async (q, d, o) => (await encoder.ScoreDocumentsAsync(q, d, o)).Scores.Length,
+        })
+        {
+            Assert.Equal(0, await call("q", [], null));
+            Assert.Equal(2, await call("q", documents, new RerankOptions { TopN = 5 }));
+            RerankAssert.Throws(RerankErrorKind.InvalidInput, () => call("", documents, null).GetAwaiter().GetResult(), "The query is empty");
+            RerankAssert.Throws(RerankErrorKind.InvalidInput, () => call(" \t", documents, null).GetAwaiter().GetResult(), "only whitespace");
+            RerankAssert.Throws(RerankErrorKind.InvalidInput, () => call("q", documents, new RerankOptions { TopN = 0 }).GetAwaiter().GetResult(),
+                "top_n must be at least 1 (or unset to keep every document); got 0.");
+            RerankAssert.Throws(RerankErrorKind.InvalidInput, () => call("q", ["a", null!], null).GetAwaiter().GetResult(), "Document 1 is null");
+        }
+        Assert.Single(await encoder.RerankAsync("q", documents, new RerankOptions { TopN = 1 }));
+        Assert.Equal(3, encoder.BatchesRun);   // one batch per call that scored; refusals and empty lists ran nothing
+    }
+
+    [Fact]
+    public async Task A_nan_from_the_model_fails_every_scoring_call_instead_of_being_ranked()
+    {
+        var broken = BrokenModels.WithNaN("tiny-a", "classifier.out_proj.bias");
+        try
+        {
+            using var encoder = await CrossEncoder.LoadAsync(broken);
+            string[] documents = ["a", "b"];
+            foreach (var call in new Action[]
+            {
+                () => encoder.Rank("q", documents),
+                () => encoder.Predict([("q", "a")]),
+                () => encoder.ScoreDocumentsAsync("q", documents, new RerankOptions { RawScores = true }).GetAwaiter().GetResult(),
+                () => encoder.ScoreTokenizedAsync([[0, 5, 2]]).GetAwaiter().GetResult(),
+            })
+                RerankAssert.Throws(RerankErrorKind.Backend, call, "The model produced NaN as", "look for NaN in the checkpoint");
+        }
+        finally { Directory.Delete(broken, recursive: true); }
+    }
+
+    [Fact]
     public async Task Long_pairs_are_truncated_to_max_length_by_the_chosen_strategy()
     {
         using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model("tiny-a"), new CrossEncoderOptions { MaxLength = 32 });

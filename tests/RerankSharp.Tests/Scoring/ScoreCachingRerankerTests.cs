@@ -129,11 +129,14 @@ public class ScoreCachingRerankerTests
     }
 
     [Fact]
-    public async Task A_negative_top_n_and_a_null_document_are_refused()
+    public async Task A_top_n_below_one_an_empty_query_and_a_null_document_are_refused_as_the_encoder_does()
     {
         using var cache = new ScoreCachingReranker(new FakeReranker(), 10);
 
         await Assert.ThrowsAsync<RerankException>(() => cache.RerankAsync("q", ["a"], new RerankOptions { TopN = -1 }));
+        await Assert.ThrowsAsync<RerankException>(() => cache.RerankAsync("q", ["a"], new RerankOptions { TopN = 0 }));
+        await Assert.ThrowsAsync<RerankException>(() => cache.RerankAsync("", ["a"]));
+        Assert.Empty(await cache.RerankAsync("q", []));
         var error = await Assert.ThrowsAsync<RerankException>(() => cache.RerankAsync("q", ["a", null!]));
         Assert.Equal(RerankErrorKind.InvalidInput, error.Kind);
         Assert.Throws<ArgumentOutOfRangeException>(() => new ScoreCachingReranker(new FakeReranker(), 0));
