@@ -13,7 +13,7 @@ namespace RerankSharp.Tokenization;
 /// <c>ByteLevel(use_regex: true)</c> pre-tokenizer). It adds no special tokens of its own.
 /// </summary>
 /// <remarks>Immutable after loading and safe to call from many threads at once.</remarks>
-public sealed class ByteLevelBpeTokenizer
+public sealed class ByteLevelBpeTokenizer : IPromptTextTokenizer
 {
     private const string Family = "byte-level BPE";
 
