@@ -20,6 +20,7 @@ public class InfoCommandTests
     [InlineData("bert-b", "BertForSequenceClassification, graph built from the safetensors")]
     [InlineData("qwen3-b", "Qwen3ForCausalLM, graph built from the safetensors")]
     [InlineData("mxbai-b", "Qwen2ForCausalLM, graph built from the safetensors")]
+    [InlineData("gemma-a", "GemmaForCausalLM, graph built from the safetensors")]
     [InlineData("modernbert-a", "ModernBertForSequenceClassification, graph built from the safetensors")]
     [InlineData("jina-a", "XLMRobertaForSequenceClassification, graph built from the safetensors")]
     [InlineData("gte-a", "NewForSequenceClassification, graph built from the safetensors")]

@@ -79,6 +79,7 @@ public class RankCommandTests
     [Theory]
     [InlineData("qwen3-a")]   // Qwen3-Reranker: the instruction replaces the model card's default
     [InlineData("mxbai-a")]   // mxbai-rerank-v2: the instruction goes before the query
+    [InlineData("gemma-a")]   // bge-reranker-v2-gemma: the instruction replaces FlagEmbedding's prompt
     public void Instruction_reaches_an_instruction_following_reranker(string model)
     {
         var qwen = FixturePaths.Model(model);

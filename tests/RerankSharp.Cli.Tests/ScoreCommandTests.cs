@@ -140,6 +140,7 @@ public class ScoreCommandTests
     [Theory]
     [InlineData("qwen3-b")]
     [InlineData("mxbai-b")]
+    [InlineData("gemma-b")]
     public void A_lines_instruction_wins_over_the_flag_for_an_instruction_following_reranker(string model)
     {
         var qwen = FixturePaths.Model(model);

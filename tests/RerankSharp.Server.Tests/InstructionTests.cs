@@ -4,7 +4,7 @@ using RerankSharp.Tests;
 
 namespace RerankSharp.Server.Tests;
 
-/// <summary>The optional <c>instruction</c> field of the rerank routes (as vLLM, SGLang and llama.cpp take it), served by Qwen3-Reranker and mxbai-rerank-v2 fixtures.</summary>
+/// <summary>The optional <c>instruction</c> field of the rerank routes (as vLLM, SGLang and llama.cpp take it), served by Qwen3-Reranker, mxbai-rerank-v2 and bge-reranker-v2-gemma fixtures.</summary>
 public class InstructionTests
 {
     private const string Instruction = "Given a question, retrieve passages that answer it";
@@ -16,6 +16,7 @@ public class InstructionTests
     [InlineData("/v2/rerank", "documents", "qwen3-a")]
     [InlineData("/rerank", "texts", "mxbai-a")]
     [InlineData("/v2/rerank", "documents", "mxbai-a")]
+    [InlineData("/v1/rerank", "documents", "gemma-a")]
     public async Task Each_route_scores_with_the_instruction_it_is_given_and_the_default_without(string route, string field, string model)
     {
         await using var server = await RunningServer.StartAsync(modelPath: FixturePaths.Model(model));

@@ -44,6 +44,7 @@ import safetensors_io as st  # noqa: E402
 REPO = make_model.REPO_ROOT
 FIXTURES = make_model.FIXTURE_DIR
 BPE = qwen3.BPE
+GEMMA_TOKENIZER = os.path.join(REPO, "tests", "fixtures", "gemma-tokenizer")   # tools/bpe/train_gemma.py
 
 
 @dataclass(frozen=True)
@@ -142,13 +143,15 @@ def make(s: Spec, out: str) -> dict:
     st.save_file({n: (a, s.dtype) for n, a in arrays.items()}, os.path.join(out, "model.safetensors"))
     with open(os.path.join(out, "config.json"), "w", encoding="utf-8") as f:
         f.write(json.dumps(config_json(s), indent=2, sort_keys=True) + "\n")
-    if s.family == "qwen2" and s.vocab < 150000:
+    if s.vocab < 150000:
+        # Qwen2: the byte-level BPE fixture Qwen3's use (mxbai-rerank-v2 ships Qwen2.5's tokenizer); Gemma: the
+        # byte-fallback BPE fixture. Their ids all lie below the model's vocab_size, which is padded past them as Gemma's is.
         files = ("tokenizer.json", "tokenizer_config.json") if s.tie else ("vocab.json", "merges.txt", "tokenizer_config.json")
         for fn in files:
             target = os.path.join(out, fn)
             if os.path.lexists(target):
                 os.remove(target)
-            os.symlink(os.path.join("..", "..", "bpe", fn), target)
+            os.symlink(os.path.join("..", "..", "bpe" if s.family == "qwen2" else "gemma-tokenizer", fn), target)
     return {"out": out, "bytes": os.path.getsize(os.path.join(out, "model.safetensors"))}
 
 
@@ -235,7 +238,8 @@ def text_cases(family: str) -> list[dict]:
     with open(path, "w", encoding="utf-8") as f:
         json.dump(pairs, f, ensure_ascii=False)
     try:
-        out = subprocess.run(["node", os.path.join(REPO, "tools", "bpe", "encode_decoder_prompts.js"), family, os.path.join(BPE, "tokenizer.json"), path],
+        tokenizer = os.path.join(BPE if family == "mxbai" else GEMMA_TOKENIZER, "tokenizer.json")
+        out = subprocess.run(["node", os.path.join(REPO, "tools", "bpe", "encode_decoder_prompts.js"), family, tokenizer, path],
                              check=True, capture_output=True, text=True).stdout
     finally:
         os.remove(path)
@@ -253,14 +257,10 @@ def golden(model_dir: str) -> None:
               ("b3_mixed", [rand(9), probe, rand(60)]), ("b3_same_length_no_padding", [rand(17) for _ in range(3)]),
               ("b8_mixed", [rand(n) for n in (2, 5, 12, 31, 64, 100, 150, 199)]),
               ("b8_probe_repeated", [probe if k % 3 == 0 else rand(int(rng.integers(4, 60))) for k in range(8)])]
-    if qwen2:
-        texts = text_cases("mxbai")
-        true_id, false_id = texts[0]["true_id"], texts[0]["false_id"]
-        pad = qwen3.yes_no()[2]
-        groups.append(("text_prompts", [t["input_ids"] for t in texts]))
-    else:
-        # The Gemma fixtures have no tokenizer of their own yet: the score reads a fixed vocabulary id as "Yes"'s.
-        texts, true_id, false_id, pad = [], 5431, None, cfg["pad_token_id"]
+    texts = text_cases("mxbai" if qwen2 else "bge")
+    true_id, false_id = texts[0]["true_id"], texts[0]["false_id"]
+    pad = qwen3.yes_no()[2] if qwen2 else cfg["pad_token_id"]
+    groups.append(("text_prompts", [t["input_ids"] for t in texts]))
     w64, w32 = qwen3.Weights(model_dir, torch.float64), qwen3.Weights(model_dir, torch.float32)
     cases, all_scores, max32, max_left = [], [], 0.0, 0.0
     with torch.inference_mode():

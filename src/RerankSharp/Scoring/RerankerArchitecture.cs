@@ -49,7 +49,8 @@ internal abstract class RerankerArchitecture
     /// <summary>Architectures <see cref="For"/> knows, for messages and docs.</summary>
     public static IReadOnlyList<string> Supported { get; } =
         [XlmRobertaGraph.Architecture, BertGraph.Architecture, ModernBertGraph.Architecture, GteGraph.Architecture + " (GTE)", DecoderFamily.Qwen3.Architecture + " (Qwen3-Reranker)",
-            DecoderFamily.Qwen3SequenceClassification.Architecture + " (Qwen3-Reranker seq-cls)", DecoderFamily.Qwen2.Architecture + " (mxbai-rerank-v2)"];
+            DecoderFamily.Qwen3SequenceClassification.Architecture + " (Qwen3-Reranker seq-cls)", DecoderFamily.Qwen2.Architecture + " (mxbai-rerank-v2)",
+            DecoderFamily.Gemma.Architecture + " (bge-reranker-v2-gemma)"];
 
     /// <summary>The architecture of <paramref name="folder"/>'s config.json, checked.</summary>
     /// <exception cref="RerankException"><see cref="RerankErrorKind.UnsupportedModel"/> naming <c>architectures</c> or the key that is not supported.</exception>
@@ -68,6 +69,7 @@ internal abstract class RerankerArchitecture
                 "Qwen3ForCausalLM" => new DecoderArchitecture(DecoderFamily.Qwen3),
                 "Qwen3ForSequenceClassification" => new DecoderArchitecture(DecoderFamily.Qwen3SequenceClassification),
                 "Qwen2ForCausalLM" => new DecoderArchitecture(DecoderFamily.Qwen2),
+                "GemmaForCausalLM" => new DecoderArchitecture(DecoderFamily.Gemma),
                 _ => null,
             };
             if (architecture is not null) break;
@@ -262,20 +264,20 @@ internal abstract class RerankerArchitecture
         }
 
         // The prompt and score of the reference package, for the families that take one (Qwen3's is its own tokenizer's).
-        private DecoderPrompt? Prompt => family == DecoderFamily.Qwen2 ? DecoderPrompt.MxbaiRerankV2 : null;
+        private DecoderPrompt? Prompt => family == DecoderFamily.Qwen2 ? DecoderPrompt.MxbaiRerankV2 : family == DecoderFamily.Gemma ? DecoderPrompt.BgeRerankerV2Gemma : null;
 
         public override PairTokenizer LoadTokenizer(ModelFolder folder)
         {
             var loaded = PairTokenizer.Load(folder);
-            return Prompt is { } prompt
-                ? loaded is Qwen3RerankerTokenizer qwen
-                    ? new DecoderPromptTokenizer(qwen.Bpe, prompt, "<|im_start|>", "<|im_end|>", "<|endoftext|>")
-                    : throw NeedsTokenizer(folder, prompt.Name, "its byte-level BPE tokenizer (tokenizer.json of type BPE, or vocab.json with merges.txt)")
-                : loaded as Qwen3RerankerTokenizer ?? throw NeedsTokenizer(folder, "Qwen3 reranker", "its byte-level BPE tokenizer (tokenizer.json of type BPE, or vocab.json with merges.txt)");
+            return (Prompt, loaded) switch
+            {
+                ({ } mxbai, Qwen3RerankerTokenizer qwen) when family == DecoderFamily.Qwen2 => new DecoderPromptTokenizer(qwen.Bpe, mxbai, "<|im_start|>", "<|im_end|>", "<|endoftext|>"),
+                (null, Qwen3RerankerTokenizer qwen3) => qwen3,
+                ({ } bge, DecoderPromptTokenizer gemma) when gemma.Prompt == bge => gemma,
+                _ => throw new RerankException(RerankErrorKind.UnsupportedModel, $"{folder.Directory}: a {Prompt?.Name ?? "Qwen3 reranker"} needs "
+                    + (family == DecoderFamily.Gemma ? "Gemma's tokenizer.json (BPE with byte_fallback)." : "its byte-level BPE tokenizer (tokenizer.json of type BPE, or vocab.json with merges.txt).")),
+            };
         }
-
-        private static RerankException NeedsTokenizer(ModelFolder folder, string model, string what) =>
-            new(RerankErrorKind.UnsupportedModel, $"{folder.Directory}: a {model} needs {what}.");
 
         public override int DefaultMaxLength(ModelFolder folder) => Math.Min(ModelCardMaxLength, folder.DefaultMaxLength);
 

@@ -128,10 +128,13 @@ public abstract class PairTokenizer
                 "WordPiece" => WordPieceTokenizer.FromJson(root, json),
                 // Byte-level BPE: a TemplateProcessing post-processor pairs the texts (ModernBERT's [CLS] A [SEP] B [SEP]);
                 // without one it is Qwen3-Reranker's, which reads pairs through its prompt.
+                // SentencePiece-style BPE with byte fallback is Gemma's, read through bge-reranker-v2-gemma's prompt.
+                "BPE" when ByteFallbackBpeTokenizer.Describes(root) => new DecoderPromptTokenizer(ByteFallbackBpeTokenizer.FromJson(root, json),
+                    DecoderPrompt.BgeRerankerV2Gemma, "<bos>", "<eos>", "<pad>"),
                 "BPE" when TemplateBpeTokenizer.HasTemplate(root) => TemplateBpeTokenizer.FromJson(root, json),
                 "BPE" => new Qwen3RerankerTokenizer(ByteLevelBpeTokenizer.FromJson(root, json)),
                 _ => throw new RerankException(RerankErrorKind.UnsupportedModel,
-                    $"'{json}': model.type is '{type}'; RerankSharp reads Unigram (XLM-RoBERTa), WordPiece (BERT) and byte-level BPE (Qwen3, ModernBERT) tokenizers."),
+                    $"'{json}': model.type is '{type}'; RerankSharp reads Unigram (XLM-RoBERTa), WordPiece (BERT), byte-level BPE (Qwen, ModernBERT) and byte-fallback BPE (Gemma) tokenizers."),
             };
         }
         // The readers check the keys they need by name; an element of another kind deeper in a hand-edited or damaged

@@ -130,4 +130,37 @@ public class DecoderGraphTests(ITestOutputHelper output)
             temp.Delete(recursive: true);
         }
     }
+
+    [Fact]
+    public void Gemma_takes_its_activation_from_hidden_activation_and_gelu_pytorch_tanh_without_it_whatever_hidden_act_says()
+    {
+        var config = ModelConfig.Load(Path.Combine(FixturePaths.Model("gemma-b"), "config.json"));
+
+        Assert.Equal("gelu", config.HiddenAct);
+        Assert.Null(config.HiddenActivation);
+        Assert.Equal(("hidden_activation", "gelu_pytorch_tanh"), DecoderFamily.Gemma.Activation(config));
+        Assert.Equal(("hidden_activation", "gelu"), DecoderFamily.Gemma.Activation(config with { HiddenActivation = "gelu" }));
+        Assert.Equal(("hidden_act", "gelu"), DecoderFamily.Qwen2.Activation(config));
+    }
+
+    [Theory]
+    [InlineData("gemma-a", "hidden_activation", "relu")]
+    [InlineData("mxbai-a", "hidden_act", "relu")]
+    [InlineData("mxbai-a", "rope_scaling", "yarn")]
+    public void A_config_the_graph_cannot_run_is_refused_naming_the_key(string model, string key, string value)
+    {
+        var config = ModelConfig.Load(Path.Combine(FixturePaths.Model(model), "config.json"));
+        config = key switch
+        {
+            "hidden_activation" => config with { HiddenActivation = value },
+            "hidden_act" => config with { HiddenAct = value },
+            _ => config with { HasRopeScaling = true },
+        };
+        var family = model.StartsWith("gemma", StringComparison.Ordinal) ? DecoderFamily.Gemma : DecoderFamily.Qwen2;
+
+        var e = Assert.Throws<RerankException>(() => DecoderGraph.CheckSupported(config, family, "config.json"));
+
+        Assert.Equal(RerankErrorKind.UnsupportedModel, e.Kind);
+        Assert.Contains(key, e.Message);
+    }
 }

@@ -4,14 +4,17 @@ using RerankSharp.Tokenization;
 
 namespace RerankSharp.Tests.Scoring;
 
-// CrossEncoder over mxbai-rerank-v2 (Qwen2ForCausalLM) fixtures: text and instruction in, the package's prompt ids and
-// its logit("1") − logit("0") out (tools/model/decoder.py, ids from tools/bpe/encode_decoder_prompts.js).
+// CrossEncoder over mxbai-rerank-v2 (Qwen2ForCausalLM) and bge-reranker-v2-gemma (GemmaForCausalLM) fixtures: text and
+// instruction in, the reference package's prompt ids and raw score out (logit("1") − logit("0"), or logit("Yes")), its
+// sigmoid by default (tools/model/decoder.py, ids from tools/bpe/encode_decoder_prompts.js).
 public partial class CrossEncoderTests
 {
     [Theory]
-    [InlineData("mxbai-a")]   // GQA 6/2, tied, tokenizer.json
-    [InlineData("mxbai-b")]   // 4/4 heads, untied, vocab.json + merges.txt
-    public async Task Mxbai_prompts_are_the_packages_ids_and_score_as_the_reference(string model)
+    [InlineData("mxbai-a", "Qwen2ForCausalLM")]   // GQA 6/2, tied, tokenizer.json
+    [InlineData("mxbai-b", "Qwen2ForCausalLM")]   // 4/4 heads, untied, vocab.json + merges.txt
+    [InlineData("gemma-a", "GemmaForCausalLM")]   // MQA 4/1, head_dim ≠ H/N, F32
+    [InlineData("gemma-b", "GemmaForCausalLM")]   // GQA 4/2, BF16, no hidden_activation key
+    public async Task Decoder_prompts_are_the_packages_ids_and_score_as_the_reference(string model, string architecture)
     {
         var golden = GoldenLogits.Load(FixturePaths.Model(model)).Cases.Single(c => c.Name == "text_prompts");
         using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model(model));
@@ -27,16 +30,18 @@ public partial class CrossEncoderTests
             Assert.Equal(golden.InputIds[i][..real].Select(id => (int)id),
                 encoder.Tokenizer.EncodePair(query, document, encoder.MaxLength, TruncationStrategy.LongestFirst, TruncationDirection.Right, null, instruction).Ids);
             Assert.True(Math.Abs(logit - golden.Logits[i]) <= 1e-4 * Math.Max(1, Math.Abs(golden.Logits[i])), $"prompt {i}: {logit} vs {golden.Logits[i]}");
-            // The package's final sigmoid.
+            // The package's final sigmoid (mxbai-rerank's; FlagEmbedding's normalize=True).
             Assert.Equal(1 / (1 + Math.Exp(-golden.Logits[i])), probability, 5);
         }
-        Assert.Equal("Qwen2ForCausalLM", encoder.Architecture);
+        Assert.Equal(architecture, encoder.Architecture);
     }
 
-    [Fact]
-    public async Task An_mxbai_prompt_scores_the_same_alone_and_in_a_mixed_batch()
+    [Theory]
+    [InlineData("mxbai-b")]
+    [InlineData("gemma-a")]
+    public async Task A_decoder_prompt_scores_the_same_alone_and_in_a_mixed_batch(string model)
     {
-        using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model("mxbai-b"));
+        using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model(model));
         (string, string)[] pairs = [("what is panda?", "The giant panda is a bear species endemic to China."), ("panda", "bear"), ("q", string.Join(' ', Enumerable.Repeat("forest", 150)))];
 
         var batched = await encoder.PredictAsync(pairs);
