@@ -48,13 +48,7 @@ async function main() {
   const sep = await ids('\n')
   const corpus = fs.readFileSync(corpusPath, 'utf8').split('\n').filter((l) => l)
   const lines = []
-  const single = async (category, text, max_length) => {
-    const all = await ids(text)
-    const out = { category, kind: 'single', text }
-    if (max_length !== undefined) out.max_length = max_length
-    out.ids = max_length === undefined ? all : all.slice(0, max_length)
-    lines.push(out)
-  }
+  const single = shared.singles(lines, ids)
   const prompt = async (category, instruction, query, document, L) => {
     const task = await ids(instruction || PROMPT)
     let q = await ids(`A: ${query}`)

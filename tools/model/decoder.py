@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
-import math
 import os
 import subprocess
 import sys
@@ -38,18 +37,18 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_model  # noqa: E402
-import qwen3  # noqa: E402
+from fixture_tool import Weights, right_pad  # noqa: E402
 import safetensors_io as st  # noqa: E402
 
 REPO = make_model.REPO_ROOT
 FIXTURES = make_model.FIXTURE_DIR
-BPE = qwen3.BPE
+BPE = os.path.join(REPO, "tests", "fixtures", "bpe")                            # tools/bpe/train.js (Qwen's kind)
 GEMMA_TOKENIZER = os.path.join(REPO, "tests", "fixtures", "gemma-tokenizer")   # tools/bpe/train_gemma.py
 
 
 @dataclass(frozen=True)
 class Spec:
-    family: str                 # "qwen2" or "gemma"
+    family: str                 # "qwen2", "gemma", or "qwen3" (tools/model/qwen3.py)
     hidden: int
     layers: int
     heads: int
@@ -63,6 +62,7 @@ class Spec:
     seed: int = 0
     hidden_activation: str | None = None   # Gemma: the key GemmaMLP reads (absent: gelu_pytorch_tanh)
     max_positions: int = 32768
+    seq_cls_of: str | None = None          # Qwen3: convert this preset's weights to Qwen3ForSequenceClassification
 
     @property
     def std(self) -> float:
@@ -155,9 +155,14 @@ def make(s: Spec, out: str) -> dict:
     return {"out": out, "bytes": os.path.getsize(os.path.join(out, "model.safetensors"))}
 
 
-# ---- float64 reference ----
+# ---- float64 reference (Qwen3's too: tools/model/qwen3.py) ----
 
-def rms_norm(x, w, eps, plus_one: bool):
+def rotate_half(x):
+    half = x.shape[-1] // 2
+    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+
+def rms_norm(x, w, eps, plus_one: bool = False):
     return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * ((1.0 + w) if plus_one else w)
 
 
@@ -210,8 +215,8 @@ def forward_hidden(w, cfg, ids: torch.Tensor, mask: torch.Tensor, positions: tor
             k = rms_norm(k, w(p + "self_attn.k_norm.weight"), eps, False)
         q, k = q.transpose(1, 2), k.transpose(1, 2)
         v = proj(p + "self_attn.v_proj", h).view(B, T, nkv, d).transpose(1, 2)
-        q = q * cos + qwen3.rotate_half(q) * sin
-        k = k * cos + qwen3.rotate_half(k) * sin
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
         k = k.repeat_interleave(nh // nkv, dim=1)                                  # repeat_kv
         v = v.repeat_interleave(nh // nkv, dim=1)
         probs = torch.softmax(q @ k.transpose(-1, -2) * d ** -0.5 + additive, dim=-1)
@@ -246,57 +251,50 @@ def text_cases(family: str) -> list[dict]:
     return [json.loads(line) for line in out.splitlines()]
 
 
-def golden(model_dir: str) -> None:
-    cfg = json.load(open(os.path.join(model_dir, "config.json")))
-    qwen2 = cfg["model_type"] == "qwen2"
-    V = cfg["vocab_size"]
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([11, V, cfg["hidden_size"]])))
-    rand = lambda n: rng.integers(3, 6256, size=n).tolist()  # noqa: E731   (vocabulary ids, specials excluded)
+def id_groups(rng, rand) -> tuple[list, list]:
+    """The batches of random ids every decoder golden file holds: lengths 1 to 200, padding, a probe alone and in batches."""
     probe = rand(23)
     groups = [("b1_len1", [rand(1)]), ("b1_probe", [probe]), ("b1_len200", [rand(200)]),
               ("b3_mixed", [rand(9), probe, rand(60)]), ("b3_same_length_no_padding", [rand(17) for _ in range(3)]),
               ("b8_mixed", [rand(n) for n in (2, 5, 12, 31, 64, 100, 150, 199)]),
               ("b8_probe_repeated", [probe if k % 3 == 0 else rand(int(rng.integers(4, 60))) for k in range(8)])]
-    texts = text_cases("mxbai" if qwen2 else "bge")
-    true_id, false_id = texts[0]["true_id"], texts[0]["false_id"]
-    pad = qwen3.yes_no()[2] if qwen2 else cfg["pad_token_id"]
-    groups.append(("text_prompts", [t["input_ids"] for t in texts]))
-    w64, w32 = qwen3.Weights(model_dir, torch.float64), qwen3.Weights(model_dir, torch.float32)
+    return groups, probe
+
+
+def write_golden(model_dir: str, groups, probe, texts, pad: int, score, generator: str, reference: str, ids: dict) -> None:
+    """Scores every group in float64 (and float32, and left-padded as the packages batch) with score(w, ids, mask, last,
+    positions), and writes golden_logits.json."""
+    w64, w32 = Weights(model_dir, torch.float64), Weights(model_dir, torch.float32)
     cases, all_scores, max32, max_left = [], [], 0.0, 0.0
     with torch.inference_mode():
         for name, seqs in groups:
-            ids, mask = qwen3.right_pad(seqs, pad)
+            ids_, mask = right_pad(seqs, pad)
             last = mask.sum(1) - 1
-            positions = torch.arange(ids.shape[1])[None].expand_as(ids)
-            s64 = scores(w64, cfg, ids, mask, last, true_id, false_id, positions)
-            s32 = scores(w32, cfg, ids, mask, last, true_id, false_id, positions).to(torch.float64)
-            # The packages' batches: padded on the left, positions counting the pads, last index -1.
-            T = ids.shape[1]
-            left = torch.full_like(ids, pad)
+            positions = torch.arange(ids_.shape[1])[None].expand_as(ids_)
+            s64 = score(w64, ids_, mask, last, positions)
+            s32 = score(w32, ids_, mask, last, positions).to(torch.float64)
+            # The references' batches: padded on the left, positions counting the pads (HF's cache_position), last index -1.
+            T = ids_.shape[1]
+            left = torch.full_like(ids_, pad)
             lmask = torch.zeros_like(mask)
             for b, q in enumerate(seqs):
                 left[b, T - len(q):] = torch.tensor(q)
                 lmask[b, T - len(q):] = 1
-            s_left = scores(w64, cfg, left, lmask, torch.full((len(seqs),), T - 1), true_id, false_id, positions)
+            s_left = score(w64, left, lmask, torch.full((len(seqs),), T - 1), positions)
             max32 = max(max32, float((s64 - s32).abs().max()))
             max_left = max(max_left, float((s64 - s_left).abs().max()))
             all_scores += s64.tolist()
-            case = {"name": name, "input_ids": ids.tolist(), "attention_mask": mask.tolist(), "logits": [float(v) for v in s64]}
+            case = {"name": name, "input_ids": ids_.tolist(), "attention_mask": mask.tolist(), "logits": [float(v) for v in s64]}
             if name == "text_prompts":
                 case["prompts"] = [{k: t[k] for k in ("query", "document", "instruction") if k in t} for t in texts]
             cases.append(case)
-    reference = ("mxbai-rerank-v2 (mxbai_rerank_v2.py @ 03324ea9): logits[id('1')] - logits[id('0')]" if qwen2
-                 else "bge-reranker-v2-gemma (FlagEmbedding decoder_only/base.py @ dfdace38, normalize=False): logits[true_id]")
     doc = {
-        "format": "reranksharp.golden-logits.v1",
-        "generator": "tools/model/decoder.py",
-        "reference": f"tools/model/decoder.py: float64 re-implementation of transformers' {cfg['architectures'][0]} forward (eval) and "
-                     f"{reference} at the last position, over the full vocabulary",
+        "format": "reranksharp.golden-logits.v1", "generator": generator, "reference": reference,
         "torch_version": torch.__version__, "numpy_version": np.__version__,
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "dtype": "float64",
         "model": os.path.basename(os.path.normpath(model_dir)),
         "model_sha256": make_model.sha256_file(os.path.join(model_dir, "model.safetensors")),
-        "pad_token_id": pad, "true_id": true_id, "false_id": false_id,
+        "pad_token_id": pad, **ids,
         "torch_fp32_max_abs_diff": max32, "left_padding_max_abs_diff": max_left,
         "logit_range": [min(all_scores), max(all_scores)], "cases": cases,
         "batch_invariance": {"probe": [[n, i] for n, seqs in groups for i, q in enumerate(seqs) if q == probe]},
@@ -306,6 +304,29 @@ def golden(model_dir: str) -> None:
         f.write("\n")
     print(f"{model_dir}: {len(all_scores)} scores in [{min(all_scores):.2f}, {max(all_scores):.2f}], fp32 max |Δ| {max32:.1e}, "
           f"left padding max |Δ| {max_left:.1e}", file=sys.stderr)
+
+
+def qwen_pad_id() -> int:
+    added = json.load(open(os.path.join(BPE, "tokenizer.json"), encoding="utf-8"))["added_tokens"]
+    return next(t["id"] for t in added if t["content"] == "<|endoftext|>")
+
+
+def golden(model_dir: str) -> None:
+    cfg = json.load(open(os.path.join(model_dir, "config.json")))
+    qwen2 = cfg["model_type"] == "qwen2"
+    V = cfg["vocab_size"]
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([11, V, cfg["hidden_size"]])))
+    groups, probe = id_groups(rng, lambda n: rng.integers(3, 6256, size=n).tolist())   # vocabulary ids, specials excluded
+    texts = text_cases("mxbai" if qwen2 else "bge")
+    true_id, false_id = texts[0]["true_id"], texts[0]["false_id"]
+    groups.append(("text_prompts", [t["input_ids"] for t in texts]))
+    reference = ("mxbai-rerank-v2 (mxbai_rerank_v2.py @ 03324ea9): logits[id('1')] - logits[id('0')]" if qwen2
+                 else "bge-reranker-v2-gemma (FlagEmbedding decoder_only/base.py @ dfdace38, normalize=False): logits[id('Yes')]")
+    write_golden(model_dir, groups, probe, texts, qwen_pad_id() if qwen2 else cfg["pad_token_id"],
+                 lambda w, ids, mask, last, positions: scores(w, cfg, ids, mask, last, true_id, false_id, positions),
+                 "tools/model/decoder.py",
+                 f"tools/model/decoder.py: float64 re-implementation of transformers' {cfg['architectures'][0]} forward (eval) and "
+                 f"{reference} at the last position, over the full vocabulary", {"true_id": true_id, "false_id": false_id})
 
 
 TINY = ("mxbai-a", "mxbai-b", "gemma-a", "gemma-b")

@@ -63,34 +63,13 @@ public sealed class ByteFallbackBpeTokenizer : IPromptTextTokenizer
     internal static ByteFallbackBpeTokenizer FromJson(JsonElement root, string source)
     {
         var model = Required(root, "model", JsonValueKind.Object, source, "model");
-        if (model.TryGetProperty("ignore_merges", out var ignore) && ignore.ValueKind == JsonValueKind.True)
-            throw Unsupported(source, "model.ignore_merges is true");
-        if (model.TryGetProperty("dropout", out var dropout) && dropout.ValueKind == JsonValueKind.Number)
-            throw Unsupported(source, "model.dropout is set");
         foreach (var affix in new[] { "continuing_subword_prefix", "end_of_word_suffix" })
             if (model.TryGetProperty(affix, out var value) && value.ValueKind == JsonValueKind.String && value.GetString()!.Length > 0)
                 throw Unsupported(source, $"model.{affix} is set");
         CheckNormalizer(root, source);
         CheckPreTokenizer(root, source);
-        var vocabElement = Required(model, "vocab", JsonValueKind.Object, source, "model.vocab");
-        var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var entry in vocabElement.EnumerateObject())
-            vocab[entry.Name] = entry.Value.ValueKind == JsonValueKind.Number && entry.Value.TryGetInt32(out var id) && id >= 0 ? id
-                : throw Invalid(source, $"model.vocab['{entry.Name}'] is not a non-negative id");
-        var merges = Required(model, "merges", JsonValueKind.Array, source, "model.merges").EnumerateArray().Select(m => m.ValueKind switch
-        {
-            JsonValueKind.String when m.GetString()!.Split(' ') is [var a, var b] && a.Length > 0 && b.Length > 0 => (a, b),
-            JsonValueKind.Array when m.GetArrayLength() == 2 && m[0].ValueKind == JsonValueKind.String && m[1].ValueKind == JsonValueKind.String
-                => (m[0].GetString()!, m[1].GetString()!),
-            _ => throw Invalid(source, "model.merges holds an entry that is neither \"a b\" nor [a, b]"),
-        }).ToList();
-        var list = Required(root, "added_tokens", JsonValueKind.Array, source, "added_tokens");
-        var maxId = Math.Max(vocab.Values.DefaultIfEmpty(-1).Max(), list.EnumerateArray()
-            .Select(t => t.ValueKind == JsonValueKind.Object && t.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.Number && id.TryGetInt32(out var v) ? v : -1)
-            .DefaultIfEmpty(-1).Max());
         // GemmaConverter adds every control and user-defined piece with normalized false: matched on the raw text.
-        var added = ReadAddedTokens(root, maxId + 1, source, Family);
-        var special = list.EnumerateArray().Where(t => Flag(t, "special")).Select(t => t.GetProperty("id").GetInt32()).ToArray();
+        var (vocab, merges, added, special) = ReadBpeModel(root, source, Family, allowNormalized: false, what => Unsupported(source, what));
         return new ByteFallbackBpeTokenizer(vocab, merges, added, special, source);
     }
 
@@ -185,14 +164,7 @@ public sealed class ByteFallbackBpeTokenizer : IPromptTextTokenizer
             if (alive[i]) ids.Add(id_[i]);
     }
 
-    public string[] ToPieces(ReadOnlySpan<int> ids)
-    {
-        var pieces = new string[ids.Length];
-        for (var i = 0; i < ids.Length; i++)
-            pieces[i] = ((uint)ids[i] < (uint)_pieces.Length ? _pieces[ids[i]] : null)
-                ?? throw new RerankException(RerankErrorKind.InvalidInput, $"Token id {ids[i]} is outside the vocabulary of {VocabSize}; pass ids this tokenizer produced.");
-        return pieces;
-    }
+    public string[] ToPieces(ReadOnlySpan<int> ids) => PairTokenizer.PiecesOf(_pieces, ids);
 
     private static RerankException Unsupported(string source, string what) =>
         new(RerankErrorKind.UnsupportedModel, $"'{source}': {what}; this {Family} tokenizer differs from what RerankSharp reproduces.");

@@ -136,12 +136,7 @@ public sealed class DecoderPromptTokenizer : PairTokenizer
     public override int[] EncodeText(string text) => _text.EncodeText(text);
 
     /// <summary>The text's ids, the first <paramref name="maxLength"/> kept; the prompt's tokens are added only to pairs.</summary>
-    public override int[] EncodeSingle(string text, int maxLength)
-    {
-        CheckMaxLength(maxLength, 0, "a text");
-        var ids = _text.EncodeText(text);
-        return ids.Length <= maxLength ? ids : ids[..maxLength];
-    }
+    public override int[] EncodeSingle(string text, int maxLength) => FirstTokens(_text.EncodeText(text), maxLength);
 
     public override int[] WithSpecialTokens(int[] ids) => ids;
 

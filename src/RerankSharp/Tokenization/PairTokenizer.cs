@@ -151,6 +151,23 @@ public abstract class PairTokenizer
     // throw InvalidOperationException from whichever string read met the bad bytes (found by fuzzing).
     private static JsonDocument ReadTokenizerJson(string path) => Models.JsonFile.Read(path, "replace it with the model's tokenizer.json");
 
+    // The pieces of ids from an id → piece table (null where an id has none), for the BPE tokenizers' ToPieces.
+    internal static string[] PiecesOf(string?[] table, ReadOnlySpan<int> ids)
+    {
+        var pieces = new string[ids.Length];
+        for (var i = 0; i < ids.Length; i++)
+            pieces[i] = ((uint)ids[i] < (uint)table.Length ? table[ids[i]] : null)
+                ?? throw new RerankException(RerankErrorKind.InvalidInput, $"Token id {ids[i]} is outside the vocabulary of {table.Length}; pass ids this tokenizer produced.");
+        return pieces;
+    }
+
+    // A text's own ids (decoder prompts add none to a single text), the first maxLength kept.
+    private protected static int[] FirstTokens(int[] ids, int maxLength)
+    {
+        CheckMaxLength(maxLength, 0, "a text");
+        return ids.Length <= maxLength ? ids : ids[..maxLength];
+    }
+
     private protected static void CheckMaxLength(int maxLength, int specialTokens, string what)
     {
         if (maxLength < specialTokens)

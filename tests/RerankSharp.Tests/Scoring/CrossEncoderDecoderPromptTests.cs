@@ -4,12 +4,16 @@ using RerankSharp.Tokenization;
 
 namespace RerankSharp.Tests.Scoring;
 
-// CrossEncoder over mxbai-rerank-v2 (Qwen2ForCausalLM) and bge-reranker-v2-gemma (GemmaForCausalLM) fixtures: text and
-// instruction in, the reference package's prompt ids and raw score out (logit("1") − logit("0"), or logit("Yes")), its
-// sigmoid by default (tools/model/decoder.py, ids from tools/bpe/encode_decoder_prompts.js).
+// CrossEncoder over the decoder rerankers, Qwen3-Reranker (Qwen3ForCausalLM / seq-cls), mxbai-rerank-v2 (Qwen2ForCausalLM)
+// and bge-reranker-v2-gemma (GemmaForCausalLM): text and instruction in, the reference's prompt ids and raw score out
+// (logit("yes") − logit("no"), logit("1") − logit("0"), or logit("Yes")), its sigmoid by default (tools/model/qwen3.py,
+// tools/model/decoder.py; ids from tools/bpe/encode_prompts.js and encode_decoder_prompts.js).
 public partial class CrossEncoderTests
 {
     [Theory]
+    [InlineData("qwen3-a", "Qwen3ForCausalLM")]                 // GQA, tokenizer.json
+    [InlineData("qwen3-b", "Qwen3ForCausalLM")]                 // no GQA, untied, BF16, vocab.json + merges.txt
+    [InlineData("qwen3-c", "Qwen3ForSequenceClassification")]   // seq-cls conversion of qwen3-a
     [InlineData("mxbai-a", "Qwen2ForCausalLM")]   // GQA 6/2, tied, tokenizer.json
     [InlineData("mxbai-b", "Qwen2ForCausalLM")]   // 4/4 heads, untied, vocab.json + merges.txt
     [InlineData("gemma-a", "GemmaForCausalLM")]   // MQA 4/1, head_dim ≠ H/N, F32
@@ -30,10 +34,11 @@ public partial class CrossEncoderTests
             Assert.Equal(golden.InputIds[i][..real].Select(id => (int)id),
                 encoder.Tokenizer.EncodePair(query, document, encoder.MaxLength, TruncationStrategy.LongestFirst, TruncationDirection.Right, null, instruction).Ids);
             Assert.True(Math.Abs(logit - golden.Logits[i]) <= 1e-4 * Math.Max(1, Math.Abs(golden.Logits[i])), $"prompt {i}: {logit} vs {golden.Logits[i]}");
-            // The package's final sigmoid (mxbai-rerank's; FlagEmbedding's normalize=True).
+            // The reference's normalisation: softmax over (no, yes) for Qwen3, mxbai-rerank's final sigmoid, FlagEmbedding's normalize=True.
             Assert.Equal(1 / (1 + Math.Exp(-golden.Logits[i])), probability, 5);
         }
         Assert.Equal(architecture, encoder.Architecture);
+        Assert.Equal(8192, encoder.MaxLength);
     }
 
     [Theory]
