@@ -19,6 +19,8 @@ public class InfoCommandTests
     [Theory]
     [InlineData("bert-b", "BertForSequenceClassification, graph built from the safetensors")]
     [InlineData("qwen3-b", "Qwen3ForCausalLM, graph built from the safetensors")]
+    [InlineData("mxbai-b", "Qwen2ForCausalLM, graph built from the safetensors")]
+    [InlineData("gemma-a", "GemmaForCausalLM, graph built from the safetensors")]
     [InlineData("modernbert-a", "ModernBertForSequenceClassification, graph built from the safetensors")]
     [InlineData("jina-a", "XLMRobertaForSequenceClassification, graph built from the safetensors")]
     [InlineData("gte-a", "NewForSequenceClassification, graph built from the safetensors")]

@@ -76,10 +76,13 @@ public class RankCommandTests
         finally { File.Delete(path); }
     }
 
-    [Fact]
-    public void Instruction_reaches_an_instruction_following_reranker()
+    [Theory]
+    [InlineData("qwen3-a")]   // Qwen3-Reranker: the instruction replaces the model card's default
+    [InlineData("mxbai-a")]   // mxbai-rerank-v2: the instruction goes before the query
+    [InlineData("gemma-a")]   // bge-reranker-v2-gemma: the instruction replaces FlagEmbedding's prompt
+    public void Instruction_reaches_an_instruction_following_reranker(string model)
     {
-        var qwen = FixturePaths.Model("qwen3-a");
+        var qwen = FixturePaths.Model(model);
         string[] args = ["rank", "--model", qwen, "--query", "what is panda?", "--doc", "The giant panda is a bear.", "--doc", "hi", "--json"];
         var plain = RerankProcess.Run(null, args);
         var instructed = RerankProcess.Run(null, [.. args, "--instruction", "Judge whether the passage is about animals"]);

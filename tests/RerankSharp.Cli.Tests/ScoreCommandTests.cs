@@ -137,10 +137,13 @@ public class ScoreCommandTests
         finally { dir.Delete(recursive: true); }
     }
 
-    [Fact]
-    public void A_lines_instruction_wins_over_the_flag_for_an_instruction_following_reranker()
+    [Theory]
+    [InlineData("qwen3-b")]
+    [InlineData("mxbai-b")]
+    [InlineData("gemma-b")]
+    public void A_lines_instruction_wins_over_the_flag_for_an_instruction_following_reranker(string model)
     {
-        var qwen = FixturePaths.Model("qwen3-b");
+        var qwen = FixturePaths.Model(model);
         var input = string.Join('\n',
             """{"query": "what is panda?", "documents": ["The giant panda is a bear."]}""",
             """{"query": "what is panda?", "documents": ["The giant panda is a bear."], "instruction": "Find animals"}""") + "\n";

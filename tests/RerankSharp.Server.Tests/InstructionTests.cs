@@ -4,20 +4,23 @@ using RerankSharp.Tests;
 
 namespace RerankSharp.Server.Tests;
 
-/// <summary>The optional <c>instruction</c> field of the rerank routes (as vLLM, SGLang and llama.cpp take it), served by a Qwen3-Reranker fixture.</summary>
+/// <summary>The optional <c>instruction</c> field of the rerank routes (as vLLM, SGLang and llama.cpp take it), served by Qwen3-Reranker, mxbai-rerank-v2 and bge-reranker-v2-gemma fixtures.</summary>
 public class InstructionTests
 {
     private const string Instruction = "Given a question, retrieve passages that answer it";
     private static readonly string Model = FixturePaths.Model("qwen3-a");
 
     [Theory]
-    [InlineData("/rerank", "texts")]
-    [InlineData("/v1/rerank", "documents")]
-    [InlineData("/v2/rerank", "documents")]
-    public async Task Each_route_scores_with_the_instruction_it_is_given_and_the_default_without(string route, string field)
+    [InlineData("/rerank", "texts", "qwen3-a")]
+    [InlineData("/v1/rerank", "documents", "qwen3-a")]
+    [InlineData("/v2/rerank", "documents", "qwen3-a")]
+    [InlineData("/rerank", "texts", "mxbai-a")]
+    [InlineData("/v2/rerank", "documents", "mxbai-a")]
+    [InlineData("/v1/rerank", "documents", "gemma-a")]
+    public async Task Each_route_scores_with_the_instruction_it_is_given_and_the_default_without(string route, string field, string model)
     {
-        await using var server = await RunningServer.StartAsync(modelPath: Model);
-        using var reference = await CrossEncoder.LoadAsync(Model);
+        await using var server = await RunningServer.StartAsync(modelPath: FixturePaths.Model(model));
+        using var reference = await CrossEncoder.LoadAsync(FixturePaths.Model(model));
         var pairs = TestTexts.Documents.Select(d => (TestTexts.Query, d)).ToArray();
         var expectedDefault = await reference.PredictAsync(pairs);
         var expectedInstructed = await reference.PredictAsync(pairs, new RerankOptions { Instruction = Instruction });

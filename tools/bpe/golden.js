@@ -48,13 +48,7 @@ async function main() {
   const suffix = await ids(SUFFIX)
   const corpus = fs.readFileSync(corpusPath, 'utf8').split('\n').filter((l) => l)
   const lines = []
-  const single = async (category, text, max_length) => {
-    const all = await ids(text)
-    const out = { category, kind: 'single', text }
-    if (max_length !== undefined) out.max_length = max_length
-    out.ids = max_length === undefined ? all : all.slice(0, max_length)
-    lines.push(out)
-  }
+  const single = shared.singles(lines, ids)
   const prompt = async (category, instruction, query, document, budget) => {
     const content = await ids(format(instruction, query, document))
     const out = { category, kind: 'prompt', query, document }

@@ -33,6 +33,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_model  # noqa: E402
+from fixture_tool import Weights  # noqa: E402
 import reference  # noqa: E402
 import safetensors_io as st  # noqa: E402
 
@@ -263,18 +264,6 @@ def make(s: BertSpec, out: str) -> dict:
 
 
 # ---- golden ----
-
-class Weights:
-    def __init__(self, model_dir: str, dtype):
-        self.t = st.ModelTensors(model_dir)
-        self.np_dtype = np.float64 if dtype == torch.float64 else np.float32
-        self.cache = {}
-
-    def __call__(self, name):
-        if name not in self.cache:
-            self.cache[name] = torch.from_numpy(np.array(self.t.get(name, self.np_dtype), order="C"))
-        return self.cache[name]
-
 
 def text_cases(model_dir: str, family: str) -> list[dict]:
     """Tokenized text pairs (tools/model/text_pairs.json) through HF tokenizers on the model's own tokenizer.json."""

@@ -18,6 +18,20 @@ import make_model  # noqa: E402
 import safetensors_io as st  # noqa: E402
 
 
+class Weights:
+    """A model folder's tensors by safetensors name, as torch tensors in float64 or float32, each read once."""
+
+    def __init__(self, model_dir: str, dtype):
+        self.t = st.ModelTensors(model_dir)
+        self.np_dtype = np.float64 if dtype == torch.float64 else np.float32
+        self.cache = {}
+
+    def __call__(self, name):
+        if name not in self.cache:
+            self.cache[name] = torch.from_numpy(np.array(self.t.get(name, self.np_dtype), order="C"))
+        return self.cache[name]
+
+
 def right_pad(seqs, pad_id):
     """Token id lists as int64 [B, T] ids (pads on the right) and the attention mask."""
     T = max(len(q) for q in seqs)

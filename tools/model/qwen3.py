@@ -22,19 +22,17 @@ run over the pads, which RoPE makes the same up to rounding: golden_logits.json 
 from __future__ import annotations
 
 import argparse
-import datetime
+import functools
 import json
-import math
 import os
-import shutil
 import subprocess
 import sys
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import decoder  # noqa: E402
 import make_model  # noqa: E402
 import safetensors_io as st  # noqa: E402
 
@@ -43,25 +41,8 @@ FIXTURES = make_model.FIXTURE_DIR
 BPE = os.path.join(REPO, "tests", "fixtures", "bpe")
 
 
-@dataclass(frozen=True)
-class QwenSpec:
-    hidden: int
-    layers: int
-    heads: int
-    kv_heads: int
-    head_dim: int
-    intermediate: int
-    vocab: int
-    tie: bool
-    rope_theta: float
-    dtype: str = "F32"
-    seed: int = 0
-    max_positions: int = 40960
-    seq_cls_of: str | None = None      # convert this preset's weights to Qwen3ForSequenceClassification
-
-    @property
-    def std(self) -> float:
-        return 0.02 * (1024 / self.hidden) ** 0.5
+# decoder.Spec with Qwen3's family and its 40960 positions.
+QwenSpec = functools.partial(decoder.Spec, "qwen3", max_positions=40960)
 
 
 PRESETS = {
@@ -76,7 +57,7 @@ PRESETS = {
 }
 
 
-def config_json(s: QwenSpec) -> dict:
+def config_json(s: decoder.Spec) -> dict:
     """Qwen/Qwen3-Reranker-0.6B's config.json with the sizes of `s`."""
     cfg = {
         "architectures": ["Qwen3ForSequenceClassification" if s.seq_cls_of else "Qwen3ForCausalLM"],
@@ -100,7 +81,7 @@ def yes_no() -> tuple[int, int, int]:
     return vocab["yes"], vocab["no"], pad
 
 
-def shapes(s: QwenSpec) -> dict:
+def shapes(s: decoder.Spec) -> dict:
     H, I, d = s.hidden, s.intermediate, s.head_dim
     out = {"model.embed_tokens.weight": (s.vocab, H)}
     for i in range(s.layers):
@@ -116,14 +97,14 @@ def shapes(s: QwenSpec) -> dict:
     return out
 
 
-def draw(s: QwenSpec, name: str, shape) -> np.ndarray:
+def draw(s: decoder.Spec, name: str, shape) -> np.ndarray:
     z = make_model.rng_for(s.seed, name).standard_normal(shape, dtype=np.float32)
     if name.endswith("norm.weight"):
         return (1.0 + 0.05 * z).astype(np.float32)
     return (np.float32(s.std) * z).astype(np.float32)
 
 
-def make(s: QwenSpec, out: str) -> dict:
+def make(s: decoder.Spec, out: str) -> dict:
     os.makedirs(out, exist_ok=True)
     for stale in os.listdir(out):
         if stale.endswith(".safetensors"):
@@ -150,80 +131,17 @@ def make(s: QwenSpec, out: str) -> dict:
     return {"out": out, "bytes": os.path.getsize(os.path.join(out, "model.safetensors"))}
 
 
-# ---- float64 reference ----
-
-def rms_norm(x, w, eps):
-    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps) * w
-
-
-def rotate_half(x):
-    half = x.shape[-1] // 2
-    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
-
-
-def forward_hidden(w, cfg, ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor) -> torch.Tensor:
-    """Final-norm hidden states [B, T, H]. positions [B, T]."""
-    B, T = ids.shape
-    H, nh, nkv, d = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
-    eps = cfg["rms_norm_eps"]
-    lin = torch.nn.functional.linear
-    x = w("model.embed_tokens.weight")[ids]
-    inv_freq = 1.0 / (cfg["rope_theta"] ** (torch.arange(0, d, 2, dtype=torch.float64) / d))
-    freqs = positions.to(torch.float64)[..., None] * inv_freq                      # [B, T, d/2]
-    emb = torch.cat((freqs, freqs), dim=-1)
-    cos, sin = emb.cos()[:, None].to(x.dtype), emb.sin()[:, None].to(x.dtype)       # [B, 1, T, d]
-    causal = torch.tril(torch.ones(T, T, dtype=torch.bool))
-    allowed = causal[None, None] & mask.bool()[:, None, None, :]
-    additive = torch.zeros(B, 1, T, T, dtype=x.dtype).masked_fill(~allowed, torch.finfo(x.dtype).min)
-    for i in range(cfg["num_hidden_layers"]):
-        p = f"model.layers.{i}."
-        h = rms_norm(x, w(p + "input_layernorm.weight"), eps)
-        q = rms_norm(lin(h, w(p + "self_attn.q_proj.weight")).view(B, T, nh, d), w(p + "self_attn.q_norm.weight"), eps).transpose(1, 2)
-        k = rms_norm(lin(h, w(p + "self_attn.k_proj.weight")).view(B, T, nkv, d), w(p + "self_attn.k_norm.weight"), eps).transpose(1, 2)
-        v = lin(h, w(p + "self_attn.v_proj.weight")).view(B, T, nkv, d).transpose(1, 2)
-        q = q * cos + rotate_half(q) * sin
-        k = k * cos + rotate_half(k) * sin
-        k = k.repeat_interleave(nh // nkv, dim=1)                                  # repeat_kv
-        v = v.repeat_interleave(nh // nkv, dim=1)
-        probs = torch.softmax(q @ k.transpose(-1, -2) * d ** -0.5 + additive, dim=-1)
-        ctx = (probs @ v).transpose(1, 2).reshape(B, T, nh * d)
-        x = x + lin(ctx, w(p + "self_attn.o_proj.weight"))
-        h = rms_norm(x, w(p + "post_attention_layernorm.weight"), eps)
-        x = x + lin(torch.nn.functional.silu(lin(h, w(p + "mlp.gate_proj.weight"))) * lin(h, w(p + "mlp.up_proj.weight")), w(p + "mlp.down_proj.weight"))
-    return rms_norm(x, w("model.norm.weight"), eps)
-
+# ---- float64 reference: decoder.forward_hidden, the Qwen2/Qwen3/Gemma forward (Qwen3's q/k norms by model_type) ----
 
 def scores(w, cfg, ids, mask, last, yes, no, positions) -> torch.Tensor:
     """The score logit of each row at index `last` [B]: logits[yes] − logits[no] from the full vocabulary, or score()."""
-    x = forward_hidden(w, cfg, ids, mask, positions)
+    x = decoder.forward_hidden(w, cfg, ids, mask, positions)
     h = x[torch.arange(ids.shape[0]), last]                                         # [B, H]
     if cfg["architectures"][0] == "Qwen3ForSequenceClassification":
         return torch.nn.functional.linear(h, w("score.weight"))[:, 0]
     head = w("model.embed_tokens.weight") if cfg["tie_word_embeddings"] else w("lm_head.weight")
     logits = torch.nn.functional.linear(h, head)                                   # [B, V], all of it, as the model card does
     return logits[:, yes] - logits[:, no]
-
-
-class Weights:
-    def __init__(self, model_dir: str, dtype):
-        self.t = st.ModelTensors(model_dir)
-        self.np_dtype = np.float64 if dtype == torch.float64 else np.float32
-        self.cache = {}
-
-    def __call__(self, name):
-        if name not in self.cache:
-            self.cache[name] = torch.from_numpy(np.array(self.t.get(name, self.np_dtype), order="C"))
-        return self.cache[name]
-
-
-def right_pad(seqs, pad_id):
-    T = max(len(q) for q in seqs)
-    ids = np.full((len(seqs), T), pad_id, dtype=np.int64)
-    mask = np.zeros((len(seqs), T), dtype=np.int64)
-    for b, q in enumerate(seqs):
-        ids[b, :len(q)] = q
-        mask[b, :len(q)] = 1
-    return torch.from_numpy(ids), torch.from_numpy(mask)
 
 
 def text_cases() -> list[dict]:
@@ -245,57 +163,15 @@ def golden(model_dir: str) -> None:
     yes, no, pad = yes_no()
     V = cfg["vocab_size"]
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([9, V])))
-    rand = lambda n: rng.integers(0, 6256, size=n).tolist()  # noqa: E731   (vocabulary ids, specials excluded)
-    probe = rand(23)
-    groups = [("b1_len1", [rand(1)]), ("b1_probe", [probe]), ("b1_len200", [rand(200)]),
-              ("b3_mixed", [rand(9), probe, rand(60)]), ("b3_same_length_no_padding", [rand(17) for _ in range(3)]),
-              ("b8_mixed", [rand(n) for n in (2, 5, 12, 31, 64, 100, 150, 199)]),
-              ("b8_probe_repeated", [probe if k % 3 == 0 else rand(int(rng.integers(4, 60))) for k in range(8)])]
+    groups, probe = decoder.id_groups(rng, lambda n: rng.integers(0, 6256, size=n).tolist())   # vocabulary ids, specials excluded
     texts = text_cases()
     groups.append(("text_prompts", [t["input_ids"] for t in texts]))
-    w64, w32 = Weights(model_dir, torch.float64), Weights(model_dir, torch.float32)
-    cases, all_scores, max32, max_left = [], [], 0.0, 0.0
-    with torch.inference_mode():
-        for name, seqs in groups:
-            ids, mask = right_pad(seqs, pad)
-            last = mask.sum(1) - 1
-            positions = torch.arange(ids.shape[1])[None].expand_as(ids)
-            s64 = scores(w64, cfg, ids, mask, last, yes, no, positions)
-            s32 = scores(w32, cfg, ids, mask, last, yes, no, positions).to(torch.float64)
-            # The model card's batches: padded on the left, positions counting the pads (HF's cache_position), last index -1.
-            T = ids.shape[1]
-            left = torch.full_like(ids, pad)
-            lmask = torch.zeros_like(mask)
-            for b, q in enumerate(seqs):
-                left[b, T - len(q):] = torch.tensor(q)
-                lmask[b, T - len(q):] = 1
-            s_left = scores(w64, cfg, left, lmask, torch.full((len(seqs),), T - 1), yes, no, positions)
-            max32 = max(max32, float((s64 - s32).abs().max()))
-            max_left = max(max_left, float((s64 - s_left).abs().max()))
-            all_scores += s64.tolist()
-            case = {"name": name, "input_ids": ids.tolist(), "attention_mask": mask.tolist(), "logits": [float(v) for v in s64]}
-            if name == "text_prompts":
-                case["prompts"] = [{k: t[k] for k in ("query", "document", "instruction") if k in t} for t in texts]
-            cases.append(case)
-    doc = {
-        "format": "reranksharp.golden-logits.v1",
-        "generator": "tools/model/qwen3.py",
-        "reference": "tools/model/qwen3.py: float64 re-implementation of transformers' Qwen3 forward (eval) and the Qwen3-Reranker "
-                     "model card's scoring: logits[yes] - logits[no] at the last position, over the full vocabulary",
-        "torch_version": torch.__version__, "numpy_version": np.__version__,
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "dtype": "float64",
-        "model": os.path.basename(os.path.normpath(model_dir)),
-        "model_sha256": make_model.sha256_file(os.path.join(model_dir, "model.safetensors")),
-        "pad_token_id": pad, "yes_id": yes, "no_id": no,
-        "torch_fp32_max_abs_diff": max32, "left_padding_max_abs_diff": max_left,
-        "logit_range": [min(all_scores), max(all_scores)], "cases": cases,
-        "batch_invariance": {"probe": [[n, i] for n, seqs in groups for i, q in enumerate(seqs) if q == probe]},
-    }
-    with open(os.path.join(model_dir, "golden_logits.json"), "w", encoding="utf-8") as f:
-        json.dump(doc, f, ensure_ascii=False)
-        f.write("\n")
-    print(f"{model_dir}: {len(all_scores)} scores in [{min(all_scores):.2f}, {max(all_scores):.2f}], fp32 max |Δ| {max32:.1e}, "
-          f"left padding max |Δ| {max_left:.1e}", file=sys.stderr)
+    decoder.write_golden(model_dir, groups, probe, texts, pad,
+                         lambda w, ids, mask, last, positions: scores(w, cfg, ids, mask, last, yes, no, positions),
+                         "tools/model/qwen3.py",
+                         "tools/model/qwen3.py: float64 re-implementation of transformers' Qwen3 forward (eval) and the Qwen3-Reranker "
+                         "model card's scoring: logits[yes] - logits[no] at the last position, over the full vocabulary",
+                         {"yes_id": yes, "no_id": no})
 
 
 def main() -> None:

@@ -225,4 +225,15 @@ function build(corpus) {
   return out
 }
 
-module.exports = { build }
+// A recorder of "single" cases into `lines`: the text's ids from `encode`, the first max_length kept when one is given.
+function singles(lines, encode) {
+  return async (category, text, max_length) => {
+    const all = await encode(text)
+    const out = { category, kind: 'single', text }
+    if (max_length !== undefined) out.max_length = max_length
+    out.ids = max_length === undefined ? all : all.slice(0, max_length)
+    lines.push(out)
+  }
+}
+
+module.exports = { build, singles }

@@ -68,6 +68,12 @@ public sealed record ModelConfig
     /// <summary><c>torch_dtype</c> (or <c>dtype</c>, its name since transformers 4.56): the dtype the weights were saved in, informative only.</summary>
     public string? TorchDtype { get; init; }
 
+    /// <summary>
+    /// <c>hidden_activation</c>, Gemma's name for the MLP activation, which GemmaMLP reads instead of <c>hidden_act</c>
+    /// (null when absent).
+    /// </summary>
+    public string? HiddenActivation { get; init; }
+
     /// <summary><c>num_key_value_heads</c> of decoders with grouped-query attention (Qwen3); <see cref="NumAttentionHeads"/> when absent.</summary>
     public int NumKeyValueHeads { get; init; }
 
@@ -151,6 +157,7 @@ public sealed record ModelConfig
             IntermediateSize = json.RequiredInt("intermediate_size", min: 1),
             MaxPositionEmbeddings = json.RequiredInt("max_position_embeddings", min: 1),
             HiddenAct = json.OptionalString("hidden_act") is { } act ? NonEmpty(json, "hidden_act", act) : "gelu",
+            HiddenActivation = json.OptionalString("hidden_activation") is { } activation ? NonEmpty(json, "hidden_activation", activation) : null,
             TypeVocabSize = json.OptionalInt("type_vocab_size", min: 1) ?? 2,
             LayerNormEps = json.OptionalPositiveDouble("layer_norm_eps") ?? 1e-12,
             PadTokenId = json.OptionalInt("pad_token_id", min: 0) ?? 1,

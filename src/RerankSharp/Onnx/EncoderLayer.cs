@@ -379,7 +379,7 @@ internal sealed class EncoderLayer
         // form takes opset 20's Gelu, which ORT's CPU and CUDA providers implement.
         "gelu" when _form == GraphForm.Plain => _tensors.ErfGelu(module, x),
         "gelu" => _g.Node("Gelu", module, [x]),
-        "gelu_pytorch_tanh" => _g.Node("Gelu", module, [x], attributes: [new() { Name = "approximate", Type = Proto.AttributeProto.Types.AttributeType.String, S = Google.Protobuf.ByteString.CopyFromUtf8("tanh") }]),
+        "gelu_pytorch_tanh" => _g.Node("Gelu", module, [x], attributes: [OnnxGraphBuilder.String("approximate", "tanh")]),
         "silu" => _g.Node("Mul", module, [x, _g.Node("Sigmoid", $"{module}/sigmoid", [x])]),
         _ => throw new RerankException(RerankErrorKind.UnsupportedModel,
             $"activation \"{activation}\" is not supported; RerankSharp computes {string.Join(", ", EncoderLayerLayout.Activations)}."),

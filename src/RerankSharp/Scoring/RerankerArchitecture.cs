@@ -48,7 +48,9 @@ internal abstract class RerankerArchitecture
 
     /// <summary>Architectures <see cref="For"/> knows, for messages and docs.</summary>
     public static IReadOnlyList<string> Supported { get; } =
-        [XlmRobertaGraph.Architecture, BertGraph.Architecture, ModernBertGraph.Architecture, GteGraph.Architecture + " (GTE)", Qwen3Graph.CausalLm + " (Qwen3-Reranker)", Qwen3Graph.SequenceClassification + " (Qwen3-Reranker seq-cls)"];
+        [XlmRobertaGraph.Architecture, BertGraph.Architecture, ModernBertGraph.Architecture, GteGraph.Architecture + " (GTE)", DecoderFamily.Qwen3.Architecture + " (Qwen3-Reranker)",
+            DecoderFamily.Qwen3SequenceClassification.Architecture + " (Qwen3-Reranker seq-cls)", DecoderFamily.Qwen2.Architecture + " (mxbai-rerank-v2)",
+            DecoderFamily.Gemma.Architecture + " (bge-reranker-v2-gemma)"];
 
     /// <summary>The architecture of <paramref name="folder"/>'s config.json, checked.</summary>
     /// <exception cref="RerankException"><see cref="RerankErrorKind.UnsupportedModel"/> naming <c>architectures</c> or the key that is not supported.</exception>
@@ -64,8 +66,10 @@ internal abstract class RerankerArchitecture
                 BertGraph.Architecture => new BertArchitecture(),
                 ModernBertGraph.Architecture => new ModernBertArchitecture(),
                 GteGraph.Architecture => new GteArchitecture(),
-                Qwen3Graph.CausalLm => new Qwen3Architecture(seqCls: false),
-                Qwen3Graph.SequenceClassification => new Qwen3Architecture(seqCls: true),
+                "Qwen3ForCausalLM" => new DecoderArchitecture(DecoderFamily.Qwen3),
+                "Qwen3ForSequenceClassification" => new DecoderArchitecture(DecoderFamily.Qwen3SequenceClassification),
+                "Qwen2ForCausalLM" => new DecoderArchitecture(DecoderFamily.Qwen2),
+                "GemmaForCausalLM" => new DecoderArchitecture(DecoderFamily.Gemma),
                 _ => null,
             };
             if (architecture is not null) break;
@@ -242,38 +246,60 @@ internal abstract class RerankerArchitecture
                 options.Int8Recipe, options.OwnKernels && RerankKernels.UseFor(options.Device));
     }
 
-    // Qwen3-Reranker: a decoder read at the last token through its prompt (Qwen3RerankerTokenizer). The causal-LM
-    // checkpoint is scored from the yes/no rows of lm_head, the converted seq-cls one from its score row.
-    private sealed class Qwen3Architecture(bool seqCls) : RerankerArchitecture
+    // The decoder rerankers, read at the last token through their prompts: Qwen3-Reranker (Qwen3RerankerTokenizer, the
+    // model card's yes/no rows of lm_head, or the converted seq-cls score row), mxbai-rerank-v2 on Qwen2 and
+    // bge-reranker-v2-gemma on Gemma (DecoderPromptTokenizer with the reference package's prompt and score tokens).
+    private sealed class DecoderArchitecture(DecoderFamily family) : RerankerArchitecture
     {
-        // The model card's max_length; the config allows 40960 positions, which the reference never feeds.
+        // The model cards' max_length (Qwen3-Reranker, mxbai-rerank-v2's package); the configs allow 32k-40k positions,
+        // which the references never feed. FlagLLMReranker's default is a 512-token passage, ours the whole prompt.
         private const int ModelCardMaxLength = 8192;
 
-        public override string Name => seqCls ? Qwen3Graph.SequenceClassification : Qwen3Graph.CausalLm;
+        public override string Name => family.Architecture;
 
         public override void CheckSupported(ModelFolder folder)
         {
-            if (seqCls) RequireOneLabel(folder, "tomaarsen/Qwen3-Reranker-0.6B-seq-cls");
-            Qwen3Graph.CheckSupported(folder.Config, folder.ConfigPath);
+            if (family.SequenceClassification) RequireOneLabel(folder, "tomaarsen/Qwen3-Reranker-0.6B-seq-cls");
+            DecoderGraph.CheckSupported(folder.Config, family, folder.ConfigPath);
         }
 
-        public override PairTokenizer LoadTokenizer(ModelFolder folder) =>
-            PairTokenizer.Load(folder) as Qwen3RerankerTokenizer ?? throw new RerankException(RerankErrorKind.UnsupportedModel,
-                $"{folder.Directory}: a Qwen3 reranker needs its byte-level BPE tokenizer (tokenizer.json of type BPE, or vocab.json with merges.txt).");
+        // The prompt and score of the reference package, for the families that take one (Qwen3's is its own tokenizer's).
+        private DecoderPrompt? Prompt => family == DecoderFamily.Qwen2 ? DecoderPrompt.MxbaiRerankV2 : family == DecoderFamily.Gemma ? DecoderPrompt.BgeRerankerV2Gemma : null;
+
+        public override PairTokenizer LoadTokenizer(ModelFolder folder)
+        {
+            var loaded = PairTokenizer.Load(folder);
+            return (Prompt, loaded) switch
+            {
+                ({ } mxbai, Qwen3RerankerTokenizer qwen) when family == DecoderFamily.Qwen2 => new DecoderPromptTokenizer(qwen.Bpe, mxbai, "<|im_start|>", "<|im_end|>", "<|endoftext|>"),
+                (null, Qwen3RerankerTokenizer qwen3) => qwen3,
+                ({ } bge, DecoderPromptTokenizer gemma) when gemma.Prompt == bge => gemma,
+                _ => throw new RerankException(RerankErrorKind.UnsupportedModel, $"{folder.Directory}: a {Prompt?.Name ?? "Qwen3 reranker"} needs "
+                    + (family == DecoderFamily.Gemma ? "Gemma's tokenizer.json (BPE with byte_fallback)." : "its byte-level BPE tokenizer (tokenizer.json of type BPE, or vocab.json with merges.txt).")),
+            };
+        }
 
         public override int DefaultMaxLength(ModelFolder folder) => Math.Min(ModelCardMaxLength, folder.DefaultMaxLength);
 
         public override void CheckRunsFromOnnx(ModelFolder folder) =>
             throw new RerankException(RerankErrorKind.UnsupportedModel,
-                $"{folder.Directory}: Qwen3 decoders are not run from ONNX exports (theirs take a key/value cache and return the full vocabulary); use the safetensors checkpoint.");
+                $"{folder.Directory}: decoder rerankers are not run from ONNX exports (theirs take a key/value cache and return the full vocabulary); use the safetensors checkpoint.");
 
-        public override IEnumerable<(string Name, long[] Shape)> ExpectedTensors(ModelConfig config) => Qwen3Graph.ExpectedTensors(config, seqCls);
+        public override IEnumerable<(string Name, long[] Shape)> ExpectedTensors(ModelConfig config) => DecoderGraph.ExpectedTensors(config, family);
+
+        public override IReadOnlyList<(string Name, string Value)> Details(ModelFolder folder) =>
+            Prompt is { } prompt ? [("prompt", $"{prompt.Name}'s, score {prompt.ScoreFormula}")] : [];
 
         public override ModelProto BuildGraph(ModelConfig config, SafetensorsStore weights, string weightsDirectory, CrossEncoderOptions options,
             PairTokenizer tokenizer)
         {
-            var prompt = (Qwen3RerankerTokenizer)tokenizer;
-            return Qwen3Graph.Build(config, weights, weightsDirectory, seqCls, prompt.YesId, prompt.NoId, DefaultRecipeOnly(options));
+            var score = tokenizer switch
+            {
+                Qwen3RerankerTokenizer qwen3 => new DecoderScore(qwen3.YesId, qwen3.NoId),
+                DecoderPromptTokenizer prompt => new DecoderScore(prompt.TrueId, prompt.FalseId),
+                _ => throw new RerankException(RerankErrorKind.Internal, $"{family.Architecture} built with a {tokenizer.GetType().Name}. This is a bug."),
+            };
+            return DecoderGraph.Build(config, family, weights, weightsDirectory, score, DefaultRecipeOnly(options));
         }
     }
 }

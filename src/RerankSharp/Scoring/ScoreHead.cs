@@ -78,15 +78,20 @@ internal static class ScoreHead
         }
     }
 
-    // The graph reads the rows of "yes" and "no" that the tokenizer names (Qwen3RerankerTokenizer), as the model card does.
+    // The graph reads the rows the tokenizer names (Qwen3RerankerTokenizer's "yes" and "no", DecoderPromptTokenizer's
+    // preset tokens), as the references do; a LogitScore that names others is refused, not silently overridden.
     private static void CheckLogitScore(SentenceTransformersModule logitScore, PairTokenizer? tokenizer)
     {
         var config = logitScore.ConfigPath!;
-        if (logitScore.FalseTokenId is null)
+        if (logitScore.FalseTokenId is null && tokenizer is not DecoderPromptTokenizer { FalseId: null })
             throw Unsupported($"{config}: \"false_token_id\" is not set, so the score is the logit of token {logitScore.TrueTokenId} alone");
         if (tokenizer is Qwen3RerankerTokenizer prompt && (logitScore.TrueTokenId != prompt.YesId || logitScore.FalseTokenId != prompt.NoId))
             throw Unsupported(
                 $"{config}: \"true_token_id\" {logitScore.TrueTokenId} and \"false_token_id\" {logitScore.FalseTokenId} are not the tokenizer's \"yes\" ({prompt.YesId}) and \"no\" ({prompt.NoId})");
+        if (tokenizer is DecoderPromptTokenizer preset && (logitScore.TrueTokenId != preset.TrueId || logitScore.FalseTokenId != preset.FalseId))
+            throw Unsupported(
+                $"{config}: \"true_token_id\" {logitScore.TrueTokenId} and \"false_token_id\" {logitScore.FalseTokenId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "null"} are not {preset.Prompt.Name}'s "
+                + $"({preset.TrueId} and {preset.FalseId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "null"})");
     }
 
     // "FILE: what it says"; what RerankSharp runs; what to do.

@@ -13,7 +13,7 @@ namespace RerankSharp.Tokenization;
 /// <c>ByteLevel(use_regex: true)</c> pre-tokenizer). It adds no special tokens of its own.
 /// </summary>
 /// <remarks>Immutable after loading and safe to call from many threads at once.</remarks>
-public sealed class ByteLevelBpeTokenizer
+public sealed class ByteLevelBpeTokenizer : IPromptTextTokenizer
 {
     private const string Family = "byte-level BPE";
 
@@ -111,30 +111,11 @@ public sealed class ByteLevelBpeTokenizer
         var model = Required(root, "model", JsonValueKind.Object, source, "model");
         if (model.TryGetProperty("byte_fallback", out var fallback) && fallback.ValueKind == JsonValueKind.True)
             throw Unsupported(source, "model.byte_fallback is true (a SentencePiece-style BPE)");
-        if (model.TryGetProperty("ignore_merges", out var ignore) && ignore.ValueKind == JsonValueKind.True)
-            throw Unsupported(source, "model.ignore_merges is true");
-        if (model.TryGetProperty("dropout", out var dropout) && dropout.ValueKind == JsonValueKind.Number)
-            throw Unsupported(source, "model.dropout is set");
-        var vocab = ReadVocab(Required(model, "vocab", JsonValueKind.Object, source, "model.vocab"), source, "model.vocab");
-        var merges = Required(model, "merges", JsonValueKind.Array, source, "model.merges").EnumerateArray().Select(m => m.ValueKind switch
-        {
-            JsonValueKind.String => SplitMerge(m.GetString()!, source),
-            JsonValueKind.Array when m.GetArrayLength() == 2 && m[0].ValueKind == JsonValueKind.String && m[1].ValueKind == JsonValueKind.String
-                => (m[0].GetString()!, m[1].GetString()!),
-            _ => throw Invalid(source, "model.merges holds an entry that is neither \"a b\" nor [a, b]"),
-        }).ToList();
-
+        var (vocab, merges, added, special) = ReadBpeModel(root, source, Family, allowNormalized: true, what => Unsupported(source, what));
         var nfc = root.TryGetProperty("normalizer", out var normalizer) && normalizer.ValueKind == JsonValueKind.Object
             ? RequiredString(normalizer, "type", source, "normalizer.type") == "NFC" ? true : throw Unsupported(source, $"normalizer.type is '{normalizer.GetProperty("type").GetString()}'; Qwen's and ModernBERT's tokenizers use NFC")
             : false;
         var pattern = ReadPreTokenizer(root, source);
-        var maxId = Math.Max(vocab.Values.DefaultIfEmpty(-1).Max(), root.TryGetProperty("added_tokens", out var list) && list.ValueKind == JsonValueKind.Array
-            ? list.EnumerateArray().Select(t => t.ValueKind == JsonValueKind.Object && t.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.Number && id.TryGetInt32(out var v) ? v : -1).DefaultIfEmpty(-1).Max() : -1);
-        var added = ReadAddedTokens(root, maxId + 1, source, Family, allowNormalized: true);
-        var special = list.ValueKind == JsonValueKind.Array
-            ? list.EnumerateArray().Where(t => Flag(t, "special")).Select(t => t.ValueKind == JsonValueKind.Object && t.TryGetProperty("id", out var id)
-                && id.ValueKind == JsonValueKind.Number && id.TryGetInt32(out var v) ? v : throw Invalid(source, "a special added token has no integer id")).ToArray()
-            : [];
         return new ByteLevelBpeTokenizer(vocab, merges, added, special, pattern, nfc, source);
     }
 
@@ -169,14 +150,7 @@ public sealed class ByteLevelBpeTokenizer
     }
 
     /// <summary>The vocabulary strings of <paramref name="ids"/> (byte-level spelling, e.g. <c>Ġworld</c>).</summary>
-    public string[] ToPieces(ReadOnlySpan<int> ids)
-    {
-        var pieces = new string[ids.Length];
-        for (var i = 0; i < ids.Length; i++)
-            pieces[i] = ((uint)ids[i] < (uint)_pieces.Length ? _pieces[ids[i]] : null)
-                ?? throw new RerankException(RerankErrorKind.InvalidInput, $"Token id {ids[i]} is outside the vocabulary of {VocabSize}; pass ids this tokenizer produced.");
-        return pieces;
-    }
+    public string[] ToPieces(ReadOnlySpan<int> ids) => PairTokenizer.PiecesOf(_pieces, ids);
 
     // HF's NFC normalizer; string.Normalize has no Unicode data under InvariantGlobalization.
     private sealed class NfcNormalizer : Normalizer
@@ -184,23 +158,6 @@ public sealed class ByteLevelBpeTokenizer
         public override string Normalize(string original) => UnicodeNormalization.Nfc(original);
 
         public override string Normalize(ReadOnlySpan<char> original) => UnicodeNormalization.Nfc(original.ToString());
-    }
-
-    private static Dictionary<string, int> ReadVocab(JsonElement vocab, string source, string what)
-    {
-        if (vocab.ValueKind != JsonValueKind.Object) throw Invalid(source, $"{what} is not an object");
-        var result = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var entry in vocab.EnumerateObject())
-            result[entry.Name] = entry.Value.ValueKind == JsonValueKind.Number && entry.Value.TryGetInt32(out var id) && id >= 0 ? id : throw Invalid(source, $"{what}['{entry.Name}'] is not a non-negative id");
-        return result;
-    }
-
-    private static (string, string) SplitMerge(string line, string source)
-    {
-        var space = line.IndexOf(' ', StringComparison.Ordinal);
-        return space > 0 && space < line.Length - 1 && line.IndexOf(' ', space + 1) < 0
-            ? (line[..space], line[(space + 1)..])
-            : throw Invalid(source, $"merge '{line}' is not two tokens separated by one space");
     }
 
     private static JsonDocument ReadJson(string path)

@@ -128,10 +128,13 @@ public abstract class PairTokenizer
                 "WordPiece" => WordPieceTokenizer.FromJson(root, json),
                 // Byte-level BPE: a TemplateProcessing post-processor pairs the texts (ModernBERT's [CLS] A [SEP] B [SEP]);
                 // without one it is Qwen3-Reranker's, which reads pairs through its prompt.
+                // SentencePiece-style BPE with byte fallback is Gemma's, read through bge-reranker-v2-gemma's prompt.
+                "BPE" when ByteFallbackBpeTokenizer.Describes(root) => new DecoderPromptTokenizer(ByteFallbackBpeTokenizer.FromJson(root, json),
+                    DecoderPrompt.BgeRerankerV2Gemma, "<bos>", "<eos>", "<pad>"),
                 "BPE" when TemplateBpeTokenizer.HasTemplate(root) => TemplateBpeTokenizer.FromJson(root, json),
                 "BPE" => new Qwen3RerankerTokenizer(ByteLevelBpeTokenizer.FromJson(root, json)),
                 _ => throw new RerankException(RerankErrorKind.UnsupportedModel,
-                    $"'{json}': model.type is '{type}'; RerankSharp reads Unigram (XLM-RoBERTa), WordPiece (BERT) and byte-level BPE (Qwen3, ModernBERT) tokenizers."),
+                    $"'{json}': model.type is '{type}'; RerankSharp reads Unigram (XLM-RoBERTa), WordPiece (BERT), byte-level BPE (Qwen, ModernBERT) and byte-fallback BPE (Gemma) tokenizers."),
             };
         }
         // The readers check the keys they need by name; an element of another kind deeper in a hand-edited or damaged
@@ -147,6 +150,23 @@ public abstract class PairTokenizer
     // Checked as UTF-8 with no lone-surrogate escapes before anything reads it (JsonFile): JsonDocument would otherwise
     // throw InvalidOperationException from whichever string read met the bad bytes (found by fuzzing).
     private static JsonDocument ReadTokenizerJson(string path) => Models.JsonFile.Read(path, "replace it with the model's tokenizer.json");
+
+    // The pieces of ids from an id → piece table (null where an id has none), for the BPE tokenizers' ToPieces.
+    internal static string[] PiecesOf(string?[] table, ReadOnlySpan<int> ids)
+    {
+        var pieces = new string[ids.Length];
+        for (var i = 0; i < ids.Length; i++)
+            pieces[i] = ((uint)ids[i] < (uint)table.Length ? table[ids[i]] : null)
+                ?? throw new RerankException(RerankErrorKind.InvalidInput, $"Token id {ids[i]} is outside the vocabulary of {table.Length}; pass ids this tokenizer produced.");
+        return pieces;
+    }
+
+    // A text's own ids (decoder prompts add none to a single text), the first maxLength kept.
+    private protected static int[] FirstTokens(int[] ids, int maxLength)
+    {
+        CheckMaxLength(maxLength, 0, "a text");
+        return ids.Length <= maxLength ? ids : ids[..maxLength];
+    }
 
     private protected static void CheckMaxLength(int maxLength, int specialTokens, string what)
     {

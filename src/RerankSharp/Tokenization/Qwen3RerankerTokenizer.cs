@@ -63,12 +63,7 @@ public sealed class Qwen3RerankerTokenizer : PairTokenizer
     public override int[] EncodeText(string text) => Bpe.EncodeText(text);
 
     /// <summary>The text's ids, the first <paramref name="maxLength"/> kept: Qwen's tokenizer adds no special tokens.</summary>
-    public override int[] EncodeSingle(string text, int maxLength)
-    {
-        CheckMaxLength(maxLength, 0, "a text");
-        var ids = Bpe.EncodeText(text);
-        return ids.Length <= maxLength ? ids : ids[..maxLength];
-    }
+    public override int[] EncodeSingle(string text, int maxLength) => FirstTokens(Bpe.EncodeText(text), maxLength);
 
     public override int[] WithSpecialTokens(int[] ids) => ids;
 

@@ -293,6 +293,53 @@ internal static class TokenizerJsonReader
         return string.Join(' ', parts);
     }
 
+    /// <summary>
+    /// A BPE tokenizer.json's model and added tokens, read alike for the byte-level (Qwen, ModernBERT) and the
+    /// byte-fallback (Gemma) forms; <paramref name="unsupported"/> words the refusal of a model option neither runs.
+    /// </summary>
+    internal static (Dictionary<string, int> Vocab, List<(string Left, string Right)> Merges, AddedToken[] Added, int[] Special) ReadBpeModel(
+        JsonElement root, string source, string family, bool allowNormalized, Func<string, RerankException> unsupported)
+    {
+        var model = Required(root, "model", JsonValueKind.Object, source, "model");
+        if (model.TryGetProperty("ignore_merges", out var ignore) && ignore.ValueKind == JsonValueKind.True)
+            throw unsupported("model.ignore_merges is true");
+        if (model.TryGetProperty("dropout", out var dropout) && dropout.ValueKind == JsonValueKind.Number)
+            throw unsupported("model.dropout is set");
+        var vocab = ReadVocab(Required(model, "vocab", JsonValueKind.Object, source, "model.vocab"), source, "model.vocab");
+        var merges = Required(model, "merges", JsonValueKind.Array, source, "model.merges").EnumerateArray().Select(m => m.ValueKind switch
+        {
+            JsonValueKind.String => SplitMerge(m.GetString()!, source),
+            JsonValueKind.Array when m.GetArrayLength() == 2 && m[0].ValueKind == JsonValueKind.String && m[1].ValueKind == JsonValueKind.String
+                => (m[0].GetString()!, m[1].GetString()!),
+            _ => throw Invalid(source, "model.merges holds an entry that is neither \"a b\" nor [a, b]"),
+        }).ToList();
+        var maxId = Math.Max(vocab.Values.DefaultIfEmpty(-1).Max(), root.TryGetProperty("added_tokens", out var list) && list.ValueKind == JsonValueKind.Array
+            ? list.EnumerateArray().Select(t => t.ValueKind == JsonValueKind.Object && t.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.Number && id.TryGetInt32(out var v) ? v : -1).DefaultIfEmpty(-1).Max() : -1);
+        var added = ReadAddedTokens(root, maxId + 1, source, family, allowNormalized);
+        var special = list.ValueKind == JsonValueKind.Array
+            ? list.EnumerateArray().Where(t => Flag(t, "special")).Select(t => t.ValueKind == JsonValueKind.Object && t.TryGetProperty("id", out var id)
+                && id.ValueKind == JsonValueKind.Number && id.TryGetInt32(out var v) ? v : throw Invalid(source, "a special added token has no integer id")).ToArray()
+            : [];
+        return (vocab, merges, added, special);
+    }
+
+    internal static Dictionary<string, int> ReadVocab(JsonElement vocab, string source, string what)
+    {
+        if (vocab.ValueKind != JsonValueKind.Object) throw Invalid(source, $"{what} is not an object");
+        var result = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var entry in vocab.EnumerateObject())
+            result[entry.Name] = entry.Value.ValueKind == JsonValueKind.Number && entry.Value.TryGetInt32(out var id) && id >= 0 ? id : throw Invalid(source, $"{what}['{entry.Name}'] is not a non-negative id");
+        return result;
+    }
+
+    internal static (string, string) SplitMerge(string line, string source)
+    {
+        var space = line.IndexOf(' ', StringComparison.Ordinal);
+        return space > 0 && space < line.Length - 1 && line.IndexOf(' ', space + 1) < 0
+            ? (line[..space], line[(space + 1)..])
+            : throw Invalid(source, $"merge '{line}' is not two tokens separated by one space");
+    }
+
     private static bool SpecialPair(JsonElement post, string key, string content, int id)
         => post.TryGetProperty(key, out var pair) && pair.ValueKind == JsonValueKind.Array && pair.GetArrayLength() == 2
            && pair[0].ValueKind == JsonValueKind.String && pair[0].GetString() == content

@@ -171,4 +171,29 @@ public partial class CrossEncoderTests
         Assert.Equal(RerankErrorKind.UnsupportedModel, e.Kind);
         Assert.Contains($"{temp.PathOf("1_LogitScore/config.json")}: {expected}", e.Message);
     }
+
+    [Fact]
+    public async Task A_modular_gemma_folder_scoring_the_yes_logit_alone_scores_as_the_folder_without_modules()
+    {
+        using var plain = await CrossEncoder.LoadAsync(FixturePaths.Model("gemma-a"));
+        var prompt = (DecoderPromptTokenizer)plain.Tokenizer;
+        using var temp = TempDirectory.CopyOf(FixturePaths.Model("gemma-a"));
+        WriteModules(temp, "torch.nn.modules.linear.Identity", "text-generation", LogitScore(prompt.TrueId, null));
+
+        using var modular = await CrossEncoder.LoadAsync(temp.Path, new CrossEncoderOptions { Activation = ActivationMode.Model });
+
+        Assert.Equal(await plain.PredictAsync(Pairs, new RerankOptions { RawScores = true }), await modular.PredictAsync(Pairs));
+    }
+
+    [Fact]
+    public async Task A_logit_score_over_other_tokens_than_the_presets_is_refused_naming_the_preset()
+    {
+        using var temp = TempDirectory.CopyOf(FixturePaths.Model("mxbai-a"));
+        WriteModules(temp, "torch.nn.modules.linear.Identity", "text-generation", LogitScore(1, 2));
+
+        var e = await Assert.ThrowsAsync<RerankException>(() => CrossEncoder.LoadAsync(temp.Path));
+
+        Assert.Equal(RerankErrorKind.UnsupportedModel, e.Kind);
+        Assert.Contains($"{temp.PathOf("1_LogitScore/config.json")}: \"true_token_id\" 1 and \"false_token_id\" 2 are not mxbai-rerank-v2's", e.Message);
+    }
 }

@@ -5,35 +5,9 @@ using RerankSharp.Tokenization;
 
 namespace RerankSharp.Tests.Scoring;
 
-// CrossEncoder over Qwen3-Reranker checkpoints: text and instruction in, the model card's yes/no score out.
+// CrossEncoder over Qwen3-Reranker checkpoints (their prompts against the reference: CrossEncoderDecoderPromptTests).
 public partial class CrossEncoderTests
 {
-    [Theory]
-    [InlineData("qwen3-a")]   // Qwen3ForCausalLM, GQA, tokenizer.json
-    [InlineData("qwen3-b")]   // Qwen3ForCausalLM, no GQA, untied, BF16, vocab.json + merges.txt
-    [InlineData("qwen3-c")]   // Qwen3ForSequenceClassification (seq-cls conversion of qwen3-a)
-    public async Task Qwen3_prompts_score_like_the_model_card_on_the_reference(string model)
-    {
-        var golden = GoldenLogits.Load(FixturePaths.Model(model)).Cases.Single(c => c.Name == "text_prompts");
-        using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model(model));
-        var prompts = golden.Prompts!;
-
-        for (var i = 0; i < prompts.Length; i++)
-        {
-            var (query, document, instruction) = prompts[i];
-            var options = new RerankOptions { RawScores = true, Instruction = instruction };
-            var logit = (await encoder.ScoreDocumentsAsync(query, [document], options)).Scores[0];
-            var probability = (await encoder.ScoreDocumentsAsync(query, [document], options with { RawScores = false })).Scores[0];
-            var real = (int)golden.AttentionMask[i].Sum();
-            Assert.Equal(golden.InputIds[i][..real].Select(id => (int)id),
-                encoder.Tokenizer.EncodePair(query, document, encoder.MaxLength, TruncationStrategy.LongestFirst, TruncationDirection.Right, null, instruction).Ids);
-            Assert.True(Math.Abs(logit - golden.Logits[i]) <= 1e-4 * Math.Max(1, Math.Abs(golden.Logits[i])), $"prompt {i}: {logit} vs {golden.Logits[i]}");
-            // softmax over (no, yes) = sigmoid(yes − no), the model card's score
-            Assert.Equal(1 / (1 + Math.Exp(-golden.Logits[i])), probability, 5);
-        }
-        Assert.Equal(8192, encoder.MaxLength);
-    }
-
     [Fact]
     public async Task The_seq_cls_conversion_scores_as_the_causal_lm_it_came_from()
     {

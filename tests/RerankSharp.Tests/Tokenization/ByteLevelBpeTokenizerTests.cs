@@ -41,9 +41,7 @@ public sealed class ByteLevelBpeTokenizerTests(ITestOutputHelper output)
                     TruncationStrategy.LongestFirst, TruncationDirection.Right, null, e.TryGetProperty("instruction", out var i) ? i.GetString() : null).Ids;
             if (actual.SequenceEqual(expected)) continue;
             if (++mismatches <= 8)
-                report.AppendLine(line.Length > 300 ? line[..300] : line)
-                    .AppendLine($"  expected {string.Join(",", expected.Take(30))} {JsonSerializer.Serialize(bpe.ToPieces(expected.Take(30).ToArray()), GoldenCase.Readable)}")
-                    .AppendLine($"  actual   {string.Join(",", actual.Take(30))} {JsonSerializer.Serialize(bpe.ToPieces(actual.Take(30).ToArray()), GoldenCase.Readable)}");
+                GoldenCase.AppendMismatch(report, line, expected, actual, ids => bpe.ToPieces(ids));
         }
         var summary = $"{source}: {lines.Length - 1 - mismatches}/{lines.Length - 1} golden cases match (tokenizers {header.RootElement.GetProperty("tokenizers_version").GetString()})";
         output.WriteLine(summary);

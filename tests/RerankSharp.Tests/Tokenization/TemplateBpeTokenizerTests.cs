@@ -58,9 +58,7 @@ public sealed class TemplateBpeTokenizerTests(ITestOutputHelper output)
             }
             if (actual.SequenceEqual(expected)) continue;
             if (++mismatches <= 8)
-                report.AppendLine(line.Length > 300 ? line[..300] : line)
-                    .AppendLine($"  expected {string.Join(",", expected.Take(30))} {JsonSerializer.Serialize(tokenizer.ToPieces(expected.Take(30).ToArray()), GoldenCase.Readable)}")
-                    .AppendLine($"  actual   {string.Join(",", actual.Take(30))} {JsonSerializer.Serialize(tokenizer.ToPieces(actual.Take(30).ToArray()), GoldenCase.Readable)}");
+                GoldenCase.AppendMismatch(report, line, expected, actual, ids => tokenizer.ToPieces(ids));
         }
         var summary = $"{lines.Length - 1 - mismatches}/{lines.Length - 1} golden cases match ({pairs} pairs, {errors} refusals; tokenizers {header.RootElement.GetProperty("tokenizers_version").GetString()})";
         output.WriteLine(summary);

@@ -84,6 +84,12 @@ internal sealed record GoldenCase(
     /// <summary>JSON that shows non-ASCII text as itself, for readable mismatch reports.</summary>
     public static readonly JsonSerializerOptions Readable = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
+    /// <summary>A golden line that did not match, with the first 30 expected and actual ids and their pieces.</summary>
+    public static void AppendMismatch(System.Text.StringBuilder report, string line, int[] expected, int[] actual, Func<int[], string[]> pieces) =>
+        report.AppendLine(line.Length > 300 ? line[..300] : line)
+            .AppendLine($"  expected {string.Join(",", expected.Take(30))} {JsonSerializer.Serialize(pieces(expected.Take(30).ToArray()), Readable)}")
+            .AppendLine($"  actual   {string.Join(",", actual.Take(30))} {JsonSerializer.Serialize(pieces(actual.Take(30).ToArray()), Readable)}");
+
     public string Describe() => Kind == "single"
         ? $"line {Line} [{Category}] text={JsonSerializer.Serialize(Text, Readable)}{Limits()}"
         : $"line {Line} [{Category}] query={JsonSerializer.Serialize(Query, Readable)} document={JsonSerializer.Serialize(Shorten(Document!), Readable)}{Limits()}";

@@ -1,6 +1,7 @@
-// Qwen3-Reranker as an ONNX graph: the decoder of Hugging Face's modeling_qwen3.py (Qwen3ForCausalLM, or the converted
-// Qwen3ForSequenceClassification) read at each row's last token, and the model card's score there: logit("yes") −
-// logit("no"), from only those two rows of the output projection (or the seq-cls score row), never the vocabulary.
+// The decoder rerankers as one ONNX graph: the decoder of Hugging Face's modeling_qwen3.py, modeling_qwen2.py and
+// modeling_gemma.py (the transformers commits docs/models.md names), parameterised by a DecoderFamily, read at each
+// row's last token, and the family's score there (DecoderScore): logit(true) − logit(false), or logit(true) alone,
+// from only those rows of the output projection (or the seq-cls score row), never the vocabulary.
 // Initializers carry the safetensors names, nodes the module paths.
 //
 // Dimension letters: B batch, T tokens, H hidden size, N query heads, K key/value heads, G = N/K query heads per
@@ -11,27 +12,56 @@ using DataType = RerankSharp.Onnx.Proto.TensorProto.Types.DataType;
 
 namespace RerankSharp.Onnx;
 
-internal sealed class Qwen3Graph
+/// <summary>What one decoder family's modeling file does differently from the others; everything else is shared.</summary>
+/// <param name="Architecture">The <c>architectures</c> entry.</param>
+/// <param name="QkNorm">RMSNorm over each head's queries and keys before the rotation (Qwen3).</param>
+/// <param name="QkvBias">q, k and v projections carry a bias, o_proj none (Qwen2: hard-wired in Qwen2Attention).</param>
+/// <param name="NormPlusOne">RMSNorm scales by (1 + weight) (GemmaRMSNorm), not by weight.</param>
+/// <param name="ScaleEmbeddings">The embeddings are multiplied by √hidden_size before the first layer (GemmaModel).</param>
+/// <param name="ActivationKey">The config key that names the MLP's activation (see <see cref="Activation"/>).</param>
+/// <param name="SequenceClassification">The head is a one-row <c>score</c> (Qwen3's seq-cls conversion), not lm_head.</param>
+internal sealed record DecoderFamily(string Architecture, bool QkNorm, bool QkvBias, bool NormPlusOne, bool ScaleEmbeddings,
+    string ActivationKey = "hidden_act", bool SequenceClassification = false)
 {
-    public const string CausalLm = "Qwen3ForCausalLM";
-    public const string SequenceClassification = "Qwen3ForSequenceClassification";
+    public static readonly DecoderFamily Qwen3 = new("Qwen3ForCausalLM", QkNorm: true, QkvBias: false, NormPlusOne: false, ScaleEmbeddings: false);
+    public static readonly DecoderFamily Qwen3SequenceClassification = Qwen3 with { Architecture = "Qwen3ForSequenceClassification", SequenceClassification = true };
+    public static readonly DecoderFamily Qwen2 = new("Qwen2ForCausalLM", QkNorm: false, QkvBias: true, NormPlusOne: false, ScaleEmbeddings: false);
+    public static readonly DecoderFamily Gemma = new("GemmaForCausalLM", QkNorm: false, QkvBias: false, NormPlusOne: true, ScaleEmbeddings: true,
+        ActivationKey: "hidden_activation");
 
+    /// <summary>
+    /// The MLP's activation and the key it comes from: <c>hidden_act</c>, except for Gemma, whose GemmaMLP reads
+    /// <c>hidden_activation</c> and, when that is absent, uses gelu_pytorch_tanh whatever <c>hidden_act</c> says
+    /// (transformers PR 29402; bge-reranker-v2-gemma's config says "gelu" in one and "gelu_pytorch_tanh" in the other).
+    /// </summary>
+    public (string Key, string Value) Activation(ModelConfig c) =>
+        ActivationKey == "hidden_activation" ? (ActivationKey, c.HiddenActivation ?? "gelu_pytorch_tanh") : (ActivationKey, c.HiddenAct);
+}
+
+/// <summary>
+/// The score read at the last position: logit(<paramref name="TrueId"/>) − logit(<paramref name="FalseId"/>), or
+/// logit(<paramref name="TrueId"/>) alone when <paramref name="FalseId"/> is null (bge-reranker-v2-gemma's "Yes").
+/// </summary>
+internal sealed record DecoderScore(int TrueId, int? FalseId);
+
+internal sealed class DecoderGraph
+{
     private readonly ModelConfig _config;
-    private readonly bool _seqCls;
+    private readonly DecoderFamily _family;
     private readonly OnnxGraphBuilder _g;
     private readonly CheckpointTensors _tensors;
     private readonly Int8WeightCache? _int8;
 
-    private Qwen3Graph(ModelConfig config, SafetensorsStore weights, string modelDirectory, bool seqCls, Int8WeightCache? int8)
+    private DecoderGraph(ModelConfig config, DecoderFamily family, SafetensorsStore weights, string modelDirectory, Int8WeightCache? int8)
     {
         _config = config;
-        _seqCls = seqCls;
+        _family = family;
         _int8 = int8;
-        _g = new OnnxGraphBuilder(seqCls ? SequenceClassification : CausalLm);
-        _tensors = new CheckpointTensors(_g, weights, modelDirectory, $"the checkpoint does not match {(seqCls ? SequenceClassification : CausalLm)}. Re-download the model.");
+        _g = new OnnxGraphBuilder(family.Architecture);
+        _tensors = new CheckpointTensors(_g, weights, modelDirectory, $"the checkpoint does not match {family.Architecture}. Re-download the model.");
     }
 
-    /// <summary>The decoder's projection matrices (what int8 quantizes); embeddings, norms and the head stay fp32.</summary>
+    /// <summary>The decoder's projection matrices (what int8 quantizes); embeddings, norms, biases and the head stay fp32.</summary>
     public static IReadOnlyList<string> DecoderMatrices(ModelConfig c) =>
         Enumerable.Range(0, c.NumHiddenLayers).SelectMany(layer => new[]
         {
@@ -39,7 +69,7 @@ internal sealed class Qwen3Graph
         }.Select(module => $"model.layers.{layer}.{module}.weight")).ToList();
 
     /// <summary>Every tensor the graph reads, with its shape for this config.</summary>
-    public static IEnumerable<(string Name, long[] Shape)> ExpectedTensors(ModelConfig c, bool seqCls)
+    public static IEnumerable<(string Name, long[] Shape)> ExpectedTensors(ModelConfig c, DecoderFamily family)
     {
         long h = c.HiddenSize, i = c.IntermediateSize, d = c.HeadDim, n = c.NumAttentionHeads, k = c.NumKeyValueHeads;
         yield return ("model.embed_tokens.weight", [c.VocabSize, h]);
@@ -50,51 +80,67 @@ internal sealed class Qwen3Graph
             yield return ($"{p}self_attn.q_proj.weight", [n * d, h]);
             yield return ($"{p}self_attn.k_proj.weight", [k * d, h]);
             yield return ($"{p}self_attn.v_proj.weight", [k * d, h]);
+            if (family.QkvBias)
+            {
+                yield return ($"{p}self_attn.q_proj.bias", [n * d]);
+                yield return ($"{p}self_attn.k_proj.bias", [k * d]);
+                yield return ($"{p}self_attn.v_proj.bias", [k * d]);
+            }
             yield return ($"{p}self_attn.o_proj.weight", [h, n * d]);
-            yield return ($"{p}self_attn.q_norm.weight", [d]);
-            yield return ($"{p}self_attn.k_norm.weight", [d]);
+            if (family.QkNorm)
+            {
+                yield return ($"{p}self_attn.q_norm.weight", [d]);
+                yield return ($"{p}self_attn.k_norm.weight", [d]);
+            }
             yield return ($"{p}post_attention_layernorm.weight", [h]);
             yield return ($"{p}mlp.gate_proj.weight", [i, h]);
             yield return ($"{p}mlp.up_proj.weight", [i, h]);
             yield return ($"{p}mlp.down_proj.weight", [h, i]);
         }
         yield return ("model.norm.weight", [h]);
-        if (seqCls) yield return ("score.weight", [1, h]);
+        if (family.SequenceClassification) yield return ("score.weight", [1, h]);
         else if (!c.TieWordEmbeddings) yield return ("lm_head.weight", [c.VocabSize, h]);
     }
 
     /// <summary>Checks that the config describes a model this file can build; throws naming the key otherwise.</summary>
-    public static void CheckSupported(ModelConfig c, string configPath)
+    public static void CheckSupported(ModelConfig c, DecoderFamily family, string configPath)
     {
+        var (actKey, act) = family.Activation(c);
         string? problem = null;
-        if (!string.Equals(c.HiddenAct, "silu", StringComparison.Ordinal)) problem = $"hidden_act \"{c.HiddenAct}\" (Qwen3 uses \"silu\")";
+        if (act is not ("silu" or "gelu_pytorch_tanh" or "gelu"))
+            problem = $"{actKey} \"{act}\" (the decoders run silu, gelu_pytorch_tanh and gelu)";
         else if (c.NumAttentionHeads % c.NumKeyValueHeads != 0) problem = $"num_attention_heads {c.NumAttentionHeads} is not a multiple of num_key_value_heads {c.NumKeyValueHeads}";
         else if (c.HeadDim % 2 != 0) problem = $"head_dim {c.HeadDim} is odd (rotary embeddings rotate pairs)";
-        else if (c.AttentionBias) problem = "attention_bias true (Qwen3's projections have no bias)";
-        else if (c.HasRopeScaling) problem = "rope_scaling is set (YaRN and other scalings are not implemented)";
+        // Qwen2Attention has its q/k/v biases whatever attention_bias says; Qwen3 and Gemma read the key, and their
+        // published checkpoints have no bias, which is all this graph builds for them.
+        else if (c.AttentionBias && !family.QkvBias) problem = $"attention_bias true ({family.Architecture} rerankers as published have no projection bias)";
+        else if (c.HasRopeScaling) problem = "rope_scaling is set (only the default rotary embedding is implemented; YaRN, linear, dynamic and other scalings are not)";
         else if (c.UseSlidingWindow) problem = "use_sliding_window true";
         if (problem is not null)
-            throw new RerankException(RerankErrorKind.UnsupportedModel, $"{configPath}: {problem}; RerankSharp runs Qwen3-Reranker checkpoints as published.");
+            throw new RerankException(RerankErrorKind.UnsupportedModel, $"{configPath}: {problem}; RerankSharp runs {family.Architecture} reranker checkpoints as published.");
     }
 
     /// <summary>
     /// Builds the graph: inputs <c>input_ids</c> and <c>attention_mask</c> (int64 [B, T], right-padded); output
-    /// <c>logits</c> (float [B, 1]), the yes−no logit at each row's last real token (the seq-cls score there).
+    /// <c>logits</c> (float [B, 1]), the score at each row's last real token.
     /// </summary>
-    public static ModelProto Build(ModelConfig config, SafetensorsStore weights, string modelDirectory, bool seqCls, int yesId, int noId,
+    public static ModelProto Build(ModelConfig config, DecoderFamily family, SafetensorsStore weights, string modelDirectory, DecoderScore score,
         Precision precision = Precision.Fp32)
     {
         var int8 = precision == Precision.Int8 ? Int8WeightCache.LoadOrCreate(modelDirectory, weights, DecoderMatrices(config)) : null;
-        return new Qwen3Graph(config, weights, modelDirectory, seqCls, int8).BuildModel(yesId, noId, precision);
+        return new DecoderGraph(config, family, weights, modelDirectory, int8).BuildModel(score, precision);
     }
 
-    private ModelProto BuildModel(int yesId, int noId, Precision precision)
+    private ModelProto BuildModel(DecoderScore score, Precision precision)
     {
         var inputIds = _g.AddInput("input_ids", DataType.Int64, "B", "T");
         var attentionMask = _g.AddInput("attention_mask", DataType.Int64, "B", "T");
         _g.AddOutput("logits", DataType.Float, "B", 1);
 
         var hidden = GatherRows("model.embed_tokens", "model.embed_tokens.weight", inputIds);                   // [B, T, H]
+        // GemmaModel: torch.tensor(hidden_size ** 0.5, dtype=hidden_states.dtype), so √H rounded to float32 here.
+        if (_family.ScaleEmbeddings)
+            hidden = _g.Node("Mul", "model/embed_scale", [hidden, _g.AddConstant("model/normalizer", [], (float)Math.Sqrt(_config.HiddenSize))]);
         var (cos, sin) = RotaryTables(inputIds);                                                                 // [T, D] each
         var mask = AttentionMask(attentionMask);                                                                 // [B, 1, 1, T, T]
         for (var layer = 0; layer < _config.NumHiddenLayers; layer++)
@@ -108,25 +154,33 @@ internal sealed class Qwen3Graph
         var taken = _g.Node("GatherND", "model/last_token", [hidden, last], attributes: [OnnxGraphBuilder.Int("batch_dims", 1)]); // [B, H]
         var normed = RmsNorm("model.norm", taken);
 
-        if (_seqCls)
+        if (_family.SequenceClassification)
         {
             _g.Node("Gemm", "score", [normed, Weight("score.weight")], "logits", attributes: [OnnxGraphBuilder.Int("transB", 1)]); // [B, 1]
         }
+        else if (score.FalseId is not { } falseId)
+        {
+            // One row of lm_head (or of the tied embedding table): the true token's logit is the score.
+            var row = GatherRows("lm_head/true_row", Head, _g.AddConstant("lm_head/true", [1], (long)score.TrueId));                 // [1, H]
+            _g.Node("Gemm", "lm_head", [normed, row], "logits", attributes: [OnnxGraphBuilder.Int("transB", 1)]);                      // [B, 1]
+        }
         else
         {
-            // The two rows of lm_head (or of the tied embedding table) that the model card reads; their difference is the logit.
-            var head = _config.TieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
-            var rows = GatherRows("lm_head/yes_no_rows", head, _g.AddConstant("lm_head/yes_no", [2], (long)yesId, noId));          // [2, H]
+            // The two rows the reference reads; their difference is the logit.
+            var rows = GatherRows("lm_head/true_false_rows", Head, _g.AddConstant("lm_head/true_false", [2], (long)score.TrueId, falseId)); // [2, H]
             var pair = _g.Node("Gemm", "lm_head", [normed, rows], attributes: [OnnxGraphBuilder.Int("transB", 1)]);                    // [B, 2]
-            var yes = _g.Node("Slice", "lm_head/yes", [pair, _g.AddConstant("lm_head/zero", [1], 0L), _g.AddConstant("lm_head/one", [1], 1L), _g.AddConstant("lm_head/axis", [1], 1L)]);
-            var no = _g.Node("Slice", "lm_head/no", [pair, _g.AddConstant("lm_head/one_", [1], 1L), _g.AddConstant("lm_head/two", [1], 2L), _g.AddConstant("lm_head/axis_", [1], 1L)]);
-            _g.Node("Sub", "lm_head/yes_minus_no", [yes, no], "logits");                                                               // [B, 1]
+            var yes = _g.Node("Slice", "lm_head/true", [pair, _g.AddConstant("lm_head/zero", [1], 0L), _g.AddConstant("lm_head/one", [1], 1L), _g.AddConstant("lm_head/axis", [1], 1L)]);
+            var no = _g.Node("Slice", "lm_head/false", [pair, _g.AddConstant("lm_head/one_", [1], 1L), _g.AddConstant("lm_head/two", [1], 2L), _g.AddConstant("lm_head/axis_", [1], 1L)]);
+            _g.Node("Sub", "lm_head/true_minus_false", [yes, no], "logits");                                                           // [B, 1]
         }
-        return _g.ToModel(typeof(Qwen3Graph).Assembly.GetName().Version?.ToString() ?? "0",
-            new Dictionary<string, string> { ["architecture"] = _seqCls ? SequenceClassification : CausalLm, ["precision"] = precision.ToString() });
+        return _g.ToModel(typeof(DecoderGraph).Assembly.GetName().Version?.ToString() ?? "0",
+            new Dictionary<string, string> { ["architecture"] = _family.Architecture, ["precision"] = precision.ToString() });
     }
 
-    // cos and sin [T, D] of positions 0..T-1 (HF's Qwen3RotaryEmbedding is the default rope). Right padding keeps each
+    // The output projection: lm_head, or the embedding table when tie_word_embeddings.
+    private string Head => _config.TieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
+
+    // cos and sin [T, D] of positions 0..T-1 (the default rope of Qwen2, Qwen3 and Gemma). Right padding keeps each
     // row's real tokens at 0..len-1.
     private (string Cos, string Sin) RotaryTables(string inputIds) =>
         RotaryEmbedding.Tables(_g, "model.rotary_emb", inputIds, _config.HeadDim, _config.RopeTheta);
@@ -151,18 +205,19 @@ internal sealed class Qwen3Graph
         int n = _config.NumAttentionHeads, k = _config.NumKeyValueHeads, d = _config.HeadDim, g = n / k;
         var normed = RmsNorm($"{p}.input_layernorm", hidden);                                                                    // [B, T, H]
 
-        // q: [B, T, N·D] → [B, T, K, G, D] → q_norm → [B, K, G, T, D]; k, v: [B, T, K, D] → [B, K, 1, T, D]. Query heads
-        // h·G … h·G+G-1 share key/value head h (repeat_kv), which the [K, G] split expresses without copying k and v.
-        var q = Project($"{p}.self_attn.q_proj", normed);
+        // q: [B, T, N·D] → [B, T, K, G, D] (→ q_norm) → [B, K, G, T, D]; k, v: [B, T, K, D] → [B, K, 1, T, D]. Query heads
+        // h·G … h·G+G-1 share key/value head h (repeat_kv), which the [K, G] split expresses without copying k and v;
+        // K = 1 is multi-query attention (Gemma-2B).
+        var q = Project($"{p}.self_attn.q_proj", normed, _family.QkvBias);
         q = _g.Node("Reshape", $"{p}.self_attn/q_heads", [q, _g.AddConstant($"{p}.self_attn/q_shape", [5], 0L, 0L, k, g, d)]);
-        q = RmsNorm($"{p}.self_attn.q_norm", q);
+        if (_family.QkNorm) q = RmsNorm($"{p}.self_attn.q_norm", q);
         q = _g.Node("Transpose", $"{p}.self_attn/q_transpose", [q], attributes: [OnnxGraphBuilder.Ints("perm", 0, 2, 3, 1, 4)]);
         var kv = _g.AddConstant($"{p}.self_attn/kv_shape", [5], 0L, 0L, k, 1L, d);
-        var key = Project($"{p}.self_attn.k_proj", normed);
+        var key = Project($"{p}.self_attn.k_proj", normed, _family.QkvBias);
         key = _g.Node("Reshape", $"{p}.self_attn/k_heads", [key, kv]);
-        key = RmsNorm($"{p}.self_attn.k_norm", key);
+        if (_family.QkNorm) key = RmsNorm($"{p}.self_attn.k_norm", key);
         key = _g.Node("Transpose", $"{p}.self_attn/k_transpose", [key], attributes: [OnnxGraphBuilder.Ints("perm", 0, 2, 3, 1, 4)]);
-        var value = _g.Node("Reshape", $"{p}.self_attn/v_heads", [Project($"{p}.self_attn.v_proj", normed), kv]);
+        var value = _g.Node("Reshape", $"{p}.self_attn/v_heads", [Project($"{p}.self_attn.v_proj", normed, _family.QkvBias), kv]);
         value = _g.Node("Transpose", $"{p}.self_attn/v_transpose", [value], attributes: [OnnxGraphBuilder.Ints("perm", 0, 2, 3, 1, 4)]);
         q = Rotate($"{p}.self_attn/rotary_q", q, cos, sin);
         key = Rotate($"{p}.self_attn/rotary_k", key, cos, sin);
@@ -179,24 +234,41 @@ internal sealed class Qwen3Graph
 
         normed = RmsNorm($"{p}.post_attention_layernorm", hidden);
         var gate = Project($"{p}.mlp.gate_proj", normed);                                                                          // [B, T, I]
-        var silu = _g.Node("Mul", $"{p}.mlp.act_fn", [gate, _g.Node("Sigmoid", $"{p}.mlp.act_fn/sigmoid", [gate])]);
-        var up = _g.Node("Mul", $"{p}.mlp/gate_times_up", [silu, Project($"{p}.mlp.up_proj", normed)]);
+        var up = _g.Node("Mul", $"{p}.mlp/gate_times_up", [Activation($"{p}.mlp.act_fn", gate), Project($"{p}.mlp.up_proj", normed)]);
         return _g.Node("Add", $"{p}/mlp_residual", [hidden, Project($"{p}.mlp.down_proj", up)]);
     }
 
+    // SwiGLU's silu (Qwen) or GeGLU's GELU (Gemma's gelu_pytorch_tanh: opset 20's Gelu with approximate "tanh").
+    private string Activation(string module, string x) => _family.Activation(_config).Value switch
+    {
+        "silu" => _g.Node("Mul", module, [x, _g.Node("Sigmoid", $"{module}/sigmoid", [x])]),
+        "gelu_pytorch_tanh" => _g.Node("Gelu", module, [x], attributes: [OnnxGraphBuilder.String("approximate", "tanh")]),
+        "gelu" => _g.Node("Gelu", module, [x]),
+        var other => throw new RerankException(RerankErrorKind.Internal, $"activation {other} passed CheckSupported. This is a bug."),
+    };
+
     private string Rotate(string name, string x, string cos, string sin) => RotaryEmbedding.Apply(_g, name, x, cos, sin);
 
-    // Qwen3RMSNorm: x · rsqrt(mean(x²) + eps) · weight over the last axis.
+    // Qwen2/Qwen3 RMSNorm: x · rsqrt(mean(x²) + eps) · weight over the last axis; GemmaRMSNorm scales by (1 + weight),
+    // its weights stored as offsets from 1.
     private string RmsNorm(string module, string x)
     {
         var square = _g.Node("Mul", $"{module}/square", [x, x]);
         var mean = _g.Node("ReduceMean", $"{module}/variance", [square, _g.AddConstant($"{module}/axes", [1], -1L)], attributes: [OnnxGraphBuilder.Int("keepdims", 1)]);
         var std = _g.Node("Sqrt", $"{module}/sqrt", [_g.Node("Add", $"{module}/eps", [mean, _g.AddConstant($"{module}/epsilon", [], (float)_config.RmsNormEps)])]);
-        return _g.Node("Mul", module, [_g.Node("Div", $"{module}/normalize", [x, std]), Weight($"{module}.weight")]);
+        var scale = Weight($"{module}.weight");
+        if (_family.NormPlusOne) scale = _g.Node("Add", $"{module}/one_plus_weight", [scale, _g.AddConstant($"{module}/one", [], 1f)]);
+        return _g.Node("Mul", module, [_g.Node("Div", $"{module}/normalize", [x, std]), scale]);
     }
 
     // x · Wᵀ with W as stored, [out, in] (FusedMatMul transB reads it in place); int8: DynamicQuantizeMatMul on the cached Wᵀ.
-    private string Project(string module, string input)
+    private string Project(string module, string input, bool bias = false)
+    {
+        var projected = ProjectWeight(module, input);
+        return bias ? _g.Node("Add", $"{module}/bias", [projected, Weight($"{module}.bias")]) : projected;
+    }
+
+    private string ProjectWeight(string module, string input)
     {
         if (_int8 is null)
             return _g.Node("FusedMatMul", module, [input, Weight($"{module}.weight")],
