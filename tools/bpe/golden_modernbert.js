@@ -160,4 +160,7 @@ async function main() {
   console.error(`${dir}/golden.jsonl: ${all.length} cases`)
 }
 
-main().catch((e) => { console.error(e); process.exit(1) })
+// golden_deberta.js (tools/tokenizer) runs the same [CLS] A [SEP] B [SEP] template cases over its own tokenizer.
+module.exports = { run, sha256 }
+
+if (require.main === module) main().catch((e) => { console.error(e); process.exit(1) })
