@@ -96,6 +96,20 @@ public abstract class PairTokenizer
     internal virtual void TokenTypeIds(ReadOnlySpan<long> ids, Span<long> types) => types.Clear();
 
     /// <summary>
+    /// Segment 0 up to and including the first <paramref name="separator"/>, 1 after it (padding included): the type ids
+    /// of a <c>[CLS] A [SEP] B [SEP]</c> template, read from the ids at run time.
+    /// </summary>
+    private protected static void SegmentAfterFirst(int separator, ReadOnlySpan<long> ids, Span<long> types)
+    {
+        var segment = 0L;
+        for (var i = 0; i < ids.Length; i++)
+        {
+            types[i] = segment;
+            if (ids[i] == separator) segment = 1;
+        }
+    }
+
+    /// <summary>
     /// The tokenizer of a model folder, chosen by what its files say: <c>tokenizer.json</c>'s model type when the
     /// folder has one (what the reference fast tokenizer reads), else the slow tokenizer's files.
     /// </summary>
@@ -109,6 +123,11 @@ public abstract class PairTokenizer
             return WordPieceTokenizer.FromVocabFile(vocab, folder.TokenizerConfigPath);
         if (folder.BpeVocabPath is { } bpeVocab && folder.BpeMergesPath is { } merges)
             return new Qwen3RerankerTokenizer(ByteLevelBpeTokenizer.FromVocabAndMerges(bpeVocab, merges, folder.TokenizerConfigPath));
+        // DeBERTa-v2/v3's slow-tokenizer file: transformers converts it to the fast tokenizer at load (DebertaV2Converter);
+        // RerankSharp does not, and reads the tokenizer.json such a converter writes.
+        if (File.Exists(Path.Combine(folder.Directory, "spm.model")))
+            throw new RerankException(RerankErrorKind.UnsupportedModel,
+                $"{folder.Directory} has spm.model but no tokenizer.json; RerankSharp reads DeBERTa tokenizers from tokenizer.json only. Supply the model's tokenizer.json (mxbai-rerank-v1 ships one), or save one with transformers: AutoTokenizer.from_pretrained(DIR).save_pretrained(DIR).");
         throw new RerankException(RerankErrorKind.ModelNotFound,
             $"No tokenizer in {folder.Directory}: it needs tokenizer.json, sentencepiece.bpe.model, vocab.txt, or vocab.json with merges.txt; re-download the model.");
     }

@@ -40,7 +40,8 @@ public sealed class WordPieceTokenizerTests(ITestOutputHelper output)
         Assert.True(mismatches == 0, $"{summary}; first mismatches:\n{report}");
     }
 
-    private static string? Check(WordPieceTokenizer tokenizer, GoldenCase c)
+    // Also the DeBERTa-v2 golden check (DebertaV2TokenizerTests): the same [CLS] A [SEP] B [SEP] ids and token types.
+    internal static string? Check(PairTokenizer tokenizer, GoldenCase c)
     {
         int[] actual;
         try
