@@ -459,14 +459,26 @@ def golden(model_dir: str) -> None:
         groups, cases, all_logits, max32, {"probe": probe, "max_length": longest})
 
 
-def bucket_table(max_relative_positions: int, position_buckets: int, distances: int) -> list[int]:
-    """idx(d) = clamp(bucket(d) + S, 0, 2S - 1) for d = -(distances) .. distances, as the reference computes it."""
-    r = {"position_buckets": position_buckets, "max_relative_positions": max_relative_positions}
-    S = position_buckets if position_buckets > 0 else max_relative_positions
-    d = torch.arange(-distances, distances + 1)
-    b = log_bucket(d, position_buckets, max_relative_positions) if position_buckets > 0 else d
-    del r
-    return torch.clamp(b.to(torch.long) + S, 0, 2 * S - 1).tolist()
+BUCKET_CONFIGS = [(512, 256), (160, 8), (24, -1), (2048, 256), (512, 64)]   # (max_relative_positions, position_buckets)
+
+
+def bucket_tables(out: str) -> None:
+    """idx(d) = clamp(bucket(d) + S, 0, 2S - 1) for d = -M .. M, M = 2·max(max_relative_positions, S), as torch computes it
+    (make_log_bucket_position in float32): for DeBERTa-v3's 512 / 256 (every mxbai-rerank-v1), the fixtures', and two
+    more, so RerankSharp's table (DebertaV2Graph.RelativeIndexTable) is checked where the golden sequences do not reach."""
+    tables = []
+    for max_rel, buckets in BUCKET_CONFIGS:
+        S = buckets if buckets > 0 else max_rel
+        M = 2 * max(max_rel, S)
+        d = torch.arange(-M, M + 1)
+        b = log_bucket(d, buckets, max_rel) if buckets > 0 else d
+        tables.append({"max_relative_positions": max_rel, "position_buckets": buckets, "reach": M,
+                       "index": torch.clamp(b.to(torch.long) + S, 0, 2 * S - 1).tolist()})
+    with open(out, "w", encoding="utf-8") as f:
+        json.dump({"generator": "tools/model/deberta.py golden --all-tiny", "torch_version": torch.__version__,
+                   "rule": "clamp(make_log_bucket_position(d, position_buckets, max_relative_positions) + S, 0, 2S - 1)",
+                   "tables": tables}, f)
+        f.write("\n")
 
 
 # ---- selfcheck ----
@@ -520,4 +532,6 @@ def selfcheck() -> None:
 # ---- main ----
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["golden", "--all-tiny"]:
+        bucket_tables(os.path.join(REPO, "tests", "fixtures", "deberta-relative-buckets.json"))
     fixture_tool.main(__doc__, PRESETS, TINY, make, golden, selfcheck)
