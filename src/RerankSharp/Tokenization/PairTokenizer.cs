@@ -123,11 +123,6 @@ public abstract class PairTokenizer
             return WordPieceTokenizer.FromVocabFile(vocab, folder.TokenizerConfigPath);
         if (folder.BpeVocabPath is { } bpeVocab && folder.BpeMergesPath is { } merges)
             return new Qwen3RerankerTokenizer(ByteLevelBpeTokenizer.FromVocabAndMerges(bpeVocab, merges, folder.TokenizerConfigPath));
-        // DeBERTa-v2/v3's slow-tokenizer file: transformers converts it to the fast tokenizer at load (DebertaV2Converter);
-        // RerankSharp does not, and reads the tokenizer.json such a converter writes.
-        if (File.Exists(Path.Combine(folder.Directory, "spm.model")))
-            throw new RerankException(RerankErrorKind.UnsupportedModel,
-                $"{folder.Directory} has spm.model but no tokenizer.json; RerankSharp reads DeBERTa tokenizers from tokenizer.json only. Supply the model's tokenizer.json (mxbai-rerank-v1 ships one), or save one with transformers: AutoTokenizer.from_pretrained(DIR).save_pretrained(DIR).");
         throw new RerankException(RerankErrorKind.ModelNotFound,
             $"No tokenizer in {folder.Directory}: it needs tokenizer.json, sentencepiece.bpe.model, vocab.txt, or vocab.json with merges.txt; re-download the model.");
     }

@@ -102,4 +102,17 @@ public sealed class DebertaV2TokenizerTests(ITestOutputHelper output)
         Assert.Equal(RerankErrorKind.UnsupportedModel, e.Kind);
         Assert.Contains(expected, e.Message);
     }
+
+    [Fact]
+    public void A_folder_with_spm_model_and_no_tokenizer_json_is_refused_asking_for_tokenizer_json()
+    {
+        using var temp = RerankSharp.Tests.Models.TempDirectory.CopyOf(FixturePaths.Model("deberta-a"));
+        temp.Delete("tokenizer.json");
+
+        var e = Assert.Throws<RerankException>(() => RerankSharp.Models.ModelFolder.Open(temp.Path));
+
+        Assert.Equal(RerankErrorKind.UnsupportedModel, e.Kind);
+        Assert.Contains("spm.model but no tokenizer.json", e.Message);
+        Assert.Contains("Supply the model's tokenizer.json", e.Message);
+    }
 }
