@@ -74,6 +74,18 @@ public class BenchCommandTests
         Assert.All(rows, r => Assert.True(r!["median_s"]!.GetValue<double>() > 0));
     }
 
+    // DeBERTa: 150 tokens past deberta-a's 8 log buckets, one row alone and padded rows.
+    [Fact]
+    public void A_deberta_model_runs_the_grid()
+    {
+        var result = RerankProcess.Run(null, "bench", "--model", FixturePaths.Model("deberta-a"), "--grid", "32x2,150x1", "--warmup", "0", "--repeats", "1", "--json");
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        var rows = JsonNode.Parse(result.Stdout)!["rows"]!.AsArray();
+        Assert.Equal([32, 150], rows.Select(r => r!["tokens"]!.GetValue<int>()));
+        Assert.All(rows, r => Assert.True(r!["median_s"]!.GetValue<double>() > 0));
+    }
+
     [Fact]
     public void The_table_lists_each_row()
     {
