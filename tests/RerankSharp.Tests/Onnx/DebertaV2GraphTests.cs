@@ -116,6 +116,23 @@ public class DebertaV2GraphTests(ITestOutputHelper output)
         }
     }
 
+    // A recipe naming DeBERTa's own module kinds keeps those matrices in fp32: fewer int8 products, and scores nearer fp32.
+    [Fact]
+    public void An_int8_recipe_keeps_debertas_named_projections_in_fp32()
+    {
+        using var temp = RerankSharp.Tests.Models.TempDirectory.CopyOf(FixturePaths.Model("deberta-a"));
+        var (folder, deberta, store) = Open("deberta-a", temp.Path);
+        using var _ = store;
+        int Quantized(Int8Recipe recipe) => DebertaV2Graph.Build(folder.Config, deberta, store, folder.Directory, GraphForm.Fused, Precision.Int8, recipe)
+            .Graph.Node.Count(n => n.OpType is "DynamicQuantizeMatMul" or "MatMulInteger" or "MatMulNBits");
+
+        var all = Quantized(Int8Recipe.Default);
+        var kept = Quantized(Int8Recipe.Parse("per-tensor;fp32=attention.self.query_proj,attention.self.key_proj"));
+
+        Assert.Equal(6 * 2, all);   // six matrices in each of the two layers
+        Assert.Equal(4 * 2, kept);
+    }
+
     // deberta-a is 24 wide, deberta-b 20: rounding such small matrices to int8 moves the text-pair logits by tenths (as for
     // gte-a); a wrong layout, scale or zero point moves them by the size of the logits themselves (−4.6 … 8.1).
     [Theory]
