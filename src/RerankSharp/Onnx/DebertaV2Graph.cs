@@ -24,27 +24,14 @@ internal static class DebertaV2Graph
     public static readonly IReadOnlyList<string> PoolerActivations = [.. EncoderLayerLayout.Activations, "tanh"];
 
     /// <summary>
-    /// DebertaV2Layer: DisentangledSelfAttention's query_proj / key_proj / value_proj, DebertaV2SelfOutput (dense, LayerNorm
-    /// after the residual), DebertaV2Intermediate (dense, hidden_act), DebertaV2Output (dense, LayerNorm after the residual).
+    /// DebertaV2Layer: BertLayer's modules under <c>deberta.</c> (DebertaV2SelfOutput, DebertaV2Intermediate, DebertaV2Output
+    /// are BERT's), but DisentangledSelfAttention names its projections query_proj / key_proj / value_proj, and the norms
+    /// take DeBERTa's layer_norm_eps.
     /// </summary>
-    public static EncoderLayerLayout Layout(ModelConfig c, DebertaV2Config d) => new()
+    public static EncoderLayerLayout Layout(ModelConfig c, DebertaV2Config d) => BertGraph.Layout(c, "deberta.") with
     {
-        Prefix = "deberta.encoder.layer",
-        Norms = NormPlacement.Post,
-        Attention = "attention.self",
         QueryKeyValue = ["attention.self.query_proj", "attention.self.key_proj", "attention.self.value_proj"],
-        AttentionOutput = "attention.output.dense",
-        AttentionNorm = "attention.output.LayerNorm",
-        MlpInput = "intermediate.dense",
-        MlpActivation = "intermediate.intermediate_act_fn",
-        MlpOutput = "output.dense",
-        MlpNorm = "output.LayerNorm",
-        Activation = c.HiddenAct,
-        Hidden = c.HiddenSize,
-        Heads = c.NumAttentionHeads,
-        Intermediate = c.IntermediateSize,
         NormEps = d.LayerNormEps,
-        LayerCount = c.NumHiddenLayers,
     };
 
     /// <summary>Every tensor the architecture reads, with its shape for this config (the checkpoint may hold more).</summary>

@@ -125,30 +125,31 @@ public partial class CrossEncoderTests
     [InlineData("position_embedding_type", "\"absolute\"", "position_embedding_type \"absolute\"")]
     public async Task A_gte_config_it_cannot_run_is_refused_naming_the_key(string key, string value, string named)
     {
-        using var temp = new TempDirectory();
-        foreach (var file in Directory.GetFiles(FixturePaths.Model("gte-a"))) File.Copy(file, temp.PathOf(Path.GetFileName(file)));
-        var config = JsonNode.Parse(File.ReadAllText(temp.PathOf("config.json")))!;
-        config[key] = JsonNode.Parse(value);
-        temp.Write("config.json", config.ToJsonString());
-
-        var e = await Assert.ThrowsAsync<RerankException>(() => CrossEncoder.LoadAsync(temp.Path));
+        var e = await LoadRefused("gte-a", config => config[key] = JsonNode.Parse(value));
 
         Assert.Equal(RerankErrorKind.UnsupportedModel, e.Kind);
         Assert.Contains(named, e.Message);
     }
 
+    // A copy of `model` whose config.json `change` edits, loaded: what CrossEncoder throws.
+    private static async Task<RerankException> LoadRefused(string model, Action<JsonNode> change)
+    {
+        using var temp = TempDirectory.CopyOf(FixturePaths.Model(model));
+        var config = JsonNode.Parse(File.ReadAllText(temp.PathOf("config.json")))!;
+        change(config);
+        temp.Write("config.json", config.ToJsonString());
+        return await Assert.ThrowsAsync<RerankException>(() => CrossEncoder.LoadAsync(temp.Path));
+    }
+
     [Fact]
     public async Task Weights_of_another_layout_under_a_gte_config_fail_naming_the_first_missing_tensor()
     {
-        using var temp = new TempDirectory();
-        foreach (var file in Directory.GetFiles(FixturePaths.Model("tiny-a"))) File.Copy(file, temp.PathOf(Path.GetFileName(file)));
-        var config = JsonNode.Parse(File.ReadAllText(temp.PathOf("config.json")))!;
-        config["architectures"] = new JsonArray("NewForSequenceClassification");
-        config["model_type"] = "new";
-        config["position_embedding_type"] = "rope";
-        temp.Write("config.json", config.ToJsonString());
-
-        var e = await Assert.ThrowsAsync<RerankException>(() => CrossEncoder.LoadAsync(temp.Path));
+        var e = await LoadRefused("tiny-a", config =>
+        {
+            config["architectures"] = new JsonArray("NewForSequenceClassification");
+            config["model_type"] = "new";
+            config["position_embedding_type"] = "rope";
+        });
 
         Assert.Equal(RerankErrorKind.InvalidModel, e.Kind);
         Assert.Contains("tensor 'new.embeddings.word_embeddings.weight' (expected shape [16002, 32]) is missing", e.Message);
@@ -188,18 +189,16 @@ public partial class CrossEncoderTests
     [InlineData("num_labels", "3", "the model has 3 labels")]
     public async Task A_deberta_config_it_cannot_run_is_refused_naming_the_key(string key, string value, string named)
     {
-        using var temp = TempDirectory.CopyOf(FixturePaths.Model("deberta-a"));
-        var config = JsonNode.Parse(File.ReadAllText(temp.PathOf("config.json")))!;
-        if (key == "num_labels")
+        var e = await LoadRefused("deberta-a", config =>
         {
+            if (key != "num_labels")
+            {
+                config[key] = JsonNode.Parse(value);
+                return;
+            }
             config["id2label"] = new JsonObject { ["0"] = "a", ["1"] = "b", ["2"] = "c" };
             config["label2id"] = new JsonObject { ["a"] = 0, ["b"] = 1, ["c"] = 2 };
-        }
-        else
-            config[key] = JsonNode.Parse(value);
-        temp.Write("config.json", config.ToJsonString());
-
-        var e = await Assert.ThrowsAsync<RerankException>(() => CrossEncoder.LoadAsync(temp.Path));
+        });
 
         Assert.Equal(RerankErrorKind.UnsupportedModel, e.Kind);
         Assert.Contains(named, e.Message);

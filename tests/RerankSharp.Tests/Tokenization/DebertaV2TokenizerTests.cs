@@ -1,5 +1,3 @@
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using RerankSharp.Tokenization;
 using Xunit.Abstractions;
@@ -9,7 +7,8 @@ namespace RerankSharp.Tests.Tokenization;
 /// <summary>
 /// DeBERTa-v3's kind of tokenizer.json (mxbai-rerank-v1: SentencePiece Unigram as transformers' DebertaV2Converter writes
 /// it — Strip, Precompiled, Replace; Sequence[Metaspace]; [CLS] A [SEP] B:1 [SEP]:1) against Hugging Face's fast tokenizer:
-/// tests/fixtures/deberta-tokenizer/golden.jsonl (tools/tokenizer/golden_deberta.js) and golden_offsets.jsonl.
+/// tests/fixtures/deberta-tokenizer/golden.jsonl (tools/tokenizer/golden_deberta.js); its golden_offsets.jsonl is checked
+/// by <see cref="GoldenOffsetsTests"/>.
 /// </summary>
 public sealed class DebertaV2TokenizerTests(ITestOutputHelper output)
 {
@@ -19,48 +18,8 @@ public sealed class DebertaV2TokenizerTests(ITestOutputHelper output)
         Assert.IsType<XlmRobertaTokenizer>(PairTokenizer.FromAnyTokenizerJson(Path.Combine(Folder, "tokenizer.json")));
 
     [Fact]
-    public void Every_golden_case_has_the_fast_tokenizers_ids_and_token_types()
-    {
-        var tokenizer = Load();
-        var (header, cases) = TokenizerFixtures.ReadGolden(Path.Combine(Folder, "golden.jsonl"));
-        var report = new StringBuilder();
-        var mismatches = 0;
-        foreach (var c in cases)
-        {
-            var problem = WordPieceTokenizerTests.Check(tokenizer, c);
-            if (problem is not null && ++mismatches <= 8) report.AppendLine(c.Describe()).AppendLine(problem);
-        }
-        var summary = $"{cases.Length - mismatches}/{cases.Length} golden cases match ({cases.Count(c => c.Kind == "pair")} pairs, "
-            + $"{cases.Count(c => c.MaxLength is not null)} truncated, {cases.Count(c => c.Ids is null)} refusals; tokenizers {header.GetProperty("tokenizers_version").GetString()})";
-        output.WriteLine(summary);
-        Assert.True(cases.Length >= 1000, $"only {cases.Length} golden cases");
-        Assert.True(mismatches == 0, $"{summary}; first mismatches:\n{report}");
-    }
-
-    [Fact]
-    public void Every_golden_text_has_the_reference_offsets()
-    {
-        var tokenizer = Load();
-        var lines = File.ReadAllLines(Path.Combine(Folder, "golden_offsets.jsonl"));
-        var report = new StringBuilder();
-        var mismatches = 0;
-        foreach (var line in lines.Skip(1))
-        {
-            var e = JsonDocument.Parse(line).RootElement;
-            var text = e.GetProperty("text").GetString()!;
-            var ids = e.GetProperty("ids").EnumerateArray().Select(x => x.GetInt32()).ToArray();
-            var offsets = e.GetProperty("offsets").EnumerateArray().Select(x => new CharSpan(x[0].GetInt32(), x[1].GetInt32())).ToArray();
-            var actual = tokenizer.EncodeText(text, out var actualOffsets);
-            if (actual.SequenceEqual(ids) && actualOffsets.SequenceEqual(offsets)) continue;
-            if (++mismatches <= 8)
-                report.AppendLine($"  {JsonSerializer.Serialize(text, GoldenCase.Readable)}")
-                    .AppendLine($"    ids     {string.Join(' ', ids)} / {string.Join(' ', actual)}")
-                    .AppendLine($"    offsets {string.Join(' ', offsets.Select(o => $"{o.Start}-{o.End}"))} / {string.Join(' ', actualOffsets.Select(o => $"{o.Start}-{o.End}"))}");
-        }
-        output.WriteLine($"{lines.Length - 1 - mismatches}/{lines.Length - 1} texts match");
-        Assert.True(lines.Length - 1 >= 500);
-        Assert.True(mismatches == 0, $"{mismatches} texts differ; first:\n{report}");
-    }
+    public void Every_golden_case_has_the_fast_tokenizers_ids_and_token_types() =>
+        WordPieceTokenizerTests.AssertEveryCase(Load(), Path.Combine(Folder, "golden.jsonl"), "deberta-tokenizer", 1000, output.WriteLine);
 
     [Fact]
     public void The_pair_is_cls_query_sep_document_sep_and_the_document_is_segment_one()
