@@ -404,15 +404,7 @@ def make(s: DebertaSpec, out: str) -> dict:
     # Classifier: a random direction scaled so 32 random pairs give logits of std 2 around 0 (as bert.py's).
     rng = make_model.rng_for(s.seed, "calibration-inputs")
     seqs = [pair_ids(rng, int(rng.integers(6, min(48, s.max_positions) + 1)), s.vocab) for _ in range(32)]
-    ids, mask = right_pad(seqs, PAD)
-    H = s.hidden
-    eye = {"classifier.weight": np.eye(H), "classifier.bias": np.zeros(H)}
-    with torch.inference_mode():
-        pooled = forward(Weights(arrays | eye, torch.float64), cfg, ids, mask).numpy()      # [32, H]
-    direction = make_model.rng_for(s.seed, "classifier.weight").standard_normal((1, H))
-    direction *= make_model.CLASSIFIER_LOGIT_STD / (pooled @ direction.T).std()
-    arrays["classifier.weight"] = direction.astype(np.float32)
-    arrays["classifier.bias"] = (-(pooled @ direction.T).mean(axis=0)).astype(np.float32)
+    arrays["classifier.weight"], arrays["classifier.bias"] = fixture_tool.calibrated_classifier(forward, arrays, cfg, seqs, PAD, s.seed)
     return fixture_tool.write_folder(out, {n: arrays[n] for n in shapes(s)}, s.dtype, cfg, TOKENIZER_DIR, TOKENIZER_FILES) | {
         "parameters": int(sum(np.prod(shape) for shape in shapes(s).values()))}
 
@@ -420,23 +412,9 @@ def make(s: DebertaSpec, out: str) -> dict:
 # ---- golden ----
 
 def fixture_groups(cfg: dict):
-    V, P = cfg["vocab_size"], cfg["max_position_embeddings"]
+    P = cfg["max_position_embeddings"]
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([23, cfg["hidden_size"], P])))
-    ids_of = lambda n: pair_ids(rng, n, V)  # noqa: E731
-    probe = ids_of(23)
-    longest = ids_of(P)
-    groups = [
-        ("b1_len3", [ids_of(3)]),
-        ("b1_len6_minimal_pair", [ids_of(6)]),
-        ("b1_probe", [probe]),
-        ("b1_max_length", [longest]),
-        ("b3_mixed", [ids_of(9), probe, ids_of(P - 7)]),
-        ("b3_same_length_no_padding", [ids_of(17) for _ in range(3)]),
-        ("b8_mixed_with_max", [ids_of(n) for n in (3, 5, 12, 31, 64, P // 2, P - 1)] + [longest]),
-        ("b8_short", [ids_of(int(n)) for n in rng.integers(4, 20, size=8)]),
-        ("b8_probe_repeated", [probe if k % 3 == 0 else ids_of(int(rng.integers(4, P))) for k in range(8)]),
-    ]
-    return groups, probe, longest
+    return fixture_tool.golden_groups(rng, lambda n: pair_ids(rng, n, cfg["vocab_size"]), P, mixed_long=P - 7)
 
 
 def golden(model_dir: str) -> None:
@@ -494,39 +472,25 @@ BUGS = [
     ("tanh_gelu", "GELU tanh approximation instead of erf"),
     ("tanh_pooler", "tanh instead of the pooler's GELU"),
 ]
-NOT_APPLICABLE = {"deberta-b": ("no_buckets", "no_p2c", "p2c_not_transposed", "no_rel_norm", "tanh_pooler")}
 
 
 def selfcheck() -> None:
-    rows, failures = {}, []
-    for name in TINY:
-        d = os.path.join(FIXTURES, name)
-        cfg = json.load(open(os.path.join(d, "config.json")))
-        mt = st.ModelTensors(d)
-        w64, w32 = Weights(mt, torch.float64), Weights(mt, torch.float32)
+    def seqs_of(cfg):
         rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([31, cfg["hidden_size"]])))
-        seqs = [pair_ids(rng, n, cfg["vocab_size"]) for n in (5, 9, 14, 20, 27, 33, 41, 50, 64, 77, 90, 96)]
-        ids, mask = right_pad(seqs, PAD)
-        with torch.inference_mode():
-            ref = forward(w64, cfg, ids, mask)[:, 0]
-            alone = torch.stack([forward(w64, cfg, *right_pad([q], PAD))[0, 0] for q in seqs])
-            route = torch.tensor([forward_scores(w64, cfg, q) for q in seqs[:5]], dtype=torch.float64)
-            res = {"padded batch vs each row alone (float64)": float((ref - alone).abs().max()),
-                   "independent route: each score from the formula, numpy float64 (5 rows)": float((ref[:5] - route).abs().max()),
-                   "torch fp32 (same code)": float((ref - forward(w32, cfg, ids, mask)[:, 0].double()).abs().max())}
-            for bug, _ in BUGS:
-                res[bug] = None if bug in NOT_APPLICABLE.get(name, ()) else float((ref - forward(w64, cfg, ids, mask, bug=bug)[:, 0]).abs().max())
-        rows[name] = res
-        noise = res["torch fp32 (same code)"]
-        if res["padded batch vs each row alone (float64)"] > 1e-12 or res["independent route: each score from the formula, numpy float64 (5 rows)"] > 1e-10:
-            failures.append(f"{name}: the reference disagrees with itself")
-        for bug, _ in BUGS:
-            if res[bug] is not None and res[bug] < 10 * max(noise, 1e-6):
-                failures.append(f"{name}: {bug} moves logits by {res[bug]:.1e}, within 10x the fp32 noise {noise:.1e}")
-    fixture_tool.print_table(rows, TINY, dict(BUGS), "n/a")
-    if failures:
-        raise SystemExit("\n".join(failures))
-    print("selfcheck passed", file=sys.stderr)
+        return [pair_ids(rng, n, cfg["vocab_size"]) for n in (5, 9, 14, 20, 27, 33, 41, 50, 64, 77, 90, 96)]
+
+    fixture_tool.selfcheck(
+        TINY, FIXTURES, seqs_of, forward,
+        lambda w64, cfg, seqs: ("independent route: each score from the formula, numpy float64 (5 rows)",
+                                torch.tensor([forward_scores(w64, cfg, q) for q in seqs[:5]], dtype=torch.float64)),
+        BUGS, lambda cfg, bug: bug in not_applicable(cfg), "n/a", "torch fp32 (same code)")
+
+
+def not_applicable(cfg: dict) -> tuple:
+    """The bugs a fixture's config cannot show: no buckets, no p2c term, no rel LayerNorm, a tanh pooler already."""
+    r = resolve(cfg)
+    return (("no_buckets",) if r["position_buckets"] <= 0 else ()) + (("no_p2c", "p2c_not_transposed") if "p2c" not in r["pos_att_type"] else ()) \
+        + (("no_rel_norm",) if "layer_norm" not in r["norm_rel_ebd"] else ()) + (("tanh_pooler",) if cfg.get("pooler_hidden_act") == "tanh" else ())
 
 
 # ---- main ----
