@@ -398,15 +398,8 @@ def pair_ids(rng: np.random.Generator, length: int, vocab: int) -> list[int]:
 
 
 def make(s: DebertaSpec, out: str) -> dict:
-    os.makedirs(out, exist_ok=True)
-    cfg = config_json(s)
-    arrays = {n: draw(s, n, shape) for n, shape in shapes(s).items() if not n.startswith("classifier.")}
-    # Classifier: a random direction scaled so 32 random pairs give logits of std 2 around 0 (as bert.py's).
-    rng = make_model.rng_for(s.seed, "calibration-inputs")
-    seqs = [pair_ids(rng, int(rng.integers(6, min(48, s.max_positions) + 1)), s.vocab) for _ in range(32)]
-    arrays["classifier.weight"], arrays["classifier.bias"] = fixture_tool.calibrated_classifier(forward, arrays, cfg, seqs, PAD, s.seed)
-    return fixture_tool.write_folder(out, {n: arrays[n] for n in shapes(s)}, s.dtype, cfg, TOKENIZER_DIR, TOKENIZER_FILES) | {
-        "parameters": int(sum(np.prod(shape) for shape in shapes(s).values()))}
+    return fixture_tool.make_fixture(out, s, config_json(s), shapes(s), lambda n, shape: draw(s, n, shape),
+                                     lambda rng, n: pair_ids(rng, n, s.vocab), forward, PAD, TOKENIZER_DIR, TOKENIZER_FILES)
 
 
 # ---- golden ----

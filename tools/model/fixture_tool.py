@@ -93,6 +93,19 @@ def write_golden(model_dir: str, generator: str, reference: str, cfg: dict, reso
           file=sys.stderr)
 
 
+def make_fixture(out: str, s, cfg: dict, shapes: dict, draw, pair_of, forward, pad_id: int, tokenizer_dir: str, tokenizer_files) -> dict:
+    """A model folder of spec `s` (its seed, dtype, max_positions): every tensor of `shapes` drawn by `draw(name, shape)`
+    but the classifier, which is calibrated on 32 random pairs (`pair_of(rng, length)`) through `forward`; then
+    write_folder. Returns write_folder's summary and the parameter count."""
+    os.makedirs(out, exist_ok=True)
+    arrays = {n: draw(n, shape) for n, shape in shapes.items() if not n.startswith("classifier.")}
+    rng = make_model.rng_for(s.seed, "calibration-inputs")
+    seqs = [pair_of(rng, int(rng.integers(6, min(48, s.max_positions) + 1))) for _ in range(32)]
+    arrays["classifier.weight"], arrays["classifier.bias"] = calibrated_classifier(forward, arrays, cfg, seqs, pad_id, s.seed)
+    return write_folder(out, {n: arrays[n] for n in shapes}, s.dtype, cfg, tokenizer_dir, tokenizer_files) | {
+        "parameters": int(sum(np.prod(shape) for shape in shapes.values()))}
+
+
 def calibrated_classifier(forward, arrays: dict, cfg: dict, seqs, pad_id: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """classifier.weight [1, H] and .bias [1]: a random direction (seeded by `seed` and the tensor's name) scaled so that
     `seqs` give logits of std 2 around 0 (as bert.py's), from the float64 pooled states of `forward` over `arrays`."""

@@ -66,7 +66,6 @@ import bert  # noqa: E402  (XLM-R pair ids and the tokenized text pairs)
 import fixture_tool  # noqa: E402
 import make_model  # noqa: E402
 import safetensors_io as st  # noqa: E402
-from fixture_tool import right_pad  # noqa: E402
 from modernbert import Weights, _rotate_half  # noqa: E402
 
 REPO = make_model.REPO_ROOT
@@ -312,16 +311,9 @@ def draw(s: GteSpec, name: str, shape) -> np.ndarray:
 
 
 def make(s: GteSpec, out: str) -> dict:
-    os.makedirs(out, exist_ok=True)
-    cfg = config_json(s)
-    arrays = {n: draw(s, n, shape) for n, shape in shapes(s).items() if not n.startswith("classifier.")}
-    # Classifier: a random direction scaled so 32 random pairs give logits of std 2 around 0 (as bert.py's).
-    rng = make_model.rng_for(s.seed, "calibration-inputs")
-    seqs = [bert.pair_ids(rng, int(rng.integers(6, min(48, s.max_positions) + 1)), XLMR_VOCAB, "xlmr") for _ in range(32)]
-    arrays["classifier.weight"], arrays["classifier.bias"] = fixture_tool.calibrated_classifier(forward, arrays, cfg, seqs, PAD, s.seed)
-    # Linked to the XLM-R tokenizer fixture, as bert-c's, inside tests/fixtures.
-    return fixture_tool.write_folder(out, {n: arrays[n] for n in shapes(s)}, s.dtype, cfg, TOKENIZER_DIR, TOKENIZER_FILES) | {
-        "parameters": int(sum(np.prod(shape) for shape in shapes(s).values()))}
+    # The tokenizer files are linked to the XLM-R tokenizer fixture, as bert-c's, inside tests/fixtures.
+    return fixture_tool.make_fixture(out, s, config_json(s), shapes(s), lambda n, shape: draw(s, n, shape),
+                                     lambda rng, n: bert.pair_ids(rng, n, XLMR_VOCAB, "xlmr"), forward, PAD, TOKENIZER_DIR, TOKENIZER_FILES)
 
 
 # ---- golden ----
