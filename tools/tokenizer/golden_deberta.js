@@ -3,7 +3,7 @@
 // make_deberta_tokenizer.py) from Hugging Face `tokenizers` (npm, the Rust core) reading its tokenizer.json: the shared
 // inputs of golden_cases.js plus cases aimed at what DeBERTa's converter adds to XLM-R's pipeline (the Strip normaliser
 // on each piece between special tokens, the [CLS]/[SEP]/[PAD]/[UNK]/[MASK] literals, the pre-tokenizer Sequence) and
-// pairs under truncation. Each case runs through golden_modernbert.js's `run`: sequences encoded without specials and
+// pairs under truncation, written by golden_modernbert.js's `writeGolden`: sequences encoded without specials and
 // untruncated, the truncation rule of tokenizers <= 0.22 (README.md) and the template [CLS] A [SEP] B:1 [SEP]:1 applied by
 // the script after checking it against the library's post-processor; token type ids recorded for pairs.
 //
@@ -14,9 +14,7 @@
 
 const fs = require('fs')
 const path = require('path')
-const { Tokenizer } = require('tokenizers')
-const shared = require('./golden_cases')
-const { run, sha256 } = require(path.join(__dirname, '..', 'bpe', 'golden_modernbert'))
+const { writeGolden } = require(path.join(__dirname, '..', 'bpe', 'golden_modernbert'))
 
 const WS = [' ', '  ', '\t', '\n', '\u00a0', '\u3000', '\u2028', '\u200b', ' \t\n ']
 const DEBERTA = [
@@ -47,33 +45,8 @@ async function main() {
   const xlmr = path.join(__dirname, '..', '..', 'tests', 'fixtures', 'tokenizer', 'golden.jsonl')
   const corpus = fs.readFileSync(xlmr, 'utf8').split('\n').slice(1).filter((l) => l)
     .map((l) => JSON.parse(l)).filter((c) => c.category === 'corpus').map((c) => c.text.trim())
-  const tokenizer = Tokenizer.fromFile(path.join(dir, 'tokenizer.json'))
-  tokenizer.disableTruncation()
-  tokenizer.disablePadding()
-  const CLS = tokenizer.tokenToId('[CLS]')
-  const SEP = tokenizer.tokenToId('[SEP]')
-  const all = shared.build(corpus)
-  for (const t of DEBERTA) all.push({ category: 'deberta', kind: 'single', text: t })
-  for (const [q, d] of DEBERTA_PAIRS) all.push({ category: 'deberta_pair', kind: 'pair', query: q, document: d })
-  for (const [name, q, d] of TRUNC)
-    for (const max_length of [2, 3, 4, 5, 7, 10, 16, 19, 25, 40])
-      for (const truncation of ['longest_first', 'only_second']) all.push({ category: `deberta_trunc_${name}`, kind: 'pair', query: q, document: d, max_length, truncation })
-  for (const [, q] of TRUNC) for (const max_length of [1, 2, 3, 6, 9]) all.push({ category: 'deberta_trunc_single', kind: 'single', text: q, max_length })
-  const header = {
-    generator: 'tools/tokenizer/golden_deberta.js',
-    library: 'tokenizers (npm, Hugging Face Rust core)',
-    tokenizers_version: require('tokenizers/package.json').version,
-    truncation_rule: 'tokenizers <= 0.22 truncate_encodings, applied by the script (tools/tokenizer/README.md)',
-    template: { single: '[CLS] $A [SEP]', pair: '[CLS] $A [SEP] $B:1 [SEP]:1', cls: CLS, sep: SEP },
-    date: process.env.SOURCE_DATE_EPOCH ? new Date(Number(process.env.SOURCE_DATE_EPOCH) * 1000).toISOString() : new Date().toISOString(),
-    tokenizer_json_sha256: sha256(path.join(dir, 'tokenizer.json')),
-    sentencepiece_model_sha256: sha256(path.join(dir, 'spm.model')),
-    cases: all.length,
-  }
-  const lines = [JSON.stringify(header)]
-  for (const c of all) lines.push(JSON.stringify(await run(tokenizer, c, CLS, SEP)))
-  fs.writeFileSync(path.join(dir, 'golden.jsonl'), lines.join('\n') + '\n')
-  console.error(`${dir}/golden.jsonl: ${all.length} cases`)
+  await writeGolden(dir, corpus, 'deberta', { singles: DEBERTA, pairs: DEBERTA_PAIRS, trunc: TRUNC }, 'tools/tokenizer/golden_deberta.js',
+    { tokenizer_json_sha256: 'tokenizer.json', sentencepiece_model_sha256: 'spm.model' })
 }
 
 main().catch((e) => { console.error(e); process.exit(1) })
