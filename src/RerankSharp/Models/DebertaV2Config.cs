@@ -73,15 +73,12 @@ internal sealed record DebertaV2Config
     {
         using JsonDocument document = JsonFile.Read(path, FixIt);
         var json = JsonObjectReader.Root(document, path, FixIt);
-        var maxRelative = json.TryGet("max_relative_positions", out var rel) && rel.ValueKind == JsonValueKind.Number && rel.TryGetInt32(out var r) ? r
-            : json.TryGet("max_relative_positions", out _) ? throw json.Invalid("\"max_relative_positions\" must be an integer") : -1;
-        var buckets = json.TryGet("position_buckets", out var b) && b.ValueKind == JsonValueKind.Number && b.TryGetInt32(out var n) ? n
-            : json.TryGet("position_buckets", out _) ? throw json.Invalid("\"position_buckets\" must be an integer") : -1;
+        var maxRelative = SignedInt(json, "max_relative_positions");
         return new DebertaV2Config
         {
             RelativeAttention = json.OptionalBool("relative_attention") ?? false,
             MaxRelativePositions = maxRelative < 1 ? config.MaxPositionEmbeddings : maxRelative,
-            PositionBuckets = buckets,
+            PositionBuckets = SignedInt(json, "position_buckets"),
             PosAttType = ReadPosAttType(json),
             ShareAttKey = json.OptionalBool("share_att_key") ?? false,
             NormRelEmbeddings = (json.OptionalString("norm_rel_ebd") ?? "none").ToLowerInvariant().Split('|').Select(x => x.Trim()).Contains("layer_norm"),
@@ -94,6 +91,15 @@ internal sealed record DebertaV2Config
             ConvKernelSize = json.OptionalInt("conv_kernel_size", min: 0) ?? 0,
             AttentionHeadSize = json.OptionalInt("attention_head_size", min: 1),
         };
+    }
+
+    // max_relative_positions and position_buckets: any integer, −1 (the default) and other values below 1 meaning "none".
+    private static int SignedInt(JsonObjectReader json, string key)
+    {
+        if (!json.TryGet(key, out var value)) return -1;
+        return value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out var number)
+            ? number
+            : throw json.Invalid($"\"{key}\" must be an integer, but is {JsonFile.Describe(value)}");
     }
 
     // DebertaV2Config.__init__: a string is lower-cased and split on '|'; a list is taken as it is; null is none.

@@ -141,15 +141,18 @@ internal static class DebertaV2Graph
         var tokenTypeIds = deberta.TypeVocabSize > 0 ? e.G.AddInput("token_type_ids", DataType.Int64, "B", "T") : null;
 
         var hidden = Embeddings(e, config, deberta, inputIds, tokenTypeIds, attentionMask);                      // [B, T, H]
-        var relative = new RelativePositions(e, config, deberta, inputIds);
+        // Without c2p or p2c (an empty pos_att_type) disentangled_attention_bias adds nothing: content scores alone, still
+        // divided by √(D · scale_factor) with a scale factor of 1.
+        var relative = deberta.ContentToPosition || deberta.PositionToContent ? new RelativePositions(e, config, deberta, inputIds) : null;
+        var scale = 1 / Math.Sqrt((double)config.HeadSize * deberta.ScaleFactor);
         var masks = e.Layers.Masks("deberta.encoder", attentionMask);
         for (var layer = 0; layer < config.NumHiddenLayers; layer++)
         {
             var l = layer;
             hidden = e.Layers.Build(layer, hidden, masks, new LayerAttention(null, null, null)
             {
-                ScoreBias = (q, k) => relative.ScoreBias(l, q, k),
-                Scale = relative.Scale,
+                ScoreBias = relative is null ? null : (q, k) => relative.ScoreBias(l, q, k),
+                Scale = scale,
             });
         }
 
@@ -206,12 +209,13 @@ internal static class DebertaV2Graph
         private readonly EncoderGraph _e;
         private readonly DebertaV2Config _d;
         private readonly int _heads, _headSize;
+        private readonly double _scale;   // 1/√(D · scale_factor), the factor on every term of the scores
         private readonly string _rel, _contentIndex, _positionIndex, _scoresShape;
 
         public RelativePositions(EncoderGraph e, ModelConfig config, DebertaV2Config d, string inputIds)
         {
             (_e, _d, _heads, _headSize) = (e, d, config.NumAttentionHeads, config.HeadSize);
-            Scale = 1 / Math.Sqrt((double)_headSize * d.ScaleFactor);
+            _scale = 1 / Math.Sqrt((double)_headSize * d.ScaleFactor);
             var g = e.G;
             // get_rel_embedding: the table, LayerNorm'd when norm_rel_ebd says so (float32, [2S, H]).
             _rel = d.NormRelEmbeddings
@@ -239,9 +243,6 @@ internal static class DebertaV2Graph
                 attributes: [OnnxGraphBuilder.Int("axis", 0)]);                                                                  // [B, N, T, T] as 0, 0, T, T
         }
 
-        /// <summary>1/√(D · scale_factor), the factor on every term of the scores.</summary>
-        public double Scale { get; }
-
         /// <summary>c2p + p2c of layer <paramref name="layer"/>, already scaled: [B, N, T, T] in the compute type.</summary>
         public string ScoreBias(int layer, string q, string k)
         {
@@ -254,7 +255,7 @@ internal static class DebertaV2Graph
                 var p2c = Term(module, "p2c", k, _d.ShareAttKey ? "query_proj" : "pos_query_proj");
                 bias = bias is null ? p2c : _e.G.Node("Add", $"{module}/rel_att", [bias, p2c]);
             }
-            return bias ?? throw new RerankException(RerankErrorKind.Internal, "DeBERTa attention without c2p or p2c asked for a score bias. This is a bug.");
+            return bias ?? throw new RerankException(RerankErrorKind.Internal, "DeBERTa attention without c2p or p2c built its relative terms. This is a bug.");
         }
 
         // One term: x ([B, T, H]: q for c2p, k for p2c) per head against the relative embeddings through `projection`
@@ -268,7 +269,7 @@ internal static class DebertaV2Graph
             var weights = $"{module}.{projection}";
             var projected = g.Node("Add", $"{p}/positions_bias", [g.Node("MatMul", $"{p}/positions", [_rel, _e.Tensors.Transposed($"{weights}.weight")]),
                 _e.Tensors.Float32($"{weights}.bias")]);                                                                     // [2S, H]
-            projected = g.Node("Mul", $"{p}/scaled", [projected, g.AddConstant($"{p}/scale", [], (float)Scale)]);
+            projected = g.Node("Mul", $"{p}/scaled", [projected, g.AddConstant($"{p}/scale", [], (float)_scale)]);
             var perHead = g.Node("Transpose", $"{p}/positions_t", [g.Node("Reshape", $"{p}/positions_heads", [projected, g.AddConstant($"{p}/positions_shape", [3], -1L, _heads, _headSize)])],
                 attributes: [OnnxGraphBuilder.Ints("perm", 1, 2, 0)]);                                                        // [N, D, 2S]
             var heads = g.Node("Transpose", $"{p}/heads_t", [g.Node("Reshape", $"{p}/heads", [x, g.AddConstant($"{p}/heads_shape", [4], 0L, 0L, _heads, _headSize)])],

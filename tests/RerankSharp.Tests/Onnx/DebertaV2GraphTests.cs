@@ -113,6 +113,27 @@ public class DebertaV2GraphTests(ITestOutputHelper output)
         }
     }
 
+    // An empty pos_att_type: transformers adds no relative term (content scores over √D alone); checked once against
+    // deberta.py on two text pairs (within 2e-6), here by the graph it builds.
+    [Fact]
+    public void Without_c2p_or_p2c_the_attention_has_no_relative_terms()
+    {
+        using var temp = RerankSharp.Tests.Models.TempDirectory.CopyOf(FixturePaths.Model("deberta-a"));
+        var config = JsonNode.Parse(File.ReadAllText(temp.PathOf("config.json")))!;
+        config["pos_att_type"] = new JsonArray();
+        temp.Write("config.json", config.ToJsonString());
+        var (folder, deberta, store) = Open("deberta-a", temp.Path);
+        using var _ = store;
+
+        var graph = DebertaV2Graph.Build(folder.Config, deberta, store, folder.Directory, GraphForm.Plain).Graph;
+
+        Assert.Equal(1, deberta.ScaleFactor);
+        Assert.DoesNotContain(graph.Node, n => n.Name.Contains("/c2p", StringComparison.Ordinal) || n.Name.Contains("/p2c", StringComparison.Ordinal));
+        Assert.DoesNotContain(graph.Node, n => n.Name.EndsWith("/score_bias", StringComparison.Ordinal));
+        var scale = graph.Initializer.Single(t => t.Name == "deberta.encoder.layer.0.attention.self/scale_factor");
+        Assert.Equal(1 / MathF.Sqrt(12), scale.FloatData.Single(), 6);   // D = 12
+    }
+
     // A recipe naming DeBERTa's own module kinds keeps those matrices in fp32: fewer int8 products, and scores nearer fp32.
     [Fact]
     public void An_int8_recipe_keeps_debertas_named_projections_in_fp32()
