@@ -62,9 +62,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bert  # noqa: E402  (the text pairs through the fixture's tokenizer.json)
 import fixture_tool  # noqa: E402
 import make_model  # noqa: E402
-import safetensors_io as st  # noqa: E402
 from fixture_tool import right_pad  # noqa: E402
-from modernbert import Weights  # noqa: E402
 
 REPO = make_model.REPO_ROOT
 FIXTURES = make_model.FIXTURE_DIR
@@ -414,10 +412,7 @@ def golden(model_dir: str) -> None:
     cfg = json.load(open(os.path.join(model_dir, "config.json")))
     groups, probe, longest = fixture_groups(cfg)
     texts = bert.text_cases(model_dir, "deberta")
-    groups.append(("text_pairs", [x["input_ids"] for x in texts]))
-    mt = st.ModelTensors(model_dir)
-    cases, all_logits, max32 = fixture_tool.golden_batches(groups, forward, Weights(mt, torch.float64), Weights(mt, torch.float32), cfg)
-    cases[-1]["pairs"] = [{"query": x["query"], "document": x["document"]} for x in texts]      # text_pairs
+    cases, all_logits, max32 = fixture_tool.golden_with_text_pairs(model_dir, cfg, groups, texts, forward)
     for x, row in zip(texts, token_types(torch.tensor(right_pad([t["input_ids"] for t in texts], PAD)[0].tolist())).tolist()):
         assert row[:len(x["token_type_ids"])] == x["token_type_ids"], "token types read from the ids differ from the tokenizer's"
     r = resolve(cfg)

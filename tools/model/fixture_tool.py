@@ -67,6 +67,16 @@ def golden_batches(groups, forward, w64, w32, cfg: dict):
     return cases, all_logits, max32
 
 
+def golden_with_text_pairs(model_dir: str, cfg: dict, groups, texts, forward):
+    """golden_batches over `groups` plus the case `text_pairs` (the tokenized `texts`, each with its query and document)
+    for the fixture in `model_dir`: (cases, every logit, the largest float32 difference)."""
+    groups.append(("text_pairs", [x["input_ids"] for x in texts]))
+    mt = st.ModelTensors(model_dir)
+    cases, all_logits, max32 = golden_batches(groups, forward, _Weights(mt, torch.float64), _Weights(mt, torch.float32), cfg)
+    cases[-1]["pairs"] = [{"query": x["query"], "document": x["document"]} for x in texts]
+    return cases, all_logits, max32
+
+
 def write_golden(model_dir: str, generator: str, reference: str, cfg: dict, resolved: dict, groups, cases, all_logits, max32: float,
                  repeated: dict) -> None:
     """golden_logits.json (reranksharp.golden-logits.v1) of `golden_batches`' results; `repeated` names sequences

@@ -65,8 +65,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bert  # noqa: E402  (XLM-R pair ids and the tokenized text pairs)
 import fixture_tool  # noqa: E402
 import make_model  # noqa: E402
-import safetensors_io as st  # noqa: E402
-from modernbert import Weights, _rotate_half  # noqa: E402
+from modernbert import _rotate_half  # noqa: E402
 
 REPO = make_model.REPO_ROOT
 FIXTURES = make_model.FIXTURE_DIR
@@ -328,10 +327,7 @@ def golden(model_dir: str) -> None:
     cfg = json.load(open(os.path.join(model_dir, "config.json")))
     groups, probe, longest = fixture_groups(cfg)
     texts = bert.text_cases(model_dir, "xlmr")
-    groups.append(("text_pairs", [x["input_ids"] for x in texts]))
-    mt = st.ModelTensors(model_dir)
-    cases, all_logits, max32 = fixture_tool.golden_batches(groups, forward, Weights(mt, torch.float64), Weights(mt, torch.float32), cfg)
-    cases[-1]["pairs"] = [{"query": x["query"], "document": x["document"]} for x in texts]      # text_pairs
+    cases, all_logits, max32 = fixture_tool.golden_with_text_pairs(model_dir, cfg, groups, texts, forward)
     fixture_tool.write_golden(
         model_dir, "tools/model/gte.py",
         "tools/model/gte.py: float64 re-implementation of new-impl's NewForSequenceClassification forward (eval, padded "
