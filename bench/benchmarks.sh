@@ -22,7 +22,7 @@ results="${RERANK_BENCH_RESULTS:-/tmp/rerank-benchmarks}"
 lock="${RERANK_BENCH_LOCK:-$( [ -d /work ] && echo /work/bench.lock || echo /tmp/rerank-bench.lock )}"
 python=/usr/bin/python3
 
-sections=(suite versus-torch suite-long before-after batch-budget profile plain accuracy long-inputs threads int8 int8-tiny cli-bench architectures modernbert ettin modernbert-long sliding-window gte load-tiny load-full)
+sections=(suite versus-torch suite-long before-after batch-budget profile plain accuracy long-inputs threads int8 int8-tiny cli-bench architectures modernbert ettin modernbert-long sliding-window gte deberta load-tiny load-full)
 describe() {
   case "$1" in
     suite) echo "engine (fp32, fp32 prepacked, int8) against PyTorch at 10x128, 10x512, 50x256, with load probes" ;;
@@ -43,6 +43,7 @@ describe() {
     ettin) echo "Ettin-32m shape: fp32 and int8 against PyTorch at 10x512, 50x256" ;;
     modernbert-long) echo "ModernBERT-base shape at 1x8192: time and peak RSS, fp32 and int8, PyTorch beside" ;;
     gte) echo "gte-multilingual-reranker-base shape: fp32 and int8 against PyTorch at 10x512, 50x256" ;;
+    deberta) echo "DeBERTa-v3-base shape (mxbai-rerank-base-v1): fp32 and int8 against PyTorch at 10x512, 50x256" ;;
     sliding-window) echo "ModernBERT local layers: the dense band bias against the blocked sliding window, 512 to 4096 tokens" ;;
     load-tiny) echo "rerank serve under 1/8/32 clients, tiny fixture model" ;;
     load-full) echo "rerank serve under 1/8/32 clients, full-size model" ;;
@@ -79,6 +80,7 @@ model() { # NAME: generate the random-weight model NAME under $models when missi
     modernbert-base) (cd "$repo" && $python tools/model/modernbert.py make --preset modernbert-base --out "$dir") >&2 ;;
     ettin-32m) (cd "$repo" && $python tools/model/modernbert.py make --preset ettin-32m --out "$dir") >&2 ;;
     gte-multilingual-reranker-base) (cd "$repo" && $python tools/model/gte.py make --preset gte-multilingual-reranker-base --out "$dir") >&2 ;;
+    mxbai-rerank-base-v1) (cd "$repo" && $python tools/model/deberta.py make --preset mxbai-rerank-base-v1 --out "$dir") >&2 ;;
   esac
   echo "$dir"
 }
@@ -205,6 +207,10 @@ for s in "${sections[@]}"; do
         --cases 1x512,1x1024,1x2048,1x4096,4x512 --precisions fp32 --rounds 2 --runs 1 --no-torch --no-probe --dense-band-max \$d; echo; done" ;;
     gte)
       measure gte md $bench suite --model "$(model gte-multilingual-reranker-base)" --threads 2 --cases 10x512,50x256 \
+        --precisions fp32,int8 --rounds 2 --runs 1 --default-malloc none ;;
+    deberta)
+      # Disentangled attention: per layer two [B, N, T, 2S] products and their T x T gathers beside the content scores.
+      measure deberta md $bench suite --model "$(model mxbai-rerank-base-v1)" --threads 2 --cases 10x512,50x256 \
         --precisions fp32,int8 --rounds 2 --runs 1 --default-malloc none ;;
     load-tiny)
       measure load-tiny md $load --model tests/fixtures/models/tiny-a --threads 2 --clients 1,8,32 --requests 500,2000,4000 \

@@ -17,7 +17,7 @@ internal static class TextTargets
     public static void TokenizerText(byte[] input)
     {
         if (input.Length < 2) return;
-        var maxLength = XlmRobertaTemplate.PairSpecialTokens + (input[0] & 0x3F);
+        var maxLength = FixtureTokenizer.Value.PairSpecialTokens + (input[0] & 0x3F);
         var strategy = (input[0] & 0x40) == 0 ? TruncationStrategy.LongestFirst : TruncationStrategy.OnlySecond;
         var direction = (input[0] & 0x80) == 0 ? TruncationDirection.Right : TruncationDirection.Left;
         int? cap = input[1] >> 1 == 0 ? null : input[1] >> 1;
@@ -92,7 +92,7 @@ internal static class TextTargets
             if ((uint)id >= (uint)tokenizer.VocabSize) throw new InvalidOperationException($"Id {id} is outside the vocabulary of {tokenizer.VocabSize}.");
         var q = tokenizer.EncodeText(query);
         var d = tokenizer.EncodeText(document);
-        var keptQuery = ids.Length - XlmRobertaTemplate.PairSpecialTokens;
+        var keptQuery = ids.Length - tokenizer.PairSpecialTokens;
         // The query part ends at the first </s></s> that leaves a document part matching d.
         for (var kq = 0; kq <= Math.Min(q.Length, keptQuery); kq++)
         {
@@ -103,7 +103,7 @@ internal static class TextTargets
             if (ids[0] == tokenizer.BosId && ids[kq + 1] == tokenizer.EosId && ids[kq + 2] == tokenizer.EosId && ids[^1] == tokenizer.EosId
                 && ids.AsSpan(1, kq).SequenceEqual(expectQ) && ids.AsSpan(kq + 3, kd).SequenceEqual(expectD))
             {
-                if (pair.Truncated != (q.Length + d.Length + XlmRobertaTemplate.PairSpecialTokens > ids.Length))
+                if (pair.Truncated != (q.Length + d.Length + tokenizer.PairSpecialTokens > ids.Length))
                     throw new InvalidOperationException("The pair's truncated flag disagrees with its length.");
                 return;
             }

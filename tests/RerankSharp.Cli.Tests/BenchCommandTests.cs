@@ -50,27 +50,20 @@ public class BenchCommandTests
         finally { dir.Delete(recursive: true); }
     }
 
-    // ModernBERT's local layers: 48 tokens within the dense band, 160 past it (the blocked window of modernbert-a, W = 8).
-    [Fact]
-    public void A_modernbert_model_runs_the_grid_on_both_forms_of_its_local_attention()
+    // Each architecture's own attention paths over a grid: ModernBERT's local layers at 48 tokens within the dense band and
+    // 160 past it (the blocked window of modernbert-a, W = 8); GTE at 200 tokens past gte-b's smallest golden batches, one
+    // row alone (the flash attention) and padded rows; DeBERTa at 150 tokens, past deberta-a's 8 log buckets.
+    [Theory]
+    [InlineData("modernbert-a", "48x2,160x2", 48, 160)]
+    [InlineData("gte-b", "32x2,200x1", 32, 200)]
+    [InlineData("deberta-a", "32x2,150x1", 32, 150)]
+    public void An_architecture_runs_the_grid_on_each_of_its_attention_paths(string model, string grid, int shorter, int longer)
     {
-        var result = RerankProcess.Run(null, "bench", "--model", FixturePaths.Model("modernbert-a"), "--grid", "48x2,160x2", "--warmup", "0", "--repeats", "1", "--json");
+        var result = RerankProcess.Run(null, "bench", "--model", FixturePaths.Model(model), "--grid", grid, "--warmup", "0", "--repeats", "1", "--json");
 
         Assert.True(result.ExitCode == 0, result.Stderr);
         var rows = JsonNode.Parse(result.Stdout)!["rows"]!.AsArray();
-        Assert.Equal([48, 160], rows.Select(r => r!["tokens"]!.GetValue<int>()));
-        Assert.All(rows, r => Assert.True(r!["median_s"]!.GetValue<double>() > 0));
-    }
-
-    // GTE: 200 tokens past gte-b's smallest golden batches, one row alone (the flash attention) and padded rows.
-    [Fact]
-    public void A_gte_model_runs_the_grid()
-    {
-        var result = RerankProcess.Run(null, "bench", "--model", FixturePaths.Model("gte-b"), "--grid", "32x2,200x1", "--warmup", "0", "--repeats", "1", "--json");
-
-        Assert.True(result.ExitCode == 0, result.Stderr);
-        var rows = JsonNode.Parse(result.Stdout)!["rows"]!.AsArray();
-        Assert.Equal([32, 200], rows.Select(r => r!["tokens"]!.GetValue<int>()));
+        Assert.Equal([shorter, longer], rows.Select(r => r!["tokens"]!.GetValue<int>()));
         Assert.All(rows, r => Assert.True(r!["median_s"]!.GetValue<double>() > 0));
     }
 

@@ -24,6 +24,7 @@ public class InfoCommandTests
     [InlineData("modernbert-a", "ModernBertForSequenceClassification, graph built from the safetensors")]
     [InlineData("jina-a", "XLMRobertaForSequenceClassification, graph built from the safetensors")]
     [InlineData("gte-a", "NewForSequenceClassification, graph built from the safetensors")]
+    [InlineData("deberta-a", "DebertaV2ForSequenceClassification, graph built from the safetensors")]
     public void Names_the_architecture_it_runs(string model, string runs)
     {
         var result = RerankProcess.Run(null, "info", "--model", FixturePaths.Model(model));
@@ -57,6 +58,21 @@ public class InfoCommandTests
         Assert.Contains("jina-reranker-v2's own, named by auto_map (configuration_xlm_roberta.XLMRobertaFlashConfig, modeling_xlm_roberta.XLMRobertaForSequenceClassification)", result.Stdout);
         Assert.Contains("roberta.encoder.layers.{i}.{mixer.Wqkv, mixer.out_proj, norm1, mlp.fc1, mlp.fc2, norm2}", result.Stdout);
         Assert.Contains("1,024 tokens (max_position_embeddings 1,026)", result.Stdout);
+    }
+
+    [Theory]
+    [InlineData("deberta-a", "disentangled: content + p2c + c2p over relative positions in 8 log buckets up to 160, relative embeddings through the layer's query/key projections (share_att_key), LayerNorm'd",
+        "word → LayerNorm", "first token ([CLS]) → pooler dense → gelu → classifier")]
+    [InlineData("deberta-b", "disentangled: content + c2p over relative positions clipped at ±24, relative embeddings through pos_query_proj / pos_key_proj",
+        "word + absolute positions + token types (embedding_size 16 → embed_proj) → LayerNorm", "first token ([CLS]) → pooler dense → tanh → classifier")]
+    public void Names_debertas_attention_embeddings_and_pooler(string model, string attention, string embeddings, string head)
+    {
+        var result = RerankProcess.Run(null, "info", "--model", FixturePaths.Model(model));
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Contains(attention, result.Stdout);
+        Assert.Contains(embeddings, result.Stdout);
+        Assert.Contains(head, result.Stdout);
     }
 
     [Theory]

@@ -14,6 +14,7 @@ public class RankCommandTests
     [InlineData("modernbert-a")]
     [InlineData("jina-b")]
     [InlineData("gte-a")]
+    [InlineData("deberta-a")]
     public void Json_output_is_sorted_best_first_with_original_indices_and_library_scores(string model)
     {
         var path = FixturePaths.Model(model);

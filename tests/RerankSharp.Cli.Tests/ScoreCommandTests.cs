@@ -11,6 +11,7 @@ public class ScoreCommandTests
     [Theory]
     [InlineData("tiny-a")]
     [InlineData("gte-b")]
+    [InlineData("deberta-b")]
     public void Writes_one_line_of_scores_per_input_line_in_order_and_nothing_else_on_stdout(string model)
     {
         var path = FixturePaths.Model(model);

@@ -49,10 +49,12 @@ public class TokenizeCommandTests
         Assert.Equal(12, Ids(lines[1]).Length);
     }
 
-    [Fact]
-    public void Gives_the_ids_of_modernbert_pairs_cls_query_sep_document_sep()
+    [Theory]
+    [InlineData("modernbert-a")]   // byte-level BPE with a TemplateProcessing post-processor
+    [InlineData("deberta-a")]      // DeBERTa-v3's SentencePiece tokenizer.json
+    public void Gives_the_ids_of_cls_query_sep_document_sep_pairs(string name)
     {
-        var model = FixturePaths.Model("modernbert-a");
+        var model = FixturePaths.Model(name);
         var input = string.Join('\n',
             """{"text": "The capital of France is [MASK]."}""",
             """{"query": "what is panda?", "document": "The giant panda is a bear species endemic to China."}""",

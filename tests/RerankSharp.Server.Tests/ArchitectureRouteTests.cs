@@ -26,6 +26,8 @@ public class ArchitectureRouteTests
     [InlineData("jina-b", "/rerank", "texts")]
     [InlineData("gte-a", "/rerank", "texts")]
     [InlineData("gte-b", "/v2/rerank", "documents")]
+    [InlineData("deberta-a", "/v1/rerank", "documents")]
+    [InlineData("deberta-b", "/rerank", "texts")]
     public async Task Each_route_scores_as_the_library_does(string model, string route, string field)
     {
         await using var server = await RunningServer.StartAsync(modelPath: FixturePaths.Model(model));

@@ -132,26 +132,33 @@ async function main() {
   const [corpusPath, dir = path.join(__dirname, '..', '..', 'tests', 'fixtures', 'modernbert-tokenizer')] = process.argv.slice(2)
   if (!corpusPath) throw new Error('usage: golden_modernbert.js CORPUS [FIXTURE_DIR]')
   const corpus = fs.readFileSync(corpusPath, 'utf8').split('\n').filter((l) => l)
+  await writeGolden(dir, corpus, 'modernbert', { singles: MODERNBERT, pairs: MODERNBERT_PAIRS, trunc: TRUNC }, 'tools/bpe/golden_modernbert.js')
+}
+
+// DIR/golden.jsonl of a [CLS] A [SEP] B [SEP] tokenizer (DIR/tokenizer.json): the shared inputs of golden_cases.js over
+// `corpus`, then the family's own singles, pairs, and pairs under 10 max lengths x both truncations (categories named
+// after `family`), each through `run`; the header names `generator` and the sha256 of the files given in `hashed`.
+async function writeGolden(dir, corpus, family, { singles, pairs, trunc }, generator, hashed = { tokenizer_json_sha256: 'tokenizer.json' }) {
   const tokenizer = Tokenizer.fromFile(path.join(dir, 'tokenizer.json'))
   tokenizer.disableTruncation()
   tokenizer.disablePadding()
   const CLS = tokenizer.tokenToId('[CLS]')
   const SEP = tokenizer.tokenToId('[SEP]')
   const all = shared.build(corpus)
-  for (const t of MODERNBERT) all.push({ category: 'modernbert', kind: 'single', text: t })
-  for (const [q, d] of MODERNBERT_PAIRS) all.push({ category: 'modernbert_pair', kind: 'pair', query: q, document: d })
-  for (const [name, q, d] of TRUNC)
+  for (const t of singles) all.push({ category: family, kind: 'single', text: t })
+  for (const [q, d] of pairs) all.push({ category: `${family}_pair`, kind: 'pair', query: q, document: d })
+  for (const [name, q, d] of trunc)
     for (const max_length of [2, 3, 4, 5, 7, 10, 16, 19, 25, 40])
-      for (const truncation of ['longest_first', 'only_second']) all.push({ category: `modernbert_trunc_${name}`, kind: 'pair', query: q, document: d, max_length, truncation })
-  for (const [, q] of TRUNC) for (const max_length of [1, 2, 3, 6, 9]) all.push({ category: 'modernbert_trunc_single', kind: 'single', text: q, max_length })
+      for (const truncation of ['longest_first', 'only_second']) all.push({ category: `${family}_trunc_${name}`, kind: 'pair', query: q, document: d, max_length, truncation })
+  for (const [, q] of trunc) for (const max_length of [1, 2, 3, 6, 9]) all.push({ category: `${family}_trunc_single`, kind: 'single', text: q, max_length })
   const header = {
-    generator: 'tools/bpe/golden_modernbert.js',
+    generator,
     library: 'tokenizers (npm, Hugging Face Rust core)',
     tokenizers_version: require(path.join(__dirname, '..', 'tokenizer', 'node_modules', 'tokenizers', 'package.json')).version,
     truncation_rule: 'tokenizers <= 0.22 truncate_encodings, applied by the script (tools/tokenizer/README.md)',
     template: { single: '[CLS] $A [SEP]', pair: '[CLS] $A [SEP] $B:1 [SEP]:1', cls: CLS, sep: SEP },
     date: process.env.SOURCE_DATE_EPOCH ? new Date(Number(process.env.SOURCE_DATE_EPOCH) * 1000).toISOString() : new Date().toISOString(),
-    tokenizer_json_sha256: sha256(path.join(dir, 'tokenizer.json')),
+    ...Object.fromEntries(Object.entries(hashed).map(([key, file]) => [key, sha256(path.join(dir, file))])),
     cases: all.length,
   }
   const lines = [JSON.stringify(header)]
@@ -160,4 +167,7 @@ async function main() {
   console.error(`${dir}/golden.jsonl: ${all.length} cases`)
 }
 
-main().catch((e) => { console.error(e); process.exit(1) })
+// golden_deberta.js (tools/tokenizer) writes its fixture's file the same way.
+module.exports = { writeGolden }
+
+if (require.main === module) main().catch((e) => { console.error(e); process.exit(1) })

@@ -7,7 +7,9 @@ masks and T x T scores included); `modernbert.py bench ARGS` is the same as `ben
 auto_map names jina-reranker-v2's XLMRobertaFlashConfig runs tools/model/jina.py's forward (the ops of its own code's
 non-flash path: merged Wqkv, einsum scores, a -10000 padding bias); `jina.py bench ARGS` is the same. A GTE
 NewForSequenceClassification config runs tools/model/gte.py's float32 forward (new-impl's eager ops, its float32 rotary
-tables), likewise `gte.py bench ARGS`.
+tables), likewise `gte.py bench ARGS`. A DebertaV2ForSequenceClassification config (mxbai-rerank-v1) runs
+tools/model/deberta.py's float32 forward (transformers' eager DeBERTa-v2 ops: c2p / p2c through torch.gather over
+[B, N, T, 2S] products, the [B, 1, T, T] XSoftmax mask), likewise `deberta.py bench ARGS`.
 
     MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=1000000000000 \\
     /usr/bin/python3 tools/model/bench_reference.py --model /work/models/full --ids ids.json \\
@@ -110,7 +112,7 @@ def main(argv=None) -> None:
     del mt
     weights = reference.WeightSource(reference.DictTensors(arrays), torch.float32)
     # ModernBERT checkpoints run modernbert.py's forward (same ops as transformers' eager path), jina-reranker-v2 jina.py's,
-    # GTE ones gte.py's;
+    # GTE ones gte.py's, DeBERTa-v2/v3 ones deberta.py's;
     # anything else is XLM-R.
     engine = "pytorch eager float32 (tools/model/reference.py), torch.inference_mode"
     forward = reference.forward
@@ -122,6 +124,10 @@ def main(argv=None) -> None:
         import gte  # noqa: E402
         engine = "pytorch eager float32 (tools/model/gte.py: new-impl's eager NewForSequenceClassification ops), torch.inference_mode"
         forward = gte.forward
+    elif (cfg.get("architectures") or [""])[0] == "DebertaV2ForSequenceClassification":
+        import deberta  # noqa: E402
+        engine = "pytorch eager float32 (tools/model/deberta.py: transformers' eager DebertaV2ForSequenceClassification ops), torch.inference_mode"
+        forward = deberta.forward
     import jina  # noqa: E402
     if jina.is_jina(cfg):
         engine = "pytorch eager float32 (tools/model/jina.py: jina-reranker-v2's own code, non-flash path), torch.inference_mode"

@@ -81,6 +81,16 @@ def golden_batches(groups, forward, w64, w32, cfg: dict):
     return cases, all_logits, max32
 
 
+def golden_with_text_pairs(model_dir: str, cfg: dict, groups, texts, forward):
+    """golden_batches over `groups` plus the case `text_pairs` (the tokenized `texts`, each with its query and document)
+    for the fixture in `model_dir`: (cases, every logit, the largest float32 difference)."""
+    groups.append(("text_pairs", [x["input_ids"] for x in texts]))
+    mt = st.ModelTensors(model_dir)
+    cases, all_logits, max32 = golden_batches(groups, forward, _Weights(mt, torch.float64), _Weights(mt, torch.float32), cfg)
+    cases[-1]["pairs"] = [{"query": x["query"], "document": x["document"]} for x in texts]
+    return cases, all_logits, max32
+
+
 def write_golden(model_dir: str, generator: str, reference: str, cfg: dict, resolved: dict, groups, cases, all_logits, max32: float,
                  repeated: dict) -> None:
     """golden_logits.json (reranksharp.golden-logits.v1) of `golden_batches`' results; `repeated` names sequences
@@ -105,6 +115,93 @@ def write_golden(model_dir: str, generator: str, reference: str, cfg: dict, reso
         f.write("\n")
     print(f"{model_dir}: {len(all_logits)} logits in [{min(all_logits):.2f}, {max(all_logits):.2f}], fp32 max |Δ| {max32:.1e}",
           file=sys.stderr)
+
+
+def make_fixture(out: str, s, cfg: dict, shapes: dict, draw, pair_of, forward, pad_id: int, tokenizer_dir: str, tokenizer_files) -> dict:
+    """A model folder of spec `s` (its seed, dtype, max_positions): every tensor of `shapes` drawn by `draw(name, shape)`
+    but the classifier, which is calibrated on 32 random pairs (`pair_of(rng, length)`) through `forward`; then
+    write_folder. Returns write_folder's summary and the parameter count."""
+    os.makedirs(out, exist_ok=True)
+    arrays = {n: draw(n, shape) for n, shape in shapes.items() if not n.startswith("classifier.")}
+    rng = make_model.rng_for(s.seed, "calibration-inputs")
+    seqs = [pair_of(rng, int(rng.integers(6, min(48, s.max_positions) + 1))) for _ in range(32)]
+    arrays["classifier.weight"], arrays["classifier.bias"] = calibrated_classifier(forward, arrays, cfg, seqs, pad_id, s.seed)
+    return write_folder(out, {n: arrays[n] for n in shapes}, s.dtype, cfg, tokenizer_dir, tokenizer_files) | {
+        "parameters": int(sum(np.prod(shape) for shape in shapes.values()))}
+
+
+def calibrated_classifier(forward, arrays: dict, cfg: dict, seqs, pad_id: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """classifier.weight [1, H] and .bias [1]: a random direction (seeded by `seed` and the tensor's name) scaled so that
+    `seqs` give logits of std 2 around 0 (as bert.py's), from the float64 pooled states of `forward` over `arrays`."""
+    H = cfg["hidden_size"]
+    ids, mask = right_pad(seqs, pad_id)
+    eye = {"classifier.weight": np.eye(H), "classifier.bias": np.zeros(H)}
+    with torch.inference_mode():
+        pooled = forward(_Weights(arrays | eye, torch.float64), cfg, ids, mask).numpy()      # [len(seqs), H]
+    direction = make_model.rng_for(seed, "classifier.weight").standard_normal((1, H))
+    direction *= make_model.CLASSIFIER_LOGIT_STD / (pooled @ direction.T).std()
+    return direction.astype(np.float32), (-(pooled @ direction.T).mean(axis=0)).astype(np.float32)
+
+
+def golden_groups(rng: np.random.Generator, ids_of, P: int, mixed_long: int):
+    """The golden batches every fixture has (gte.py's, deberta.py's): single rows of 3, 6, 23 (the probe) and P tokens,
+    three mixed rows (9, the probe, `mixed_long`), three of 17 unpadded, eight from 3 to P, eight short, and the probe
+    repeated among padded rows; `ids_of(n)` makes one sequence of n ids from `rng`. Returns (groups, probe, longest)."""
+    probe = ids_of(23)
+    longest = ids_of(P)
+    groups = [
+        ("b1_len3", [ids_of(3)]),
+        ("b1_len6_minimal_pair", [ids_of(6)]),
+        ("b1_probe", [probe]),
+        ("b1_max_length", [longest]),
+        ("b3_mixed", [ids_of(9), probe, ids_of(mixed_long)]),
+        ("b3_same_length_no_padding", [ids_of(17) for _ in range(3)]),
+        ("b8_mixed_with_max", [ids_of(n) for n in (3, 5, 12, 31, 64, P // 2, P - 1)] + [longest]),
+        ("b8_short", [ids_of(int(n)) for n in rng.integers(4, 20, size=8)]),
+        ("b8_probe_repeated", [probe if k % 3 == 0 else ids_of(int(rng.integers(4, min(120, P)))) for k in range(8)]),
+    ]
+    return groups, probe, longest
+
+
+def selfcheck(fixtures, fixture_dir: str, seqs_of, forward, route, bugs, not_applicable, na_label: str, fp32_label: str) -> None:
+    """The selfcheck of a fixture script: for each fixture, 12 sequences (`seqs_of(cfg)`) in one padded batch through
+    `forward` in float64 against each row alone, against an independent `route(w64, cfg, seqs)` -> (label, logits of its
+    first rows), against the float32 path, and against each of `bugs` ((name, label) injected through forward's `bug`;
+    skipped where `not_applicable(cfg, bug)`); prints the table and exits non-zero when the reference disagrees with
+    itself or a bug hides within 10x the fp32 noise."""
+    rows, failures = {}, []
+    for name in fixtures:
+        d = os.path.join(fixture_dir, name)
+        cfg = json.load(open(os.path.join(d, "config.json")))
+        mt = st.ModelTensors(d)
+        w64, w32 = _Weights(mt, torch.float64), _Weights(mt, torch.float32)
+        seqs = seqs_of(cfg)
+        ids, mask = right_pad(seqs, cfg["pad_token_id"])
+        with torch.inference_mode():
+            ref = forward(w64, cfg, ids, mask)[:, 0]
+            alone = torch.stack([forward(w64, cfg, *right_pad([q], cfg["pad_token_id"]))[0, 0] for q in seqs])
+            route_label, routed = route(w64, cfg, seqs)
+            res = {"padded batch vs each row alone (float64)": float((ref - alone).abs().max()),
+                   route_label: float((ref[:len(routed)] - routed).abs().max()),
+                   fp32_label: float((ref - forward(w32, cfg, ids, mask)[:, 0].double()).abs().max())}
+            for bug, _ in bugs:
+                res[bug] = None if not_applicable(cfg, bug) else float((ref - forward(w64, cfg, ids, mask, bug=bug)[:, 0]).abs().max())
+        rows[name] = res
+        noise = res[fp32_label]
+        if res["padded batch vs each row alone (float64)"] > 1e-12 or res[route_label] > 1e-10:
+            failures.append(f"{name}: the reference disagrees with itself")
+        for bug, _ in bugs:
+            if res[bug] is not None and res[bug] < 10 * max(noise, 1e-6):
+                failures.append(f"{name}: {bug} moves logits by {res[bug]:.1e}, within 10x the fp32 noise {noise:.1e}")
+    print_table(rows, fixtures, dict(bugs), na_label)
+    if failures:
+        raise SystemExit("\n".join(failures))
+    print("selfcheck passed", file=sys.stderr)
+
+
+def _Weights(source, dtype):
+    from modernbert import Weights   # modernbert.py imports this module: resolved at call time
+    return Weights(source, dtype)
 
 
 def print_table(rows: dict, fixtures, labels: dict, not_applicable: str) -> None:

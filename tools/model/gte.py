@@ -65,9 +65,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bert  # noqa: E402  (XLM-R pair ids and the tokenized text pairs)
 import fixture_tool  # noqa: E402
 import make_model  # noqa: E402
-import safetensors_io as st  # noqa: E402
-from fixture_tool import right_pad  # noqa: E402
-from modernbert import Weights, _rotate_half  # noqa: E402
+from modernbert import _rotate_half  # noqa: E402
 
 REPO = make_model.REPO_ROOT
 FIXTURES = make_model.FIXTURE_DIR
@@ -312,56 +310,24 @@ def draw(s: GteSpec, name: str, shape) -> np.ndarray:
 
 
 def make(s: GteSpec, out: str) -> dict:
-    os.makedirs(out, exist_ok=True)
-    cfg = config_json(s)
-    arrays = {n: draw(s, n, shape) for n, shape in shapes(s).items() if not n.startswith("classifier.")}
-    # Classifier: a random direction scaled so 32 random pairs give logits of std 2 around 0 (as bert.py's).
-    rng = make_model.rng_for(s.seed, "calibration-inputs")
-    seqs = [bert.pair_ids(rng, int(rng.integers(6, min(48, s.max_positions) + 1)), XLMR_VOCAB, "xlmr") for _ in range(32)]
-    ids, mask = right_pad(seqs, PAD)
-    H = s.hidden
-    eye = {"classifier.weight": np.eye(H), "classifier.bias": np.zeros(H)}
-    with torch.inference_mode():
-        pooled = forward(Weights(arrays | eye, torch.float64), cfg, ids, mask).numpy()      # [32, H]
-    direction = make_model.rng_for(s.seed, "classifier.weight").standard_normal((1, H))
-    direction *= make_model.CLASSIFIER_LOGIT_STD / (pooled @ direction.T).std()
-    arrays["classifier.weight"] = direction.astype(np.float32)
-    arrays["classifier.bias"] = (-(pooled @ direction.T).mean(axis=0)).astype(np.float32)
-    # Linked to the XLM-R tokenizer fixture, as bert-c's, inside tests/fixtures.
-    return fixture_tool.write_folder(out, {n: arrays[n] for n in shapes(s)}, s.dtype, cfg, TOKENIZER_DIR, TOKENIZER_FILES) | {
-        "parameters": int(sum(np.prod(shape) for shape in shapes(s).values()))}
+    # The tokenizer files are linked to the XLM-R tokenizer fixture, as bert-c's, inside tests/fixtures.
+    return fixture_tool.make_fixture(out, s, config_json(s), shapes(s), lambda n, shape: draw(s, n, shape),
+                                     lambda rng, n: bert.pair_ids(rng, n, XLMR_VOCAB, "xlmr"), forward, PAD, TOKENIZER_DIR, TOKENIZER_FILES)
 
 
 # ---- golden ----
 
 def fixture_groups(cfg: dict):
-    V, P = XLMR_VOCAB, cfg["max_position_embeddings"]
+    P = cfg["max_position_embeddings"]
     rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([19, cfg["hidden_size"], P])))
-    ids_of = lambda n: bert.pair_ids(rng, n, V, "xlmr")  # noqa: E731
-    probe = ids_of(23)
-    longest = ids_of(P)
-    groups = [
-        ("b1_len3", [ids_of(3)]),
-        ("b1_len6_minimal_pair", [ids_of(6)]),
-        ("b1_probe", [probe]),
-        ("b1_max_length", [longest]),
-        ("b3_mixed", [ids_of(9), probe, ids_of(97)]),
-        ("b3_same_length_no_padding", [ids_of(17) for _ in range(3)]),
-        ("b8_mixed_with_max", [ids_of(n) for n in (3, 5, 12, 31, 64, P // 2, P - 1)] + [longest]),
-        ("b8_short", [ids_of(int(n)) for n in rng.integers(4, 20, size=8)]),
-        ("b8_probe_repeated", [probe if k % 3 == 0 else ids_of(int(rng.integers(4, 120))) for k in range(8)]),
-    ]
-    return groups, probe, longest
+    return fixture_tool.golden_groups(rng, lambda n: bert.pair_ids(rng, n, XLMR_VOCAB, "xlmr"), P, mixed_long=97)
 
 
 def golden(model_dir: str) -> None:
     cfg = json.load(open(os.path.join(model_dir, "config.json")))
     groups, probe, longest = fixture_groups(cfg)
     texts = bert.text_cases(model_dir, "xlmr")
-    groups.append(("text_pairs", [x["input_ids"] for x in texts]))
-    mt = st.ModelTensors(model_dir)
-    cases, all_logits, max32 = fixture_tool.golden_batches(groups, forward, Weights(mt, torch.float64), Weights(mt, torch.float32), cfg)
-    cases[-1]["pairs"] = [{"query": x["query"], "document": x["document"]} for x in texts]      # text_pairs
+    cases, all_logits, max32 = fixture_tool.golden_with_text_pairs(model_dir, cfg, groups, texts, forward)
     fixture_tool.write_golden(
         model_dir, "tools/model/gte.py",
         "tools/model/gte.py: float64 re-implementation of new-impl's NewForSequenceClassification forward (eval, padded "
@@ -388,36 +354,16 @@ NTK_BUGS = ("no_ntk", "ntk_base_only", "ntk_linear")
 
 
 def selfcheck() -> None:
-    rows, failures = {}, []
-    for name in TINY:
-        d = os.path.join(FIXTURES, name)
-        cfg = json.load(open(os.path.join(d, "config.json")))
-        mt = st.ModelTensors(d)
-        w64, w32 = Weights(mt, torch.float64), Weights(mt, torch.float32)
+    def seqs_of(cfg):
         rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([29, cfg["hidden_size"]])))
-        seqs = [bert.pair_ids(rng, n, XLMR_VOCAB, "xlmr") for n in (5, 9, 14, 20, 27, 33, 41, 50, 64, 77, 96, 120)]
-        ids, mask = right_pad(seqs, cfg["pad_token_id"])
-        scaled = rope_scaling(cfg) is not None
-        with torch.inference_mode():
-            ref = forward(w64, cfg, ids, mask)[:, 0]
-            alone = torch.stack([forward(w64, cfg, *right_pad([q], cfg["pad_token_id"]))[0, 0] for q in seqs])
-            route = torch.from_numpy(forward_unpadded(w64, cfg, seqs[:6]))
-            res = {"padded batch vs each row alone (float64)": float((ref - alone).abs().max()),
-                   "unpad_inputs route: rows concatenated, block-diagonal attention (numpy float64, 6 rows)": float((ref[:6] - route).abs().max()),
-                   "torch fp32 (same code, new-impl's float32 rotary tables)": float((ref - forward(w32, cfg, ids, mask)[:, 0].double()).abs().max())}
-            for bug, _ in BUGS:
-                res[bug] = None if bug in NTK_BUGS and not scaled else float((ref - forward(w64, cfg, ids, mask, bug=bug)[:, 0]).abs().max())
-        rows[name] = res
-        noise = res["torch fp32 (same code, new-impl's float32 rotary tables)"]
-        if res["padded batch vs each row alone (float64)"] > 1e-12 or res["unpad_inputs route: rows concatenated, block-diagonal attention (numpy float64, 6 rows)"] > 1e-10:
-            failures.append(f"{name}: the reference disagrees with itself")
-        for bug, _ in BUGS:
-            if res[bug] is not None and res[bug] < 10 * max(noise, 1e-6):
-                failures.append(f"{name}: {bug} moves logits by {res[bug]:.1e}, within 10x the fp32 noise {noise:.1e}")
-    fixture_tool.print_table(rows, TINY, dict(BUGS), "n/a (no rope_scaling)")
-    if failures:
-        raise SystemExit("\n".join(failures))
-    print("selfcheck passed", file=sys.stderr)
+        return [bert.pair_ids(rng, n, XLMR_VOCAB, "xlmr") for n in (5, 9, 14, 20, 27, 33, 41, 50, 64, 77, 96, 120)]
+
+    fixture_tool.selfcheck(
+        TINY, FIXTURES, seqs_of, forward,
+        lambda w64, cfg, seqs: ("unpad_inputs route: rows concatenated, block-diagonal attention (numpy float64, 6 rows)",
+                                torch.from_numpy(forward_unpadded(w64, cfg, seqs[:6]))),
+        BUGS, lambda cfg, bug: bug in NTK_BUGS and rope_scaling(cfg) is None, "n/a (no rope_scaling)",
+        "torch fp32 (same code, new-impl's float32 rotary tables)")
 
 
 # ---- main ----

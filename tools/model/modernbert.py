@@ -577,41 +577,18 @@ BUGS = [
 
 
 def selfcheck() -> None:
-    rows, failures = {}, []
-    for name in TINY:
-        d = os.path.join(FIXTURES, name)
-        cfg = json.load(open(os.path.join(d, "config.json")))
-        mt = st.ModelTensors(d)
-        w64, w32 = Weights(mt, torch.float64), Weights(mt, torch.float32)
+    def seqs_of(cfg):
         t = tokenizer_ids()
         rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence([23, cfg["local_attention"]])))
-        seqs = [pair_ids(rng, n, t) for n in (5, 9, 14, 20, 27, 33, 41, 50, 64, 77, 96, 120)]
-        ids, mask = right_pad(seqs, cfg["pad_token_id"])
-        with torch.inference_mode():
-            ref = forward(w64, cfg, ids, mask)[:, 0]
-            alone = torch.stack([forward(w64, cfg, *right_pad([q], cfg["pad_token_id"]))[0, 0] for q in seqs])
-            route = torch.tensor([forward_unpadded(w64, cfg, q) for q in seqs[:6]], dtype=torch.float64)
-            res = {"padded batch vs each row alone (float64)": float((ref - alone).abs().max()),
-                   "independent unpadded numpy route (float64, 6 rows)": float((ref[:6] - route).abs().max()),
-                   "torch fp32 (same code, float32)": float((ref - forward(w32, cfg, ids, mask)[:, 0].double()).abs().max())}
-            for bug, _ in BUGS:
-                res[bug] = float((ref - forward(w64, cfg, ids, mask, bug=bug)[:, 0]).abs().max())
-        rows[name] = res
-        noise = res["torch fp32 (same code, float32)"]
-        if res["padded batch vs each row alone (float64)"] > 1e-12 or res["independent unpadded numpy route (float64, 6 rows)"] > 1e-10:
-            failures.append(f"{name}: the reference disagrees with itself")
-        for bug, _ in BUGS:
-            if res[bug] == 0.0 and ((bug == "mean_over_pads" and cfg["classifier_pooling"] == "cls")):
-                continue
-            if res[bug] < 10 * max(noise, 1e-6):
-                failures.append(f"{name}: {bug} moves logits by {res[bug]:.1e}, within 10x the fp32 noise {noise:.1e}")
-    for res in rows.values():                                 # mean pooling over the pads changes nothing under cls pooling
-        if res["mean_over_pads"] == 0.0:
-            res["mean_over_pads"] = None
-    fixture_tool.print_table(rows, TINY, dict(BUGS), "n/a (cls pooling)")
-    if failures:
-        raise SystemExit("\n".join(failures))
-    print("selfcheck passed", file=sys.stderr)
+        return [pair_ids(rng, n, t) for n in (5, 9, 14, 20, 27, 33, 41, 50, 64, 77, 96, 120)]
+
+    # Mean pooling over the pads changes nothing under cls pooling.
+    fixture_tool.selfcheck(
+        TINY, FIXTURES, seqs_of, forward,
+        lambda w64, cfg, seqs: ("independent unpadded numpy route (float64, 6 rows)",
+                                torch.tensor([forward_unpadded(w64, cfg, q) for q in seqs[:6]], dtype=torch.float64)),
+        BUGS, lambda cfg, bug: bug == "mean_over_pads" and cfg["classifier_pooling"] == "cls", "n/a (cls pooling)",
+        "torch fp32 (same code, float32)")
 
 
 # ---- main ----

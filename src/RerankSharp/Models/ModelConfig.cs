@@ -158,7 +158,8 @@ public sealed record ModelConfig
             MaxPositionEmbeddings = json.RequiredInt("max_position_embeddings", min: 1),
             HiddenAct = json.OptionalString("hidden_act") is { } act ? NonEmpty(json, "hidden_act", act) : "gelu",
             HiddenActivation = json.OptionalString("hidden_activation") is { } activation ? NonEmpty(json, "hidden_activation", activation) : null,
-            TypeVocabSize = json.OptionalInt("type_vocab_size", min: 1) ?? 2,
+            // 0 is "no token type table" (DeBERTa-v3: type_vocab_size 0); architectures that need one check it.
+            TypeVocabSize = json.OptionalInt("type_vocab_size", min: 0) ?? 2,
             LayerNormEps = json.OptionalPositiveDouble("layer_norm_eps") ?? 1e-12,
             PadTokenId = json.OptionalInt("pad_token_id", min: 0) ?? 1,
             NumLabels = ReadNumLabels(json),

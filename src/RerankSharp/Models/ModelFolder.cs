@@ -136,8 +136,15 @@ public sealed class ModelFolder
 
         string? sentencePiece = ExistingFile(full, SentencePieceFileName);
         string? tokenizerJson = ExistingFile(full, TokenizerJsonFileName);
-        if (sentencePiece is null && tokenizerJson is null && ExistingFile(full, WordPieceVocabFileName) is null
-            && (ExistingFile(full, BpeVocabFileName) is null || ExistingFile(full, BpeMergesFileName) is null))
+        bool noTokenizer = sentencePiece is null && tokenizerJson is null && ExistingFile(full, WordPieceVocabFileName) is null
+            && (ExistingFile(full, BpeVocabFileName) is null || ExistingFile(full, BpeMergesFileName) is null);
+        // DeBERTa-v2/v3's slow-tokenizer file: transformers converts it to the fast tokenizer at load (DebertaV2Converter);
+        // RerankSharp does not, and reads the tokenizer.json such a conversion writes.
+        if (noTokenizer && ExistingFile(full, "spm.model") is not null)
+            throw new RerankException(RerankErrorKind.UnsupportedModel,
+                $"{full} has spm.model but no tokenizer.json; RerankSharp reads DeBERTa tokenizers from tokenizer.json only. Supply the model's "
+                + "tokenizer.json (mxbai-rerank-v1 ships one), or write one with transformers: AutoTokenizer.from_pretrained(DIR).save_pretrained(DIR).");
+        if (noTokenizer)
             throw new RerankException(RerankErrorKind.ModelNotFound,
                 $"Tokenizer not found: {full} has neither {SentencePieceFileName} nor {TokenizerJsonFileName}. {WhatToPass} "
                 + $"(A BERT model may hold {WordPieceVocabFileName} instead, a byte-level BPE model {BpeVocabFileName} with {BpeMergesFileName}.)");

@@ -106,17 +106,27 @@ internal static class BertGraph
     {
         const string p = "bert.embeddings";
         var g = e.G;
-        var shape = g.Node("Shape", $"{p}.position_ids/shape", [inputIds]);                                  // [2]
-        var zero = g.AddConstant($"{p}.position_ids/zero", [1], 0L);
-        var one = g.AddConstant($"{p}.position_ids/one", [1], 1L);
-        var length = g.Node("Slice", $"{p}.position_ids/length", [shape, one, g.AddConstant($"{p}.position_ids/two", [1], 2L)]); // [1] = T
-        var positions = g.Node("Slice", $"{p}.position_embeddings", [e.Projection.Weight($"{p}.position_embeddings.weight"), zero, length, zero]); // [T, H]
+        var positions = LeadingRows(e, $"{p}.position_embeddings", $"{p}.position_ids", inputIds);            // [T, H]
 
         var words = e.Embed($"{p}.word_embeddings", $"{p}.word_embeddings.weight", inputIds);                  // [B, T, H]
         var tokenTypes = e.Embed($"{p}.token_type_embeddings", $"{p}.token_type_embeddings.weight", tokenTypeIds); // [B, T, H]
         var sum = g.Node("Add", $"{p}/add_token_type", [words, tokenTypes]);
         sum = g.Node("Add", $"{p}/add_position", [sum, positions]);
         return e.Tensors.LayerNorm($"{p}.LayerNorm", e.Projection.ToFloat32($"{p}/sum", sum), config.LayerNormEps);
+    }
+
+    /// <summary>
+    /// Rows 0 … T−1 of the table <c>{module}.weight</c> (T the length of <paramref name="inputIds"/>), in the compute type: the
+    /// absolute position embeddings of positions that start at 0 for every row (BERT's, DeBERTa's with position_biased_input).
+    /// </summary>
+    internal static string LeadingRows(EncoderGraph e, string module, string positionIds, string inputIds)
+    {
+        var g = e.G;
+        var shape = g.Node("Shape", $"{positionIds}/shape", [inputIds]);                                      // [2]
+        var zero = g.AddConstant($"{positionIds}/zero", [1], 0L);
+        var one = g.AddConstant($"{positionIds}/one", [1], 1L);
+        var length = g.Node("Slice", $"{positionIds}/length", [shape, one, g.AddConstant($"{positionIds}/two", [1], 2L)]); // [1] = T
+        return g.Node("Slice", module, [e.Projection.Weight($"{module}.weight"), zero, length, zero]);          // [T, H]
     }
 
     // BertPooler (dense → tanh on the [CLS] state) and the classifier Linear, in float32; dropout is off in eval.

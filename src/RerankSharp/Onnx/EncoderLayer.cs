@@ -20,7 +20,18 @@ public enum GraphForm
 /// <param name="Cos">cos of the rotary angles, [T, D/2] (<see cref="RotaryEmbedding.HalfTables(OnnxGraphBuilder, string, string, IReadOnlyList{double})"/>), or null for an architecture without rotary positions.</param>
 /// <param name="Sin">sin of the rotary angles, [T, D/2].</param>
 /// <param name="HalfWindow">A local (sliding-window) layer's W: query i sees key j when |i − j| ≤ W; null for global attention.</param>
-internal sealed record LayerAttention(string? Cos, string? Sin, int? HalfWindow);
+internal sealed record LayerAttention(string? Cos, string? Sin, int? HalfWindow)
+{
+    /// <summary>
+    /// An additive bias on the scaled attention scores, made from the layer's projected q and k ([B, T, H] each, biases
+    /// added, in the compute type) and returned as [B, N, T, T] in the compute type: DeBERTa's disentangled c2p and p2c
+    /// terms. Null: none.
+    /// </summary>
+    public Func<string, string, string>? ScoreBias { get; init; }
+
+    /// <summary>The factor on q·kᵀ; null is 1/√D (DeBERTa's is 1/√(D·scale_factor)).</summary>
+    public double? Scale { get; init; }
+}
 
 /// <summary>The attention masks an encoder's layers share, made once from the int64 [B, T] <c>attention_mask</c>.</summary>
 internal sealed class EncoderMasks
@@ -183,9 +194,8 @@ internal sealed class EncoderLayer
             q = RotaryEmbedding.ApplyFused(_g, $"{module}/rotary_q", q, cosCache, sinCache, start, _l.Heads);
             k = RotaryEmbedding.ApplyFused(_g, $"{module}/rotary_k", k, cosCache, sinCache, start, _l.Heads);
         }
-        return attention?.HalfWindow is { } w
-            ? WindowAttention(module, q, k, v, masks, w)
-            : MultiHeadAttention(module, q, k, v, bias, masks);
+        if (attention?.HalfWindow is { } w) return WindowAttention(module, q, k, v, masks, w);
+        return MultiHeadAttention(module, q, k, v, bias, masks, attention?.ScoreBias?.Invoke(q, k) ?? "", attention?.Scale);
     }
 
     // The rotary tables as the fused form reads them (the half tables in the compute type) and as the plain form does
@@ -240,18 +250,23 @@ internal sealed class EncoderLayer
     private string Biased(string module, string value, bool addBias) =>
         addBias ? _g.Node("Add", $"{module}/bias", [value, _form == GraphForm.Fused ? _projection.Weight($"{module}.bias") : _tensors.Float32($"{module}.bias")]) : value;
 
-    private string MultiHeadAttention(string module, string q, string k, string v, string bias, EncoderMasks masks)
+    // scoreBias: MultiHeadAttention's attention_bias input ([B, N, T, T], added after the scaling), "" for none; scale: its
+    // scale attribute, null for the kernel's 1/√D.
+    private string MultiHeadAttention(string module, string q, string k, string v, string bias, EncoderMasks masks, string scoreBias = "", double? scale = null)
     {
-        var heads = OnnxGraphBuilder.Int("num_heads", _l.Heads);
-        string[] Inputs(params string[] tail) => bias.Length == 0 && tail.Length == 0 ? [q, k, v] : [q, k, v, bias, .. tail];
+        Proto.AttributeProto[] attributes = scale is { } factor
+            ? [OnnxGraphBuilder.Int("num_heads", _l.Heads), OnnxGraphBuilder.Float("scale", (float)factor)]
+            : [OnnxGraphBuilder.Int("num_heads", _l.Heads)];
+        string[] Inputs(string keyPadding) => scoreBias.Length > 0 ? [q, k, v, bias, keyPadding, scoreBias]
+            : bias.Length == 0 && keyPadding.Length == 0 ? [q, k, v] : keyPadding.Length == 0 ? [q, k, v, bias] : [q, k, v, bias, keyPadding];
         if (!_flashWhenUnpadded)
-            return _g.Node("MultiHeadAttention", module, Inputs(masks.KeyPadding!), attributes: [heads], domain: OnnxGraphBuilder.ContribDomain);
+            return _g.Node("MultiHeadAttention", module, Inputs(masks.KeyPadding!), attributes: attributes, domain: OnnxGraphBuilder.ContribDomain);
         var padded = _g.Branch($"{module}/padded");
         padded.AddOutput(padded.Node("MultiHeadAttention", module, Inputs(masks.KeyPadding!), $"{module}/padded/out",
-            attributes: [heads], domain: OnnxGraphBuilder.ContribDomain), DataType.Float, "B", "T", _l.Hidden);
+            attributes: attributes, domain: OnnxGraphBuilder.ContribDomain), DataType.Float, "B", "T", _l.Hidden);
         var unpadded = _g.Branch($"{module}/unpadded");
-        unpadded.AddOutput(unpadded.Node("MultiHeadAttention", module, Inputs(), $"{module}/unpadded/out",
-            attributes: [heads], domain: OnnxGraphBuilder.ContribDomain), DataType.Float, "B", "T", _l.Hidden);
+        unpadded.AddOutput(unpadded.Node("MultiHeadAttention", module, Inputs(""), $"{module}/unpadded/out",
+            attributes: attributes, domain: OnnxGraphBuilder.ContribDomain), DataType.Float, "B", "T", _l.Hidden);
         return _g.Node("If", module, [masks.Unpadded!],
             attributes: [OnnxGraphBuilder.GraphAttribute("then_branch", unpadded.Graph), OnnxGraphBuilder.GraphAttribute("else_branch", padded.Graph)]);
     }
@@ -318,6 +333,7 @@ internal sealed class EncoderLayer
     {
         var module = _l.Module(layer, _l.Attention);
         var (q, k, v) = QueryKeyValue(layer, x, addBias: true);
+        var scoreBias = attention?.ScoreBias?.Invoke(q, k);                                                           // [B, N, T, T]
         var headShape = _g.AddConstant($"{module}/head_shape", [4], 0L, 0L, _l.Heads, _l.HeadDim);
         string Heads(string name, string value) =>
             _g.Node("Transpose", $"{module}/{name}_transpose", [_g.Node("Reshape", $"{module}/{name}_split_heads", [value, headShape])],
@@ -333,7 +349,10 @@ internal sealed class EncoderLayer
         }
         var kT = _g.Node("Transpose", $"{module}/key_t", [k], attributes: [OnnxGraphBuilder.Ints("perm", 0, 1, 3, 2)]); // [B, N, D, T]
         var scores = _g.Node("MatMul", $"{module}/scores", [q, kT]);                                                     // [B, N, T, T]
-        scores = _g.Node("Div", $"{module}/scale", [scores, _g.AddConstant($"{module}/sqrt_head_size", [], MathF.Sqrt(_l.HeadDim))]);
+        scores = attention?.Scale is { } factor
+            ? _g.Node("Mul", $"{module}/scale", [scores, _g.AddConstant($"{module}/scale_factor", [], (float)factor)])
+            : _g.Node("Div", $"{module}/scale", [scores, _g.AddConstant($"{module}/sqrt_head_size", [], MathF.Sqrt(_l.HeadDim))]);
+        if (scoreBias is not null) scores = _g.Node("Add", $"{module}/score_bias", [scores, scoreBias]);
         var mask = attention?.HalfWindow is { } w ? PlainBandMask(masks, w) : masks.Additive!;
         scores = _g.Node("Add", $"{module}/mask", [scores, mask]);
         var probs = _g.Node("Softmax", $"{module}/softmax", [scores], attributes: [OnnxGraphBuilder.Int("axis", -1)]);

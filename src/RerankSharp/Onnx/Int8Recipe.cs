@@ -34,8 +34,9 @@ public sealed record Int8Recipe
     /// <c>attention.self.query</c>, <c>attention.self.key</c>, <c>attention.self.value</c>, <c>attention.output.dense</c>,
     /// <c>intermediate.dense</c>, <c>output.dense</c>; ModernBERT's <c>attn.Wqkv</c>, <c>attn.Wo</c>, <c>mlp.Wi</c>,
     /// <c>mlp.Wo</c>; jina-reranker-v2's <c>mixer.Wqkv</c>, <c>mixer.out_proj</c>, <c>mlp.fc1</c>, <c>mlp.fc2</c>; GTE's
-    /// <c>attention.qkv_proj</c>, <c>attention.o_proj</c>, <c>mlp.up_gate_proj</c>, <c>mlp.down_proj</c>. A graph refuses a
-    /// kind its architecture does not have.
+    /// <c>attention.qkv_proj</c>, <c>attention.o_proj</c>, <c>mlp.up_gate_proj</c>, <c>mlp.down_proj</c>; DeBERTa's
+    /// <c>attention.self.query_proj</c>, <c>attention.self.key_proj</c>, <c>attention.self.value_proj</c> and BERT's other three.
+    /// A graph refuses a kind its architecture does not have.
     /// </summary>
     public IReadOnlyList<string> Fp32Modules { get; init; } = [];
 
@@ -48,6 +49,7 @@ public sealed record Int8Recipe
         "attn.Wqkv", "attn.Wo", "mlp.Wi", "mlp.Wo",
         "mixer.Wqkv", "mixer.out_proj", "mlp.fc1", "mlp.fc2",
         "attention.qkv_proj", "attention.o_proj", "mlp.up_gate_proj", "mlp.down_proj",
+        "attention.self.query_proj", "attention.self.key_proj", "attention.self.value_proj",
     ];
 
     internal bool KeepsFp32(int layer, int layerCount, string moduleKind) =>

@@ -48,7 +48,7 @@ internal abstract class RerankerArchitecture
 
     /// <summary>Architectures <see cref="For"/> knows, for messages and docs.</summary>
     public static IReadOnlyList<string> Supported { get; } =
-        [XlmRobertaGraph.Architecture, BertGraph.Architecture, ModernBertGraph.Architecture, GteGraph.Architecture + " (GTE)", DecoderFamily.Qwen3.Architecture + " (Qwen3-Reranker)",
+        [XlmRobertaGraph.Architecture, BertGraph.Architecture, ModernBertGraph.Architecture, GteGraph.Architecture + " (GTE)", DebertaV2Graph.Architecture + " (mxbai-rerank-v1)", DecoderFamily.Qwen3.Architecture + " (Qwen3-Reranker)",
             DecoderFamily.Qwen3SequenceClassification.Architecture + " (Qwen3-Reranker seq-cls)", DecoderFamily.Qwen2.Architecture + " (mxbai-rerank-v2)",
             DecoderFamily.Gemma.Architecture + " (bge-reranker-v2-gemma)"];
 
@@ -66,6 +66,7 @@ internal abstract class RerankerArchitecture
                 BertGraph.Architecture => new BertArchitecture(),
                 ModernBertGraph.Architecture => new ModernBertArchitecture(),
                 GteGraph.Architecture => new GteArchitecture(),
+                DebertaV2Graph.Architecture => new DebertaV2Architecture(),
                 "Qwen3ForCausalLM" => new DecoderArchitecture(DecoderFamily.Qwen3),
                 "Qwen3ForSequenceClassification" => new DecoderArchitecture(DecoderFamily.Qwen3SequenceClassification),
                 "Qwen2ForCausalLM" => new DecoderArchitecture(DecoderFamily.Qwen2),
@@ -243,6 +244,44 @@ internal abstract class RerankerArchitecture
 
         public override ModelProto BuildGraph(ModelConfig config, SafetensorsStore weights, string weightsDirectory, CrossEncoderOptions options,
             PairTokenizer tokenizer) => GteGraph.Build(config, Gte, weights, weightsDirectory, options.GraphForm, options.Precision,
+                options.Int8Recipe, options.OwnKernels && RerankKernels.UseFor(options.Device));
+    }
+
+    // DeBERTa-v2/v3 rerankers: mixedbread-ai/mxbai-rerank-*-v1 (transformers' DebertaV2ForSequenceClassification) with the
+    // SentencePiece tokenizer.json DebertaV2Converter writes: [CLS] q [SEP] d [SEP], the document in segment 1.
+    private sealed class DebertaV2Architecture : RerankerArchitecture
+    {
+        private DebertaV2Config? _deberta;
+
+        public override string Name => DebertaV2Graph.Architecture;
+
+        private DebertaV2Config Deberta => _deberta ?? throw new RerankException(RerankErrorKind.Internal, "DeBERTa config read before CheckSupported. This is a bug.");
+
+        public override void CheckSupported(ModelFolder folder)
+        {
+            RequireOneLabel(folder, "mixedbread-ai/mxbai-rerank-base-v1");
+            _deberta = DebertaV2Config.Load(folder.ConfigPath, folder.Config);
+            DebertaV2Graph.CheckSupported(folder.Config, _deberta, folder.ConfigPath);
+        }
+
+        public override PairTokenizer LoadTokenizer(ModelFolder folder) =>
+            PairTokenizer.Load(folder) is XlmRobertaTokenizer { IsDebertaV2: true } tokenizer ? tokenizer : throw new RerankException(RerankErrorKind.UnsupportedModel,
+                $"{folder.Directory}: a DeBERTa-v2/v3 reranker needs its SentencePiece tokenizer.json with the [CLS] A [SEP] B [SEP] template (transformers' DebertaV2Converter layout).");
+
+        public override IEnumerable<(string Name, long[] Shape)> ExpectedTensors(ModelConfig config) => DebertaV2Graph.ExpectedTensors(config, Deberta);
+
+        public override string TensorLayout(ModelConfig config) => DebertaV2Graph.TensorLayout(config, Deberta);
+
+        public override IReadOnlyList<(string Name, string Value)> Details(ModelFolder folder) =>
+        [
+            ("attention", Deberta.DescribeAttention()),
+            ("embeddings", "word" + (Deberta.PositionBiasedInput ? " + absolute positions" : "") + (Deberta.TypeVocabSize > 0 ? " + token types" : "")
+                + (Deberta.EmbeddingSize != folder.Config.HiddenSize ? $" (embedding_size {Deberta.EmbeddingSize} → embed_proj)" : "") + " → LayerNorm"),
+            ("head", $"first token ([CLS]) → pooler dense → {Deberta.PoolerHiddenAct} → classifier"),
+        ];
+
+        public override ModelProto BuildGraph(ModelConfig config, SafetensorsStore weights, string weightsDirectory, CrossEncoderOptions options,
+            PairTokenizer tokenizer) => DebertaV2Graph.Build(config, Deberta, weights, weightsDirectory, options.GraphForm, options.Precision,
                 options.Int8Recipe, options.OwnKernels && RerankKernels.UseFor(options.Device));
     }
 

@@ -96,6 +96,20 @@ public abstract class PairTokenizer
     internal virtual void TokenTypeIds(ReadOnlySpan<long> ids, Span<long> types) => types.Clear();
 
     /// <summary>
+    /// Segment 0 up to and including the first <paramref name="separator"/>, 1 after it (padding included): the type ids
+    /// of a <c>[CLS] A [SEP] B [SEP]</c> template, read from the ids at run time.
+    /// </summary>
+    private protected static void SegmentAfterFirst(int separator, ReadOnlySpan<long> ids, Span<long> types)
+    {
+        var segment = 0L;
+        for (var i = 0; i < ids.Length; i++)
+        {
+            types[i] = segment;
+            if (ids[i] == separator) segment = 1;
+        }
+    }
+
+    /// <summary>
     /// The tokenizer of a model folder, chosen by what its files say: <c>tokenizer.json</c>'s model type when the
     /// folder has one (what the reference fast tokenizer reads), else the slow tokenizer's files.
     /// </summary>

@@ -9,7 +9,7 @@ namespace RerankSharp.Tokenization;
 internal sealed record AddedToken(string Content, int Id, bool LStrip, bool RStrip, bool Normalized = false);
 
 /// <summary>
-/// Everything the tokenizer is built from, in Hugging Face's (fairseq) id space. Both sources,
+/// Everything the tokenizer is built from, in Hugging Face's id space (fairseq's for XLM-R). Both sources,
 /// <c>sentencepiece.bpe.model</c> and <c>tokenizer.json</c>, are read into this one shape, so the
 /// encoding path after loading is shared and both give the same ids by construction.
 /// </summary>
@@ -22,6 +22,12 @@ internal sealed record AddedToken(string Content, int Id, bool LStrip, bool RStr
 /// <param name="EosId">Id of <c>&lt;/s&gt;</c> (the template's SEP).</param>
 /// <param name="PadId">Id of <c>&lt;pad&gt;</c>.</param>
 /// <param name="MaskId">Id of <c>&lt;mask&gt;</c>.</param>
+/// <param name="DebertaV2">DeBERTa-v2/v3's layout (transformers' DebertaV2Converter): <c>[CLS] A [SEP] B [SEP]</c> with token
+/// types, and the ids above are those of <c>[CLS]</c>, <c>[SEP]</c>, <c>[PAD]</c>, <c>[MASK]</c>.</param>
+/// <param name="StripWhitespace">A <c>Strip</c> normaliser first: whitespace cut off both ends of each piece of text between
+/// added tokens (DebertaV2Converter's since transformers 4.3x).</param>
+/// <param name="ModelPieceCount">How many of <paramref name="Pieces"/> the Unigram model holds (null: all); the rest are added
+/// tokens numbered after them (DeBERTa-v3's <c>[MASK]</c>), which the lattice never chooses.</param>
 internal sealed record TokenizerDefinition(
     string[] Pieces,
     double[] Scores,
@@ -31,4 +37,7 @@ internal sealed record TokenizerDefinition(
     int BosId,
     int EosId,
     int PadId,
-    int MaskId);
+    int MaskId,
+    bool DebertaV2 = false,
+    bool StripWhitespace = false,
+    int? ModelPieceCount = null);

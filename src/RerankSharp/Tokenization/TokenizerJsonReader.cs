@@ -3,11 +3,13 @@ using System.Text.Json;
 namespace RerankSharp.Tokenization;
 
 /// <summary>
-/// Reads a Hugging Face <c>tokenizer.json</c> of the XLM-RoBERTa kind into a <see cref="TokenizerDefinition"/>.
-/// Microsoft.ML.Tokenizers 2.0.1 has no loader for this format, so it is parsed here. Only the
-/// pipeline XLM-R uses is accepted — Unigram model, Precompiled + <c>Replace(" {2,}", " ")</c>
-/// normaliser, Metaspace pre-tokeniser, <c>&lt;s&gt; A &lt;/s&gt;(&lt;/s&gt; B &lt;/s&gt;)</c> template —
-/// and anything else fails at load naming the key, rather than tokenizing differently from the reference.
+/// Reads a Hugging Face <c>tokenizer.json</c> of the XLM-RoBERTa or DeBERTa-v2/v3 kind into a <see cref="TokenizerDefinition"/>.
+/// Microsoft.ML.Tokenizers 2.0.1 has no loader for this format, so it is parsed here. Only the pipelines
+/// transformers' XLMRobertaConverter and DebertaV2Converter write are accepted — Unigram model, an optional
+/// <c>Strip</c> (DeBERTa's), Precompiled + <c>Replace(" {2,}", " ")</c> normaliser, Metaspace pre-tokeniser (alone or as
+/// DeBERTa's one-step Sequence), and the <c>&lt;s&gt; A &lt;/s&gt;(&lt;/s&gt; B &lt;/s&gt;)</c> or
+/// <c>[CLS] A [SEP](B:1 [SEP]:1)</c> template — and anything else fails at load naming the key, rather than tokenizing
+/// differently from the reference.
 /// </summary>
 internal static class TokenizerJsonReader
 {
@@ -68,9 +70,26 @@ internal static class TokenizerJsonReader
             throw Invalid(source, $"model.unk_id is missing or outside the {count}-entry vocabulary");
         }
 
-        byte[] charsmap = ReadNormalizer(root, source);
+        var (charsmap, strip) = ReadNormalizer(root, source);
         ReadPreTokenizer(root, source);
-        var added = ReadAddedTokens(root, count, source);
+        int addedCount = root.TryGetProperty("added_tokens", out var list) && list.ValueKind == JsonValueKind.Array ? list.GetArrayLength() : 0;
+        var added = ReadAddedTokens(root, count + addedCount, source);
+        bool deberta = IsDebertaTemplate(root);
+
+        // Added tokens past the Unigram vocabulary (DeBERTa-v3's [MASK] = 128000, after the spm pieces) take the next ids, as
+        // HF's AddedVocabulary numbers them; they are ids of the tokenizer but not pieces the Unigram lattice can choose.
+        int modelCount = count;
+        var beyond = added.Where(t => t.Id >= count).Select(t => t.Id).Order().ToArray();
+        if (!beyond.SequenceEqual(Enumerable.Range(count, beyond.Length)))
+        {
+            throw Invalid(source, $"added_tokens beyond the {count}-entry vocabulary do not take the ids {count}, {count + 1}, … in turn");
+        }
+
+        if (beyond.Length > 0)
+        {
+            pieces = [.. pieces, .. beyond.Select(id => added.First(t => t.Id == id).Content)];
+            scores = [.. scores, .. beyond.Select(_ => 0.0)];
+        }
 
         int Special(string content)
         {
@@ -82,15 +101,24 @@ internal static class TokenizerJsonReader
                 }
             }
 
-            throw Unsupported(source, $"added_tokens has no '{content}', which XLM-RoBERTa tokenizers define");
+            throw Unsupported(source, $"added_tokens has no '{content}', which {(deberta ? "DeBERTa-v2" : "XLM-RoBERTa")} tokenizers define");
         }
 
-        int bos = Special("<s>"), eos = Special("</s>"), pad = Special("<pad>"), mask = Special("<mask>");
-        ReadPostProcessor(root, bos, eos, pieces, source);
-        return new TokenizerDefinition(pieces, scores, unkId, charsmap, added, bos, eos, pad, mask);
+        int bos = Special(deberta ? "[CLS]" : "<s>"), eos = Special(deberta ? "[SEP]" : "</s>");
+        int pad = Special(deberta ? "[PAD]" : "<pad>"), mask = Special(deberta ? "[MASK]" : "<mask>");
+        ReadPostProcessor(root, bos, eos, pieces, source, deberta);
+        return new TokenizerDefinition(pieces, scores, unkId, charsmap, added, bos, eos, pad, mask, deberta, strip, modelCount);
     }
 
-    private static byte[] ReadNormalizer(JsonElement root, string source)
+    // DeBERTa-v2's post-processor, told apart by its template's first special token (the rest is checked by ReadPostProcessor).
+    private static bool IsDebertaTemplate(JsonElement root) =>
+        root.TryGetProperty("post_processor", out var post) && post.ValueKind == JsonValueKind.Object
+        && post.TryGetProperty("single", out var single) && single.ValueKind == JsonValueKind.Array && single.GetArrayLength() > 0
+        && single[0].ValueKind == JsonValueKind.Object && single[0].TryGetProperty("SpecialToken", out var first)
+        && first.ValueKind == JsonValueKind.Object && first.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String
+        && id.GetString() == "[CLS]";
+
+    private static (byte[] Charsmap, bool Strip) ReadNormalizer(JsonElement root, string source)
     {
         if (!root.TryGetProperty("normalizer", out var normalizer) || normalizer.ValueKind == JsonValueKind.Null)
         {
@@ -112,13 +140,23 @@ internal static class TokenizerJsonReader
             steps.Add((normalizer, "normalizer"));
         }
 
-        // The reference order is Precompiled, then Replace; the pipeline hard-wires that order.
+        // The reference order is (Strip,) Precompiled, then Replace; the pipeline hard-wires that order.
         byte[]? charsmap = null;
-        bool replace = false;
+        bool replace = false, strip = false;
         foreach (var (step, path) in steps)
         {
             string type = RequiredString(step, "type", source, path + ".type");
-            if (type == "Precompiled" && charsmap is null && !replace)
+            if (type == "Strip" && charsmap is null && !strip)
+            {
+                // DebertaV2Converter's Strip() strips both ends; one side only is another normaliser.
+                if (!Flag(step, "strip_left") || !Flag(step, "strip_right"))
+                {
+                    throw Unsupported(source, $"{path} (Strip) does not strip both ends, as DeBERTa-v2's does");
+                }
+
+                strip = true;
+            }
+            else if (type == "Precompiled" && charsmap is null && !replace)
             {
                 string base64 = RequiredString(step, "precompiled_charsmap", source, path + ".precompiled_charsmap");
                 try
@@ -139,16 +177,16 @@ internal static class TokenizerJsonReader
             }
             else
             {
-                throw Unsupported(source, $"{path} ({type}) is not part of the XLM-RoBERTa normaliser (Precompiled, then Replace(\" {{2,}}\", \" \"))");
+                throw Unsupported(source, $"{path} ({type}) is not part of the XLM-RoBERTa / DeBERTa-v2 normaliser ((Strip,) Precompiled, then Replace(\" {{2,}}\", \" \"))");
             }
         }
 
         if (charsmap is null || !replace)
         {
-            throw Unsupported(source, "normalizer lacks the Precompiled charsmap or the Replace(\" {2,}\", \" \") step of XLM-RoBERTa");
+            throw Unsupported(source, "normalizer lacks the Precompiled charsmap or the Replace(\" {2,}\", \" \") step of XLM-RoBERTa and DeBERTa-v2");
         }
 
-        return charsmap;
+        return (charsmap, strip);
     }
 
     private static void ReadPreTokenizer(JsonElement root, string source)
@@ -159,6 +197,19 @@ internal static class TokenizerJsonReader
         }
 
         string type = RequiredString(pre, "type", source, "pre_tokenizer.type");
+        if (type == "Sequence")
+        {
+            // DebertaV2Converter wraps Metaspace in a Sequence, after Punctuation when split_by_punct (not reproduced).
+            var list = Required(pre, "pretokenizers", JsonValueKind.Array, source, "pre_tokenizer.pretokenizers");
+            if (list.GetArrayLength() != 1)
+            {
+                throw Unsupported(source, $"pre_tokenizer is a Sequence of {list.GetArrayLength()} steps; RerankSharp reproduces a Metaspace alone (DeBERTa-v2 with split_by_punct false)");
+            }
+
+            pre = list[0];
+            type = RequiredString(pre, "type", source, "pre_tokenizer.pretokenizers[0].type");
+        }
+
         if (type != "Metaspace")
         {
             throw Unsupported(source, $"pre_tokenizer.type is '{type}'; XLM-RoBERTa tokenizers use Metaspace");
@@ -223,7 +274,7 @@ internal static class TokenizerJsonReader
         return [.. tokens];
     }
 
-    private static void ReadPostProcessor(JsonElement root, int bos, int eos, string[] pieces, string source)
+    private static void ReadPostProcessor(JsonElement root, int bos, int eos, string[] pieces, string source, bool deberta)
     {
         if (!root.TryGetProperty("post_processor", out var post) || post.ValueKind != JsonValueKind.Object)
         {
@@ -231,7 +282,7 @@ internal static class TokenizerJsonReader
         }
 
         string type = RequiredString(post, "type", source, "post_processor.type");
-        if (type == "RobertaProcessing")
+        if (type == "RobertaProcessing" && !deberta)
         {
             // <s> A </s> and <s> A </s></s> B </s> by definition; only the two ids need checking.
             if (!SpecialPair(post, "cls", "<s>", bos) || !SpecialPair(post, "sep", "</s>", eos))
@@ -249,13 +300,16 @@ internal static class TokenizerJsonReader
 
         string single = TemplateText(Required(post, "single", JsonValueKind.Array, source, "post_processor.single"), source, "single");
         string pair = TemplateText(Required(post, "pair", JsonValueKind.Array, source, "post_processor.pair"), source, "pair");
-        if (single != "<s> $A </s>" || pair != "<s> $A </s> </s> $B </s>")
+        var (expectedSingle, expectedPair) = deberta
+            ? ("[CLS] $A [SEP]", "[CLS] $A [SEP] $B:1 [SEP]:1")
+            : ("<s> $A </s>", "<s> $A </s> </s> $B </s>");
+        if (single != expectedSingle || pair != expectedPair)
         {
-            throw Unsupported(source, $"post_processor template is '{single}' / '{pair}'; XLM-RoBERTa's is '<s> $A </s>' / '<s> $A </s> </s> $B </s>'");
+            throw Unsupported(source, $"post_processor template is '{single}' / '{pair}'; {(deberta ? "DeBERTa-v2" : "XLM-RoBERTa")}'s is '{expectedSingle}' / '{expectedPair}'");
         }
 
         var specials = Required(post, "special_tokens", JsonValueKind.Object, source, "post_processor.special_tokens");
-        foreach (var (name, id) in new[] { ("<s>", bos), ("</s>", eos) })
+        foreach (var (name, id) in deberta ? new[] { ("[CLS]", bos), ("[SEP]", eos) } : new[] { ("<s>", bos), ("</s>", eos) })
         {
             if (!specials.TryGetProperty(name, out var entry) || entry.ValueKind != JsonValueKind.Object || !entry.TryGetProperty("ids", out var ids)
                 || ids.ValueKind != JsonValueKind.Array || ids.GetArrayLength() != 1 || ids[0].ValueKind != JsonValueKind.Number || !ids[0].TryGetInt32(out int templateId)
@@ -276,13 +330,14 @@ internal static class TokenizerJsonReader
                 throw Invalid(source, $"post_processor.{name} has an item that is not an object");
             }
 
+            // A token type other than 0 is written as HF's template strings write it (":1"), so the comparison checks it too.
             if (item.TryGetProperty("SpecialToken", out var special) && special.ValueKind == JsonValueKind.Object && special.TryGetProperty("id", out var id) && id.ValueKind == JsonValueKind.String)
             {
-                parts.Add(id.GetString()!);
+                parts.Add(id.GetString()! + TypeSuffix(special));
             }
             else if (item.TryGetProperty("Sequence", out var sequence) && sequence.ValueKind == JsonValueKind.Object && sequence.TryGetProperty("id", out var seq) && seq.ValueKind == JsonValueKind.String)
             {
-                parts.Add("$" + seq.GetString());
+                parts.Add("$" + seq.GetString() + TypeSuffix(sequence));
             }
             else
             {
@@ -340,6 +395,11 @@ internal static class TokenizerJsonReader
             : throw Invalid(source, $"merge '{line}' is not two tokens separated by one space");
     }
 
+    private static string TypeSuffix(JsonElement item) =>
+        item.TryGetProperty("type_id", out var type) && type.ValueKind == JsonValueKind.Number && !(type.TryGetInt32(out int value) && value == 0)
+            ? ":" + type.GetRawText()
+            : "";
+
     private static bool SpecialPair(JsonElement post, string key, string content, int id)
         => post.TryGetProperty(key, out var pair) && pair.ValueKind == JsonValueKind.Array && pair.GetArrayLength() == 2
            && pair[0].ValueKind == JsonValueKind.String && pair[0].GetString() == content
@@ -365,5 +425,5 @@ internal static class TokenizerJsonReader
         => new(RerankErrorKind.InvalidModel, $"'{source}': {what}; replace it with the model's tokenizer.json.");
 
     private static RerankException Unsupported(string source, string what)
-        => new(RerankErrorKind.UnsupportedModel, $"'{source}': {what}; only XLM-RoBERTa tokenizers are supported.");
+        => new(RerankErrorKind.UnsupportedModel, $"'{source}': {what}; only XLM-RoBERTa and DeBERTa-v2 SentencePiece tokenizers are supported.");
 }

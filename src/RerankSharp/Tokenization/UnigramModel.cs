@@ -31,7 +31,12 @@ internal sealed class UnigramModel
     private readonly List<int> _nodeToken = [-1];
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _idByPiece;
 
-    public UnigramModel(string[] pieces, double[] scores, int unkId)
+    /// <param name="pieces">Every id's string; the first <paramref name="modelCount"/> (default: all) are the model's vocabulary,
+    /// any after them added tokens that only <see cref="IdToPiece"/> and <see cref="Count"/> know.</param>
+    /// <param name="scores">Log-probabilities by id.</param>
+    /// <param name="unkId">Id of the unknown piece.</param>
+    /// <param name="modelCount">How many pieces the lattice may choose from.</param>
+    public UnigramModel(string[] pieces, double[] scores, int unkId, int? modelCount = null)
     {
         _pieces = pieces;
         _scores = scores;
@@ -39,7 +44,7 @@ internal sealed class UnigramModel
 
         var idByPiece = new Dictionary<string, int>(pieces.Length, StringComparer.Ordinal);
         double minScore = double.PositiveInfinity;
-        for (int id = 0; id < pieces.Length; id++)
+        for (int id = 0; id < (modelCount ?? pieces.Length); id++)
         {
             // HF builds token_to_ids by insertion, so a duplicated piece maps to its last id.
             idByPiece[pieces[id]] = id;

@@ -206,15 +206,7 @@ public sealed class WordPieceTokenizer : PairTokenizer
     /// Read from the ids, so a literal "[SEP]" typed inside the query (which the fast tokenizer also turns into
     /// the <c>[SEP]</c> id) moves the segment boundary forward; the reference keeps it at the template's <c>[SEP]</c>.
     /// </remarks>
-    internal override void TokenTypeIds(ReadOnlySpan<long> ids, Span<long> types)
-    {
-        var segment = 0L;
-        for (var i = 0; i < ids.Length; i++)
-        {
-            types[i] = segment;
-            if (ids[i] == EosId) segment = 1;
-        }
-    }
+    internal override void TokenTypeIds(ReadOnlySpan<long> ids, Span<long> types) => SegmentAfterFirst(EosId, ids, types);
 
     public override string[] ToPieces(ReadOnlySpan<int> ids)
     {

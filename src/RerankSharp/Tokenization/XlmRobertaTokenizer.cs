@@ -3,28 +3,35 @@ namespace RerankSharp.Tokenization;
 /// <summary>
 /// The XLM-RoBERTa tokenizer of bge-reranker-v2-m3, giving the ids of Hugging Face's fast tokenizer
 /// (what FlagEmbedding's <c>AutoTokenizer</c> loads) in fairseq numbering: <c>&lt;s&gt;</c>=0,
-/// <c>&lt;pad&gt;</c>=1, <c>&lt;/s&gt;</c>=2, <c>&lt;unk&gt;</c>=3, <c>&lt;mask&gt;</c> last.
+/// <c>&lt;pad&gt;</c>=1, <c>&lt;/s&gt;</c>=2, <c>&lt;unk&gt;</c>=3, <c>&lt;mask&gt;</c> last; and the same SentencePiece
+/// Unigram pipeline in DeBERTa-v2/v3's layout (mxbai-rerank-v1's tokenizer.json): a Strip before the charsmap and
+/// <c>[CLS] A [SEP] B [SEP]</c> with the document in segment 1.
 /// </summary>
 /// <remarks>
 /// Stages, each its own type as in HF tokenizers: <see cref="AddedTokenSplitter"/> (literal specials in
-/// the raw text) → <see cref="XlmRobertaNormalizer"/> (Precompiled charsmap per grapheme cluster, then
-/// space runs) → <see cref="MetaspacePreTokenizer"/> → <see cref="UnigramModel"/> → <see cref="Truncation"/>
-/// → <see cref="XlmRobertaTemplate"/>. Immutable after loading and safe to call from many threads at once.
+/// the raw text) → (DeBERTa's Strip of each piece between them) → <see cref="XlmRobertaNormalizer"/> (Precompiled
+/// charsmap per grapheme cluster, then space runs) → <see cref="MetaspacePreTokenizer"/> → <see cref="UnigramModel"/>
+/// → <see cref="Truncation"/> → <see cref="SentencePieceTemplate"/>. Immutable after loading and safe to call from many
+/// threads at once.
 /// </remarks>
 public sealed class XlmRobertaTokenizer : PairTokenizer
 {
     private readonly AddedTokenSplitter _splitter;
     private readonly XlmRobertaNormalizer _normalizer;
     private readonly UnigramModel _model;
-    private readonly XlmRobertaTemplate _template;
+    private readonly SentencePieceTemplate _template;
+    private readonly bool _strip;
 
     private XlmRobertaTokenizer(TokenizerDefinition definition)
     {
         var charsmap = definition.PrecompiledCharsmap.Length > 0 ? PrecompiledCharsmap.Parse(definition.PrecompiledCharsmap) : null;
         _splitter = new AddedTokenSplitter(definition.AddedTokens);
         _normalizer = new XlmRobertaNormalizer(charsmap);
-        _model = new UnigramModel(definition.Pieces, definition.Scores, definition.UnkId);
-        _template = new XlmRobertaTemplate(definition.BosId, definition.EosId);
+        _model = new UnigramModel(definition.Pieces, definition.Scores, definition.UnkId, definition.ModelPieceCount);
+        _template = definition.DebertaV2
+            ? SentencePieceTemplate.DebertaV2(definition.BosId, definition.EosId)
+            : SentencePieceTemplate.XlmRoberta(definition.BosId, definition.EosId);
+        _strip = definition.StripWhitespace;
         BosId = definition.BosId;
         EosId = definition.EosId;
         PadId = definition.PadId;
@@ -73,8 +80,11 @@ public sealed class XlmRobertaTokenizer : PairTokenizer
 
     public override int PadId { get; }
 
-    /// <summary><c>&lt;s&gt; q &lt;/s&gt;&lt;/s&gt; d &lt;/s&gt;</c>: 4.</summary>
-    public override int PairSpecialTokens => XlmRobertaTemplate.PairSpecialTokens;
+    /// <summary><c>&lt;s&gt; q &lt;/s&gt;&lt;/s&gt; d &lt;/s&gt;</c>: 4; DeBERTa's <c>[CLS] q [SEP] d [SEP]</c>: 3.</summary>
+    public override int PairSpecialTokens => _template.PairSpecialTokens;
+
+    /// <summary>Whether the pair template is DeBERTa-v2's <c>[CLS] A [SEP] B [SEP]</c> (else XLM-R's).</summary>
+    internal bool IsDebertaV2 => _template.SecondSegment;
 
     public override int EosId { get; }
 
@@ -131,16 +141,16 @@ public sealed class XlmRobertaTokenizer : PairTokenizer
         return ids;
     }
 
-    /// <summary><c>&lt;s&gt; text &lt;/s&gt;</c>, the text cut on the right to fit <paramref name="maxLength"/>.</summary>
+    /// <summary><c>&lt;s&gt; text &lt;/s&gt;</c> (<c>[CLS] text [SEP]</c>), the text cut on the right to fit <paramref name="maxLength"/>.</summary>
     public override int[] EncodeSingle(string text, int maxLength)
     {
         ArgumentNullException.ThrowIfNull(text);
-        CheckMaxLength(maxLength, XlmRobertaTemplate.SingleSpecialTokens, "a single text (<s> text </s>)");
+        CheckMaxLength(maxLength, _template.SingleSpecialTokens, $"a single text ({_template.DescribeSingle})");
         var ids = new PooledBuffer<int>(text.Length / 2 + 4);
         try
         {
             EncodeInto(text, ref ids);
-            int keep = Truncation.Single(ids.Count, maxLength - XlmRobertaTemplate.SingleSpecialTokens);
+            int keep = Truncation.Single(ids.Count, maxLength - _template.SingleSpecialTokens);
             return _template.Single(ids.Span[..keep]);
         }
         finally
@@ -150,7 +160,7 @@ public sealed class XlmRobertaTokenizer : PairTokenizer
     }
 
     /// <inheritdoc />
-    /// <remarks><c>&lt;s&gt; query &lt;/s&gt;&lt;/s&gt; document &lt;/s&gt;</c>; there is no instruction.</remarks>
+    /// <remarks><c>&lt;s&gt; query &lt;/s&gt;&lt;/s&gt; document &lt;/s&gt;</c> (<c>[CLS] query [SEP] document [SEP]</c>); there is no instruction.</remarks>
     internal override EncodedPair EncodePair(string query, string document, int maxLength, TruncationStrategy strategy,
         TruncationDirection direction, int? maxDocumentTokens, string? instruction = null)
     {
@@ -161,16 +171,16 @@ public sealed class XlmRobertaTokenizer : PairTokenizer
             throw new RerankException(RerankErrorKind.InvalidInput, $"Unknown truncation strategy {strategy}; use longest_first or only_second.");
         }
 
-        CheckMaxLength(maxLength, XlmRobertaTemplate.PairSpecialTokens, "a pair (<s> query </s></s> document </s>)");
+        CheckMaxLength(maxLength, _template.PairSpecialTokens, $"a pair ({_template.DescribePair})");
         var q = new PooledBuffer<int>(query.Length / 2 + 4);
         var d = new PooledBuffer<int>(document.Length / 2 + 4);
         try
         {
             EncodeInto(query, ref q);
             EncodeInto(document, ref d);
-            var untruncated = q.Count + d.Count + XlmRobertaTemplate.PairSpecialTokens;
+            var untruncated = q.Count + d.Count + _template.PairSpecialTokens;
             var documentTokens = maxDocumentTokens is { } cap ? Math.Min(d.Count, Math.Max(cap, 0)) : d.Count;
-            var (keepQ, keepD) = Truncation.Pair(q.Count, documentTokens, maxLength - XlmRobertaTemplate.PairSpecialTokens, strategy, maxLength);
+            var (keepQ, keepD) = Truncation.Pair(q.Count, documentTokens, maxLength - _template.PairSpecialTokens, strategy, maxLength);
             var ids = direction == TruncationDirection.Left
                 ? _template.Pair(q.Span[(q.Count - keepQ)..], d.Span[(d.Count - keepD)..])
                 : _template.Pair(q.Span[..keepQ], d.Span[..keepD]);
@@ -181,6 +191,14 @@ public sealed class XlmRobertaTokenizer : PairTokenizer
             q.Dispose();
             d.Dispose();
         }
+    }
+
+    /// <inheritdoc />
+    /// <remarks>DeBERTa-v2: 1 after the first <c>[SEP]</c>, as its template gives <c>B [SEP]</c> type 1; XLM-R: all 0.</remarks>
+    internal override void TokenTypeIds(ReadOnlySpan<long> ids, Span<long> types)
+    {
+        if (_template.SecondSegment) SegmentAfterFirst(EosId, ids, types);
+        else types.Clear();
     }
 
     /// <inheritdoc />
@@ -241,14 +259,20 @@ public sealed class XlmRobertaTokenizer : PairTokenizer
 
                 normalized.Clear();
                 words.Clear();
-                var original = text.AsSpan(segment.Start, segment.Length);
+                var (start, length) = _strip ? Stripped(text, segment.Start, segment.Length) : (segment.Start, segment.Length);
+                var original = text.AsSpan(start, length);
+                if (length == 0)
+                {
+                    continue;
+                }
+
                 if (!track)
                 {
                     _normalizer.Normalize(original, ref normalized);
                     MetaspacePreTokenizer.PreTokenize(ref normalized, 0, ref words);
-                    foreach (var (start, length) in words.Span)
+                    foreach (var word in words.Span)
                     {
-                        _model.Encode(normalized.Span.Slice(start, length), ref ids);
+                        _model.Encode(normalized.Span.Slice(word.Start, word.Length), ref ids);
                     }
 
                     continue;
@@ -257,15 +281,15 @@ public sealed class XlmRobertaTokenizer : PairTokenizer
                 alignments.Clear();
                 _normalizer.Normalize(original, ref normalized, ref alignments);
                 MetaspacePreTokenizer.PreTokenize(ref normalized, 0, ref words, ref alignments, track: true);
-                foreach (var (start, length) in words.Span)
+                foreach (var word in words.Span)
                 {
                     pieces.Clear();
-                    _model.Encode(normalized.Span.Slice(start, length), ref ids, ref pieces, track: true);
+                    _model.Encode(normalized.Span.Slice(word.Start, word.Length), ref ids, ref pieces, track: true);
                     foreach (var piece in pieces.Span)
                     {
-                        // Alignments are relative to the segment, as HF's slice of the original is.
-                        var span = TextAlignment.Expand(alignments.Span.Slice(start + piece.Start, piece.Length));
-                        offsets.Add(new CharSpan(segment.Start + span.Start, segment.Start + span.End));
+                        // Alignments are relative to the (stripped) segment, as HF's slice of the original is.
+                        var span = TextAlignment.Expand(alignments.Span.Slice(word.Start + piece.Start, piece.Length));
+                        offsets.Add(new CharSpan(start + span.Start, start + span.End));
                     }
                 }
             }
@@ -278,6 +302,16 @@ public sealed class XlmRobertaTokenizer : PairTokenizer
             alignments.Dispose();
             pieces.Dispose();
         }
+    }
+
+    // HF's Strip normaliser (both ends) on one piece of text between added tokens: Rust's char::is_whitespace, which is
+    // Unicode White_Space, the set char.IsWhiteSpace tests (all in the BMP).
+    private static (int Start, int Length) Stripped(string text, int start, int length)
+    {
+        int end = start + length;
+        while (start < end && char.IsWhiteSpace(text[start])) start++;
+        while (end > start && char.IsWhiteSpace(text[end - 1])) end--;
+        return (start, end - start);
     }
 
     internal static string ReplaceLoneSurrogates(string text)

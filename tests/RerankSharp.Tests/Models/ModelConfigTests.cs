@@ -226,7 +226,7 @@ public sealed class ModelConfigTests : IDisposable
         { "vocab_size", -3, "\"vocab_size\" must be a positive integer, but is -3" },
         { "intermediate_size", 3_000_000_000L, "\"intermediate_size\" must be a positive integer, but is 3000000000" },
         { "pad_token_id", -1, "\"pad_token_id\" must be a non-negative integer, but is -1" },
-        { "type_vocab_size", true, "\"type_vocab_size\" must be a positive integer, but is true" },
+        { "type_vocab_size", true, "\"type_vocab_size\" must be a non-negative integer, but is true" },
         { "layer_norm_eps", 0, "\"layer_norm_eps\" must be a positive number, but is 0" },
         { "layer_norm_eps", "1e-5", "\"layer_norm_eps\" must be a positive number" },
         { "model_type", "", "\"model_type\" must be a non-empty string" },

@@ -58,6 +58,34 @@ internal sealed record GoldenLogits(string Generator, string Date, IReadOnlyList
         }
     }
 
+    /// <summary>
+    /// Every golden logit from <paramref name="session"/> within <paramref name="tolerance"/> relative of the reference's
+    /// (<see cref="Compare"/>); writes the comparison, labelled, to <paramref name="log"/>.
+    /// </summary>
+    public void AssertMatches(EncoderSession session, double tolerance, Action<string> log, string label)
+    {
+        var result = Compare(session, tolerance);
+        log($"{label}: {result} vs {Generator} ({Date})");
+        Xunit.Assert.True(result.Mismatches == 0, result.Failure);
+    }
+
+    /// <summary>
+    /// int8 on the text pairs of fixture <paramref name="model"/>, copied to a temporary folder (the int8 weight cache is
+    /// written beside the weights) and opened by <paramref name="createSession"/>: within <paramref name="budget"/> of the
+    /// reference's logits, and not equal to them (int8 really ran).
+    /// </summary>
+    public static void AssertInt8Drift(string model, double budget, Func<string, EncoderSession> createSession, Action<string> log)
+    {
+        using var temp = RerankSharp.Tests.Models.TempDirectory.CopyOf(FixturePaths.Model(model));
+        var golden = Load(temp.Path);
+        using var session = createSession(temp.Path);
+
+        var (logits, worst) = golden.TextPairs.Drift(session);
+        log($"{model} int8: max |Δ logit| {worst:E2} over {logits.Length} text pairs");
+        Xunit.Assert.True(worst < budget, $"int8 drifted {worst} from the reference");
+        Xunit.Assert.NotEqual(golden.TextPairs.Logits.Select(l => (float)l), logits);
+    }
+
     /// <summary>What <see cref="Compare"/> found: the largest differences, and the first mismatches as llm.c prints them.</summary>
     public sealed record Comparison(int Compared, int Mismatches, double MaxAbsolute, double MaxRelative, double Tolerance, string FirstMismatches)
     {

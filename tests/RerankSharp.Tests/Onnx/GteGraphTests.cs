@@ -54,10 +54,7 @@ public class GteGraphTests(ITestOutputHelper output)
         using var session = CreateSession(model, form, precision);
         Assert.False(session.TakesTokenTypeIds);
 
-        var result = golden.Compare(session, precision == Precision.Fp16 ? Float16Budget : Tolerance);
-
-        output.WriteLine($"{model} {form} {precision}: {result} vs {golden.Generator} ({golden.Date})");
-        Assert.True(result.Mismatches == 0, result.Failure);
+        golden.AssertMatches(session, precision == Precision.Fp16 ? Float16Budget : Tolerance, output.WriteLine, $"{model} {form} {precision}");
     }
 
     [Theory]
@@ -126,19 +123,8 @@ public class GteGraphTests(ITestOutputHelper output)
     [Theory]
     [InlineData("gte-a", 1.0)]
     [InlineData("gte-b", 0.5)]
-    public void Int8_scores_stay_near_fp32(string model, double budget)
-    {
-        using var temp = new RerankSharp.Tests.Models.TempDirectory();
-        foreach (var file in Directory.GetFiles(FixturePaths.Model(model)))
-            File.Copy(file, Path.Combine(temp.Path, Path.GetFileName(file)));
-        var golden = GoldenLogits.Load(temp.Path);
-        using var session = CreateSession(model, GraphForm.Fused, Precision.Int8, temp.Path);
-
-        var (logits, worst) = golden.TextPairs.Drift(session);
-        output.WriteLine($"{model} int8: max |Δ logit| {worst:E2} over {logits.Length} text pairs");
-        Assert.True(worst < budget, $"int8 drifted {worst} from the reference");
-        Assert.NotEqual(golden.TextPairs.Logits.Select(l => (float)l), logits);
-    }
+    public void Int8_scores_stay_near_fp32(string model, double budget) =>
+        GoldenLogits.AssertInt8Drift(model, budget, directory => CreateSession(model, GraphForm.Fused, Precision.Int8, directory), output.WriteLine);
 
     private sealed class ToleranceComparer(double tolerance) : IEqualityComparer<double>
     {

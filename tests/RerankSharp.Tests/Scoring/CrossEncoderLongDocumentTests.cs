@@ -40,6 +40,7 @@ public class CrossEncoderLongDocumentTests
     [Theory]
     [InlineData("tiny-a")]
     [InlineData("gte-a")]   // GTE's tokenizer is XLM-R's: character offsets too
+    [InlineData("deberta-a")]   // DeBERTa's runs the same stages, with offsets
     public async Task Chunking_finds_a_relevant_sentence_past_the_first_window_that_truncation_cannot_see(string model)
     {
         var needleIds = (int[]?)null;
@@ -121,6 +122,7 @@ public class CrossEncoderLongDocumentTests
     [InlineData("modernbert-a")]
     [InlineData("jina-a")]
     [InlineData("gte-a")]
+    [InlineData("deberta-b")]
     public async Task Chunking_works_for_the_other_architectures_too(string model)
     {
         using (var plain = await CrossEncoder.LoadAsync(FixturePaths.Model(model)))
