@@ -1,7 +1,8 @@
-// Serves one fixture model as a hub repository on 127.0.0.1 until standard input closes or SIGTERM.
+// Serves one fixture model as a hub repository on 127.0.0.1 until SIGTERM or SIGINT.
 // Usage: dotnet FakeHub.Server.dll REPO_ID [FIXTURE]   (FIXTURE: a folder of tests/fixtures/models, default tiny-a)
 // Prints "endpoint http://127.0.0.1:PORT" once listening, then one "request METHOD PATH" line per request, so a caller
 // can tell whether anything asked the hub after a point.
+using System.Runtime.InteropServices;
 using RerankSharp.Tests;
 
 if (args.Length is < 1 or > 2)
@@ -15,9 +16,8 @@ Console.Out.WriteLine($"endpoint {hub.Endpoint}");
 Console.Out.Flush();
 
 using var stop = new CancellationTokenSource();
-using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(
-    System.Runtime.InteropServices.PosixSignal.SIGTERM, context => { context.Cancel = true; stop.Cancel(); });
-_ = Task.Run(() => { while (Console.In.Read() >= 0) { } stop.Cancel(); });
+using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; stop.Cancel(); });
+using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, context => { context.Cancel = true; stop.Cancel(); });
 var reported = 0;
 while (!stop.IsCancellationRequested)
 {
