@@ -156,7 +156,8 @@ rootfs() {
   done
   mmdebstrap --quiet --variant=apt --include="$packages" --hook-dir=/usr/share/mmdebstrap/hooks/maybe-merged-usr \
     "${trims[@]}" "${hooks[@]}" "$suite" "$out" \
-    "deb $mirror/debian $suite main" "deb $mirror/debian $suite-updates main" "deb $mirror/debian-security $suite-security main"
+    "deb $mirror/debian $suite main" "deb $mirror/debian $suite-updates main" "deb $mirror/debian-security $suite-security main" \
+    2>"$work/mmdebstrap-$suite.log" || { tail -n 20 "$work/mmdebstrap-$suite.log" | sed 's/^/images:   /'; return 1; }
 }
 
 env_changes() { local kv; for kv in "$@"; do printf -- '--change\nENV %s\n' "${kv%%=*}=\"${kv#*=}\""; done; }
@@ -304,7 +305,8 @@ same_scores() {
   awk -v d="$diff" 'BEGIN { exit !(d <= 1e-6) }' || { why="max difference $diff: $got against the host's $reference"; return 1; }
 }
 
-post() { curl -sS -H 'Content-Type: application/json' -d "$2" "$base_url$1"; }
+# post PATH BODY: the body goes through standard input (a long one does not fit in an argument).
+post() { curl -sS -H 'Content-Type: application/json' --data-binary @- "$base_url$1" <<<"$2"; }
 
 # ---------------------------------------------------------------------------------------------------------------------
 # The CPU image.
