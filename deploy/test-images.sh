@@ -415,8 +415,9 @@ cache_writable() {
 }
 check "the cache volume /data/huggingface is app's and writable" cache_writable
 
-# The documents of a request that takes ~10 s here: shorter ones are timed first, doubling from 4 documents until one
-# takes a second (after one that warms the shapes), so a large model is not kept busy for minutes.
+# The documents of a request that takes ~10 s here (at least one document, which must end within the 25 s drain):
+# shorter ones are timed first, doubling from one document until one takes a second (after one that warms the
+# shapes), so a large model is not kept busy for minutes.
 long_request() {
   local count=$1
   jq -cn --argjson n "$count" --arg d "$(printf 'the quick brown fox jumps over the lazy dog %.0s' $(seq 60))" \
@@ -424,16 +425,18 @@ long_request() {
 }
 stop_during_request() {
   local t0 t1 took per_doc count reply_file="$work/long-reply.json" code_file="$work/long-code" curl_pid in_flight stop_start stopped exit_code code results
-  post /rerank "$(long_request 2)" >/dev/null || { why="the warm-up request failed"; return 1; }
-  local timed=2 ms=0
-  while [ "$ms" -lt 1000 ] && [ "$timed" -lt 1000 ]; do
-    timed=$((timed * 2))
+  post /rerank "$(long_request 1)" >/dev/null || { why="the warm-up request failed"; return 1; }
+  local timed=1 ms=0
+  while true; do
     t0=$(now_ms); post /rerank "$(long_request "$timed")" >/dev/null || { why="the timing request failed"; return 1; }
     ms=$(( $(now_ms) - t0 ))
+    [ "$ms" -lt 1000 ] && [ "$timed" -lt 512 ] || break
+    timed=$((timed * 2))
   done
   per_doc=$(awk -v ms="$ms" -v n="$timed" 'BEGIN { print ms / n }')
-  count=$(awk -v p="$per_doc" 'BEGIN { n = int(10000 / p); print (n < 8 ? 8 : (n > 1000 ? 1000 : n)) }')
+  count=$(awk -v p="$per_doc" 'BEGIN { n = int(10000 / p); print (n < 1 ? 1 : (n > 1000 ? 1000 : n)) }')
   long_request "$count" >"$work/long-request.json"
+  rm -f "$reply_file" "$code_file"
   t1=$(now_ms)
   curl -sS -o "$reply_file" -w '%{http_code}' -H 'Content-Type: application/json' -d @"$work/long-request.json" "$base_url/rerank" >"$code_file" &
   curl_pid=$!
