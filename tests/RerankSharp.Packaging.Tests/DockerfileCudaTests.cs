@@ -17,7 +17,7 @@ public partial class DockerfileCudaTests(PackagedBuilds builds)
     // The CUDA and cuDNN majors each ONNX Runtime GPU package is built for, read from the package itself: the CUDA
     // provider library's ELF NEEDED entries (libcudart.so.13, libcublas.so.13, libcublasLt.so.13, libcurand.so.10) and
     // the libcudnn.so.9 it loads (docs/deploy.md). A version bump must come with a base image that matches.
-    private static readonly Dictionary<string, (int Cuda, int Cudnn)> BuiltFor = new() { ["1.31.0"] = (13, 9) };
+    private static readonly Dictionary<string, (int Cuda, int Cudnn)> BuiltFor = new() { ["1.31.0"] = (13, 9), ["1.32.0"] = (13, 9) };
 
     [Fact]
     public void The_base_image_carries_the_cuda_and_cudnn_that_the_pinned_onnx_runtime_gpu_package_was_built_for()

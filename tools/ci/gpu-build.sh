@@ -11,6 +11,7 @@ export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPE
 artifacts="${1:-$PWD/artifacts/gpu}"
 project=src/RerankSharp.Cli/RerankSharp.Cli.csproj
 packages="${NUGET_PACKAGES:-$HOME/.nuget/packages}"
+gpu_version=$(sed -n 's/.*"Microsoft.ML.OnnxRuntime.Gpu.Linux" Version="\([^"]*\)".*/\1/p' Directory.Packages.props)
 
 step() { local name=$1; shift; local start=$SECONDS; "$@"; echo "gpu-build: $name took $((SECONDS - start)) s"; }
 
@@ -22,7 +23,7 @@ native="$out/runtimes/linux-x64/native"
 for lib in libonnxruntime.so libonnxruntime_providers_cuda.so libonnxruntime_providers_shared.so; do
   [ -f "$native/$lib" ] || { echo "gpu-build: $native/$lib is missing: the GPU runtime was not swapped in" >&2; exit 1; }
 done
-echo "gpu-build: package Microsoft.ML.OnnxRuntime.Gpu.Linux 1.31.0: $(du -sh "$packages/microsoft.ml.onnxruntime.gpu.linux/1.31.0" | cut -f1) in $packages"
+echo "gpu-build: package Microsoft.ML.OnnxRuntime.Gpu.Linux $gpu_version: $(du -sh "$packages/microsoft.ml.onnxruntime.gpu.linux/$gpu_version" | cut -f1) in $packages"
 echo "gpu-build: output $(du -sh "$out" | cut -f1) ($out), CUDA provider $(du -h "$native/libonnxruntime_providers_cuda.so" | cut -f1)"
 echo "gpu-build: the CUDA provider needs: $(readelf -d "$native/libonnxruntime_providers_cuda.so" | sed -n 's/.*NEEDED.*\[\(libcu[^]]*\)\]/\1/p' | tr '\n' ' ')"
 

@@ -138,7 +138,7 @@ internal sealed class EncoderSession : IDisposable
                     }
                     catch (OnnxRuntimeException e)
                     {
-                        logger.LogWarning("CUDA was requested but could not be initialised ({Reason}); running on CPU. The CUDA provider of ONNX Runtime 1.31 needs an NVIDIA driver, CUDA 13 (libcudart.so.13, libcublas.so.13, libcublasLt.so.13, libcurand.so.10) and cuDNN 9 on the library path, as in deploy/Dockerfile.cuda.",
+                        logger.LogWarning("CUDA was requested but could not be initialised ({Reason}); running on CPU. The CUDA provider of ONNX Runtime 1.32 needs an NVIDIA driver, CUDA 13 (libcudart.so.13, libcublas.so.13, libcublasLt.so.13, libcurand.so.10) and cuDNN 9 on the library path, as in deploy/Dockerfile.cuda.",
                             e.Message);
                     }
                 }

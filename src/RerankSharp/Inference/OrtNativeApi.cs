@@ -12,7 +12,8 @@ namespace RerankSharp.Inference;
 /// <remarks>
 /// <c>OrtApi</c> is a struct of function pointers that ONNX Runtime only ever appends to (its ABI promise), so an entry's
 /// index is fixed by the version that introduced it. The indices below are those of <c>onnxruntime_c_api.h</c>
-/// (<c>offsetof(OrtApi, name) / sizeof(void*)</c>, checked against the 1.31 header).
+/// (<c>offsetof(OrtApi, name) / sizeof(void*)</c>, checked against the 1.31 header; 1.32 only appends, and the kernel
+/// tests pass on it).
 /// </remarks>
 internal static unsafe class OrtNativeApi
 {

@@ -13,7 +13,7 @@ namespace RerankSharp.Tests.Onnx;
 /// The fp16 graph (what the CUDA provider runs) on ONNX Runtime's CPU provider, against the float64 reference.
 /// </summary>
 /// <remarks>
-/// What the CPU provider verifies and what it cannot: ORT 1.31's CPU provider has no float16 kernels for FusedMatMul,
+/// What the CPU provider verifies and what it cannot: ORT's CPU provider (1.31, 1.32) has no float16 kernels for FusedMatMul,
 /// MultiHeadAttention, BiasGelu or Add, so at session start it inserts float32 casts around them and then drops the
 /// graph's own fp32→fp16→fp32 activation casts as redundant. The weights are still rounded to float16 — constant
 /// folding turns each weight's Cast into a float16-rounded constant before that — so this run checks the graph
