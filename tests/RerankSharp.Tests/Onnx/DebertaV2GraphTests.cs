@@ -1,7 +1,4 @@
 using System.Text.Json.Nodes;
-using Google.Protobuf;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.ML.OnnxRuntime;
 using RerankSharp.Inference;
 using RerankSharp.Models;
 using RerankSharp.Onnx;
@@ -37,16 +34,10 @@ public class DebertaV2GraphTests(ITestOutputHelper output)
 
     internal static EncoderSession CreateSession(string model, GraphForm form, Precision precision = Precision.Fp32, string? directory = null)
     {
-        var (folder, deberta, store) = Open(model, directory);
-        byte[] graph;
-        using (store)
-        {
-            store.Validate(DebertaV2Graph.ExpectedTensors(folder.Config, deberta));
-            graph = DebertaV2Graph.Build(folder.Config, deberta, store, folder.Directory, form, precision).ToByteArray();
-        }
-        var tokenizer = PairTokenizer.Load(folder);
-        return EncoderSession.Create(graph, folder.Directory, folder.Config.NumLabels,
-            new SessionSettings(Device.Cpu, 2, GraphOptimizationLevel.ORT_ENABLE_ALL), NullLogger.Instance, tokenizer.TokenTypeIds);
+        var folder = ModelFolder.Open(directory ?? FixturePaths.Model(model));
+        var deberta = DebertaV2Config.Load(folder.ConfigPath, folder.Config);
+        return GraphSessions.Create(folder, DebertaV2Graph.ExpectedTensors(folder.Config, deberta),
+            store => DebertaV2Graph.Build(folder.Config, deberta, store, folder.Directory, form, precision), PairTokenizer.Load(folder).TokenTypeIds);
     }
 
     [Theory]

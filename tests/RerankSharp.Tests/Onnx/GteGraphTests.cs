@@ -1,6 +1,3 @@
-using Google.Protobuf;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.ML.OnnxRuntime;
 using RerankSharp.Inference;
 using RerankSharp.Models;
 using RerankSharp.Onnx;
@@ -35,15 +32,10 @@ public class GteGraphTests(ITestOutputHelper output)
 
     internal static EncoderSession CreateSession(string model, GraphForm form, Precision precision = Precision.Fp32, string? directory = null)
     {
-        var (folder, gte, store) = Open(model, directory);
-        byte[] graph;
-        using (store)
-        {
-            store.Validate(GteGraph.ExpectedTensors(folder.Config, gte));
-            graph = GteGraph.Build(folder.Config, gte, store, folder.Directory, form, precision).ToByteArray();
-        }
-        return EncoderSession.Create(graph, folder.Directory, folder.Config.NumLabels,
-            new SessionSettings(Device.Cpu, 2, GraphOptimizationLevel.ORT_ENABLE_ALL), NullLogger.Instance);
+        var folder = ModelFolder.Open(directory ?? FixturePaths.Model(model));
+        var gte = GteConfig.Load(folder.ConfigPath);
+        return GraphSessions.Create(folder, GteGraph.ExpectedTensors(folder.Config, gte),
+            store => GteGraph.Build(folder.Config, gte, store, folder.Directory, form, precision));
     }
 
     [Theory]

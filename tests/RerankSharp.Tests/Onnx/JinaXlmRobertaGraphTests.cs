@@ -1,6 +1,3 @@
-using Google.Protobuf;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.ML.OnnxRuntime;
 using RerankSharp.Inference;
 using RerankSharp.Models;
 using RerankSharp.Onnx;
@@ -28,14 +25,8 @@ public class JinaXlmRobertaGraphTests(ITestOutputHelper output)
     internal static EncoderSession CreateSession(string model, GraphForm form, Precision precision = Precision.Fp32, string? directory = null)
     {
         var folder = ModelFolder.Open(directory ?? FixturePaths.Model(model));
-        byte[] graph;
-        using (var store = SafetensorsStore.Open(folder))
-        {
-            store.Validate(JinaXlmRobertaGraph.ExpectedTensors(folder.Config));
-            graph = JinaXlmRobertaGraph.Build(folder.Config, store, folder.Directory, form, precision).ToByteArray();
-        }
-        return EncoderSession.Create(graph, folder.Directory, folder.Config.NumLabels,
-            new SessionSettings(Device.Cpu, 2, GraphOptimizationLevel.ORT_ENABLE_ALL), NullLogger.Instance);
+        return GraphSessions.Create(folder, JinaXlmRobertaGraph.ExpectedTensors(folder.Config),
+            store => JinaXlmRobertaGraph.Build(folder.Config, store, folder.Directory, form, precision));
     }
 
     [Theory]

@@ -1,6 +1,3 @@
-using Google.Protobuf;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.ML.OnnxRuntime;
 using RerankSharp.Inference;
 using RerankSharp.Models;
 using RerankSharp.Onnx;
@@ -33,14 +30,8 @@ public class ModernBertGraphTests(ITestOutputHelper output)
     {
         var folder = ModelFolder.Open(directory ?? FixturePaths.Model(model));
         var (config, modernBert) = Configs(folder);
-        byte[] graph;
-        using (var store = SafetensorsStore.Open(folder))
-        {
-            store.Validate(ModernBertGraph.ExpectedTensors(config, modernBert));
-            graph = ModernBertGraph.Build(config, modernBert, store, folder.Directory, form, precision).ToByteArray();
-        }
-        return EncoderSession.Create(graph, folder.Directory, config.NumLabels,
-            new SessionSettings(Device.Cpu, 2, GraphOptimizationLevel.ORT_ENABLE_ALL), NullLogger.Instance);
+        return GraphSessions.Create(folder, ModernBertGraph.ExpectedTensors(config, modernBert),
+            store => ModernBertGraph.Build(config, modernBert, store, folder.Directory, form, precision));
     }
 
     [Theory]
