@@ -131,12 +131,43 @@ internal sealed class DecoderGraph
         return new DecoderGraph(config, family, weights, modelDirectory, int8).BuildModel(score, precision);
     }
 
-    private ModelProto BuildModel(DecoderScore score, Precision precision)
+    /// <summary>
+    /// A head over the final-norm hidden states of the tokens <see cref="BuildAtTokens"/> reads: it gets the builder, the
+    /// checkpoint's tensors as float32 by name, and the states [K, H], and writes the graph output <paramref name="output"/>.
+    /// </summary>
+    internal delegate void TokenHead(OnnxGraphBuilder graph, Func<string, string> weight, string states, string output);
+
+    /// <summary>
+    /// Builds the decoder read at every token whose id is one of <paramref name="tokenIds"/>, as listwise rerankers read
+    /// it (jina-reranker-v3's marker tokens): inputs as <see cref="Build"/>'s; the final-norm hidden states of those
+    /// tokens, [K, H] in row-major order of (row, position), go through <paramref name="head"/> into the output
+    /// <paramref name="output"/> (float [K, <paramref name="width"/>]). The decoder itself is the one <see cref="Build"/> writes.
+    /// </summary>
+    public static ModelProto BuildAtTokens(ModelConfig config, DecoderFamily family, SafetensorsStore weights, string modelDirectory,
+        IReadOnlyList<int> tokenIds, TokenHead head, string output, long width, Precision precision = Precision.Fp32)
+    {
+        var int8 = precision == Precision.Int8 ? Int8WeightCache.LoadOrCreate(modelDirectory, weights, DecoderMatrices(config)) : null;
+        var graph = new DecoderGraph(config, family, weights, modelDirectory, int8);
+        var (inputIds, _, hidden) = graph.Decoder();
+        graph._g.AddOutput(output, DataType.Float, "K", width);
+        // [B, T] true at the tokens read; NonZero lists them row by row, each row's in position order.
+        var selected = graph._g.Node("Equal", "model/read_tokens/is_0", [inputIds, graph._g.AddConstant("model/read_tokens/id_0", [], (long)tokenIds[0])]);
+        for (var i = 1; i < tokenIds.Count; i++)
+            selected = graph._g.Node("Or", $"model/read_tokens/any_{i}", [selected,
+                graph._g.Node("Equal", $"model/read_tokens/is_{i}", [inputIds, graph._g.AddConstant($"model/read_tokens/id_{i}", [], (long)tokenIds[i])])]);
+        var where = graph._g.Node("NonZero", "model/read_tokens/where", [selected]);                                 // [2, K]
+        var index = graph._g.Node("Transpose", "model/read_tokens/index", [where], attributes: [OnnxGraphBuilder.Ints("perm", 1, 0)]); // [K, 2]
+        var states = graph._g.Node("GatherND", "model/read_tokens", [hidden, index]);                                 // [K, H]
+        head(graph._g, graph.Weight, graph.RmsNorm("model.norm", states), output);
+        return graph._g.ToModel(typeof(DecoderGraph).Assembly.GetName().Version?.ToString() ?? "0",
+            new Dictionary<string, string> { ["architecture"] = family.Architecture, ["precision"] = precision.ToString() });
+    }
+
+    // The inputs, the embeddings and every layer: the hidden states [B, T, H] before the final norm.
+    private (string InputIds, string AttentionMask, string Hidden) Decoder()
     {
         var inputIds = _g.AddInput("input_ids", DataType.Int64, "B", "T");
         var attentionMask = _g.AddInput("attention_mask", DataType.Int64, "B", "T");
-        _g.AddOutput("logits", DataType.Float, "B", 1);
-
         var hidden = GatherRows("model.embed_tokens", "model.embed_tokens.weight", inputIds);                   // [B, T, H]
         // GemmaModel: torch.tensor(hidden_size ** 0.5, dtype=hidden_states.dtype), so √H rounded to float32 here.
         if (_family.ScaleEmbeddings)
@@ -145,6 +176,13 @@ internal sealed class DecoderGraph
         var mask = AttentionMask(attentionMask);                                                                 // [B, 1, 1, T, T]
         for (var layer = 0; layer < _config.NumHiddenLayers; layer++)
             hidden = DecoderLayer($"model.layers.{layer}", hidden, cos, sin, mask);
+        return (inputIds, attentionMask, hidden);
+    }
+
+    private ModelProto BuildModel(DecoderScore score, Precision precision)
+    {
+        var (_, attentionMask, hidden) = Decoder();
+        _g.AddOutput("logits", DataType.Float, "B", 1);
 
         // Only each row's last real token is read, so the final norm and the head run on [B, H].
         var one = _g.AddConstant("model/last_token/one", [], 1L);

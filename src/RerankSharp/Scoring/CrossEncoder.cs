@@ -18,14 +18,16 @@ namespace RerankSharp.Scoring;
 /// Load once and share: every method is thread-safe, and pairs from concurrent callers are batched
 /// together by one worker that owns the ONNX Runtime session. Dispose to release the session.
 /// </remarks>
-public sealed class CrossEncoder : IReranker
+public sealed partial class CrossEncoder : IReranker
 {
     private readonly EncoderSession _session;
-    private readonly BatchQueue _queue;
+    private readonly BatchQueue<float>? _queue;          // pointwise models: one logit per pair
+    private readonly ListwiseScorer? _listwise;          // listwise models (jina-reranker-v3): blocks of a request (CrossEncoder.Listwise.cs)
     private readonly TruncationStrategy _truncation;
 
     private CrossEncoder(ModelFolder folder, PairTokenizer tokenizer, EncoderSession session, int maxLength,
-        CrossEncoderOptions options, ILogger logger, TimeSpan loadTime, string architecture, ScoreActivation activation)
+        CrossEncoderOptions options, ILogger logger, TimeSpan loadTime, string architecture, ScoreActivation activation,
+        Func<Action<BatchReport>, ListwiseScorer>? listwise = null)
     {
         Folder = folder;
         Architecture = architecture;
@@ -37,10 +39,15 @@ public sealed class CrossEncoder : IReranker
         _truncation = options.Truncation;
         BatchSize = options.BatchSize;
         MaxBatchTokens = options.BatchTokensFor(session.ExecutionProvider);
-        _queue = new BatchQueue(options.BatchRunner ?? ((batch, ct) => _session.Run(batch.InputIds, batch.AttentionMask, batch.Rows, batch.Tokens, ct)),
-            options.BatchSize, MaxBatchTokens, options.MaxQueuedTokens, tokenizer.PadId, logger,
-            report => BatchCompleted?.Invoke(this, report));
+        void Report(BatchReport report) => BatchCompleted?.Invoke(this, report);
+        if (listwise is not null)
+            _listwise = listwise(Report);
+        else
+            _queue = new BatchQueue<float>(options.BatchRunner ?? ((batch, ct) => _session.Run(batch.InputIds, batch.AttentionMask, batch.Rows, batch.Tokens, ct)),
+                options.BatchSize, MaxBatchTokens, options.MaxQueuedTokens, tokenizer.PadId, logger, Report);
     }
+
+    private BatchQueue<float> Pairs => _queue ?? throw new RerankException(RerankErrorKind.Internal, "A listwise model reached the pair queue. This is a bug.");
 
     /// <summary>The model folder this reranker was loaded from.</summary>
     public ModelFolder Folder { get; }
@@ -76,10 +83,10 @@ public sealed class CrossEncoder : IReranker
     public TimeSpan LoadTime { get; }
 
     /// <summary>Number of inference batches run so far.</summary>
-    public long BatchesRun => _queue.BatchesRun;
+    public long BatchesRun => _listwise?.Queue.BatchesRun ?? Pairs.BatchesRun;
 
     /// <summary>What waits in the batching queue now and what has run since load.</summary>
-    public QueueStatistics QueueStatistics => _queue.Statistics;
+    public QueueStatistics QueueStatistics => _listwise?.Queue.Statistics ?? Pairs.Statistics;
 
     /// <summary>
     /// The model's name: <c>org/name</c> for a Hugging Face cache snapshot, else the folder's name. Telemetry and score
@@ -141,6 +148,8 @@ public sealed class CrossEncoder : IReranker
             throw new RerankException(RerankErrorKind.InvalidModel,
                 $"The tokenizer has {tokenizer.VocabSize} ids but {folder.ConfigPath} says vocab_size {folder.Config.VocabSize}; the tokenizer files do not belong to this model.");
         ScoreHead.CheckModules(folder, architecture.Name, tokenizer);
+        if (architecture is JinaRerankerV3Architecture listwise)
+            return LoadListwise(folder, listwise, (JinaRerankerV3Tokenizer)tokenizer, options, logger, clock);
         var activation = ScoreHead.Activation(folder, options.Activation);
         var maxLength = ChooseMaxLength(folder, options.MaxLength ?? architecture.DefaultMaxLength(folder), logger);
 
@@ -255,6 +264,7 @@ public sealed class CrossEncoder : IReranker
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(pairs);
+        if (_listwise is not null) return await PredictListwiseAsync(pairs, options, cancellationToken).ConfigureAwait(false);
         if (WindowedPairs.Needed(options))
             return (await ScoreWindowsAsync(pairs.Count, i => pairs[i], options!, cancellationToken).ConfigureAwait(false)).Scores;
         var (sequences, _) = EncodePairs(pairs.Count, i => pairs[i], options);
@@ -269,13 +279,14 @@ public sealed class CrossEncoder : IReranker
         CancellationToken cancellationToken = default)
     {
         RankingInput.Check(query, documents, options);
+        if (_listwise is not null) return await _listwise.ScoreAsync(query, documents, options, cancellationToken).ConfigureAwait(false);
         if (WindowedPairs.Needed(options))
             return await ScoreWindowsAsync(documents.Count, i => (query, documents[i]), options!, cancellationToken).ConfigureAwait(false);
         var clock = Stopwatch.StartNew();
         var (sequences, truncated) = EncodePairs(documents.Count, i => (query, documents[i]), options);
         var tokenization = clock.Elapsed;
-        var queued = await _queue.EnqueueTimedAsync(sequences, cancellationToken).ConfigureAwait(false);
-        var scores = Activate(queued.Logits, options?.RawScores ?? false);
+        var queued = await Pairs.EnqueueTimedAsync(sequences, cancellationToken).ConfigureAwait(false);
+        var scores = Activate(queued.Results, options?.RawScores ?? false);
         return new DocumentScores(scores, sequences.Select(s => s.Length).ToArray(), truncated, tokenization, queued.QueueTime, queued.InferenceTime);
     }
 
@@ -287,8 +298,8 @@ public sealed class CrossEncoder : IReranker
         var clock = Stopwatch.StartNew();
         var windows = WindowedPairs.Encode(Tokenizer, MaxLength, _truncation, count, pair, options);
         var tokenization = clock.Elapsed;
-        var queued = await _queue.EnqueueTimedAsync(windows.Sequences, cancellationToken).ConfigureAwait(false);
-        var (logits, tokens, winners) = windows.Combine(queued.Logits, options.ChunkAggregation);
+        var queued = await Pairs.EnqueueTimedAsync(windows.Sequences, cancellationToken).ConfigureAwait(false);
+        var (logits, tokens, winners) = windows.Combine(queued.Results, options.ChunkAggregation);
         var scores = Activate(logits, options.RawScores);
         return new DocumentScores(scores, tokens, windows.Truncated, tokenization, queued.QueueTime, queued.InferenceTime) { Windows = winners };
     }
@@ -325,6 +336,9 @@ public sealed class CrossEncoder : IReranker
     public async Task<float[]> ScoreTokenizedAsync(IReadOnlyList<int[]> sequences, bool rawScores = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(sequences);
+        if (_listwise is not null)
+            throw new RerankException(RerankErrorKind.InvalidInput,
+                $"{Architecture} is listwise: it scores a query's documents together, not pre-tokenized pairs. Call ScoreDocumentsAsync or RerankAsync.");
         for (var i = 0; i < sequences.Count; i++)
         {
             var s = sequences[i];
@@ -335,7 +349,7 @@ public sealed class CrossEncoder : IReranker
                 if ((uint)id >= (uint)Folder.Config.VocabSize)
                     throw new RerankException(RerankErrorKind.InvalidInput, $"Sequence {i} holds token id {id}, outside the vocabulary [0, {Folder.Config.VocabSize}).");
         }
-        var logits = await _queue.EnqueueAsync(sequences, cancellationToken).ConfigureAwait(false);
+        var logits = await Pairs.EnqueueAsync(sequences, cancellationToken).ConfigureAwait(false);
         return Activate(logits, rawScores);
     }
 
@@ -386,7 +400,8 @@ public sealed class CrossEncoder : IReranker
 
     public void Dispose()
     {
-        _queue.Dispose();
+        _queue?.Dispose();
+        _listwise?.Dispose();
         _session.Dispose();
     }
 }
