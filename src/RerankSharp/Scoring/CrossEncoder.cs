@@ -37,7 +37,10 @@ public sealed class CrossEncoder : IReranker
         _truncation = options.Truncation;
         BatchSize = options.BatchSize;
         MaxBatchTokens = options.BatchTokensFor(session.ExecutionProvider);
-        _queue = new BatchQueue(options.BatchRunner ?? ((batch, ct) => _session.Run(batch.InputIds, batch.AttentionMask, batch.Rows, batch.Tokens, ct)),
+        // A decoder graph built with a prefix cache (CrossEncoderOptions.ReusePromptPrefix) runs each shared prompt head once.
+        _queue = new BatchQueue(options.BatchRunner ?? (session.TakesPrefixCache
+                ? (batch, ct) => SharedPrefixBatches.Run(_session, batch, tokenizer.PadId, ct)
+                : (batch, ct) => _session.Run(batch.InputIds, batch.AttentionMask, batch.Rows, batch.Tokens, ct)),
             options.BatchSize, MaxBatchTokens, options.MaxQueuedTokens, tokenizer.PadId, logger,
             report => BatchCompleted?.Invoke(this, report));
     }
@@ -77,6 +80,9 @@ public sealed class CrossEncoder : IReranker
 
     /// <summary>Number of inference batches run so far.</summary>
     public long BatchesRun => _queue.BatchesRun;
+
+    /// <summary>Shared prompt prefixes computed once for several rows so far (<see cref="CrossEncoderOptions.ReusePromptPrefix"/>).</summary>
+    internal long PrefixRuns => _session.PrefixRuns;
 
     /// <summary>What waits in the batching queue now and what has run since load.</summary>
     public QueueStatistics QueueStatistics => _queue.Statistics;

@@ -338,7 +338,7 @@ internal abstract class RerankerArchitecture
                 DecoderPromptTokenizer prompt => new DecoderScore(prompt.TrueId, prompt.FalseId),
                 _ => throw new RerankException(RerankErrorKind.Internal, $"{family.Architecture} built with a {tokenizer.GetType().Name}. This is a bug."),
             };
-            return DecoderGraph.Build(config, family, weights, weightsDirectory, score, DefaultRecipeOnly(options));
+            return DecoderGraph.Build(config, family, weights, weightsDirectory, score, DefaultRecipeOnly(options), prefixCache: options.ReusePromptPrefix);
         }
     }
 }
