@@ -58,7 +58,14 @@ internal sealed class DecoderGraph
         _family = family;
         _int8 = int8;
         _g = new OnnxGraphBuilder(family.Architecture);
-        _tensors = new CheckpointTensors(_g, weights, modelDirectory, $"the checkpoint does not match {family.Architecture}. Re-download the model.");
+        // The published decoder rerankers are BF16: widened once into a mapped float32 cache rather than at every load.
+        // The vocabulary tables are only gathered (a few rows per batch) and stay as stored; int8 reads its matrices
+        // from its own cache, and the Casts of the few small tensors left fold quickly.
+        var widened = ExpectedTensors(config, family).Select(t => t.Name).Where(n => n is not ("model.embed_tokens.weight" or "lm_head.weight"));
+        _tensors = new CheckpointTensors(_g, weights, modelDirectory, $"the checkpoint does not match {family.Architecture}. Re-download the model.")
+        {
+            Widened = int8 is null ? Float32WeightCache.LoadOrCreate(modelDirectory, weights, widened) : null,
+        };
     }
 
     /// <summary>The decoder's projection matrices (what int8 quantizes); embeddings, norms, biases and the head stay fp32.</summary>
