@@ -4,16 +4,6 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace RerankSharp.Inference;
 
-/// <summary>Where the model runs.</summary>
-public enum Device
-{
-    /// <summary>CUDA when the ONNX Runtime native library has it, else CPU.</summary>
-    Auto,
-    Cpu,
-    /// <summary>CUDA (needs the Microsoft.ML.OnnxRuntime.Gpu.Linux runtime); falls back to CPU with a warning when absent.</summary>
-    Cuda,
-}
-
 /// <summary>How the ONNX Runtime session is set up.</summary>
 internal sealed record SessionSettings(Device Device, int IntraOpThreads, GraphOptimizationLevel OptimizationLevel, bool PrepackWeights = true, string? OptimizedModelPath = null);
 
