@@ -24,6 +24,7 @@ public sealed partial class CrossEncoder : IReranker
     private readonly BatchQueue<float>? _queue;          // pointwise models: one logit per pair
     private readonly ListwiseScorer? _listwise;          // listwise models (jina-reranker-v3): blocks of a request (CrossEncoder.Listwise.cs)
     private readonly TruncationStrategy _truncation;
+    private readonly string? _folderInstruction;
 
     private CrossEncoder(ModelFolder folder, PairTokenizer tokenizer, EncoderSession session, int maxLength,
         CrossEncoderOptions options, ILogger logger, TimeSpan loadTime, string architecture, ScoreActivation activation,
@@ -37,13 +38,19 @@ public sealed partial class CrossEncoder : IReranker
         MaxLength = maxLength;
         LoadTime = loadTime;
         _truncation = options.Truncation;
+        // A decoder reranker saved by sentence-transformers names its instruction as the default prompt; a call's own
+        // instruction wins over it.
+        _folderInstruction = tokenizer is Qwen3RerankerTokenizer or DecoderPromptTokenizer ? folder.SentenceTransformers.DefaultPrompt : null;
         BatchSize = options.BatchSize;
         MaxBatchTokens = options.BatchTokensFor(session.ExecutionProvider);
         void Report(BatchReport report) => BatchCompleted?.Invoke(this, report);
         if (listwise is not null)
             _listwise = listwise(Report);
         else
-            _queue = new BatchQueue<float>(options.BatchRunner ?? ((batch, ct) => _session.Run(batch.InputIds, batch.AttentionMask, batch.Rows, batch.Tokens, ct)),
+            // A decoder graph built with a prefix cache (CrossEncoderOptions.ReusePromptPrefix) runs each shared prompt head once.
+            _queue = new BatchQueue<float>(options.BatchRunner ?? (session.TakesPrefixCache
+                    ? (batch, ct) => SharedPrefixBatches.Run(_session, batch, tokenizer.PadId, ct)
+                    : (batch, ct) => _session.Run(batch.InputIds, batch.AttentionMask, batch.Rows, batch.Tokens, ct)),
                 options.BatchSize, MaxBatchTokens, options.MaxQueuedTokens, tokenizer.PadId, logger, Report);
     }
 
@@ -84,6 +91,9 @@ public sealed partial class CrossEncoder : IReranker
 
     /// <summary>Number of inference batches run so far.</summary>
     public long BatchesRun => _listwise?.Queue.BatchesRun ?? Pairs.BatchesRun;
+
+    /// <summary>Shared prompt prefixes computed once for several rows so far (<see cref="CrossEncoderOptions.ReusePromptPrefix"/>).</summary>
+    internal long PrefixRuns => _session.PrefixRuns;
 
     /// <summary>What waits in the batching queue now and what has run since load.</summary>
     public QueueStatistics QueueStatistics => _listwise?.Queue.Statistics ?? Pairs.Statistics;
@@ -147,7 +157,7 @@ public sealed partial class CrossEncoder : IReranker
         if (tokenizer.VocabSize > folder.Config.VocabSize)
             throw new RerankException(RerankErrorKind.InvalidModel,
                 $"The tokenizer has {tokenizer.VocabSize} ids but {folder.ConfigPath} says vocab_size {folder.Config.VocabSize}; the tokenizer files do not belong to this model.");
-        ScoreHead.CheckModules(folder, architecture.Name, tokenizer);
+        ScoreHead.CheckModules(folder, architecture.Name);
         if (architecture is JinaRerankerV3Architecture listwise)
             return LoadListwise(folder, listwise, (JinaRerankerV3Tokenizer)tokenizer, options, logger, clock);
         var activation = ScoreHead.Activation(folder, options.Activation);
@@ -226,7 +236,7 @@ public sealed partial class CrossEncoder : IReranker
     public static string ArchitectureOf(ModelFolder folder)
     {
         var name = RerankerArchitecture.For(folder).Name;
-        ScoreHead.CheckModules(folder, name, tokenizer: null);
+        ScoreHead.CheckModules(folder, name);
         return name;
     }
 
@@ -265,6 +275,7 @@ public sealed partial class CrossEncoder : IReranker
     {
         ArgumentNullException.ThrowIfNull(pairs);
         if (_listwise is not null) return await PredictListwiseAsync(pairs, options, cancellationToken).ConfigureAwait(false);
+        options = WithFolderInstruction(options);
         if (WindowedPairs.Needed(options))
             return (await ScoreWindowsAsync(pairs.Count, i => pairs[i], options!, cancellationToken).ConfigureAwait(false)).Scores;
         var (sequences, _) = EncodePairs(pairs.Count, i => pairs[i], options);
@@ -280,6 +291,7 @@ public sealed partial class CrossEncoder : IReranker
     {
         RankingInput.Check(query, documents, options);
         if (_listwise is not null) return await _listwise.ScoreAsync(query, documents, options, cancellationToken).ConfigureAwait(false);
+        options = WithFolderInstruction(options);
         if (WindowedPairs.Needed(options))
             return await ScoreWindowsAsync(documents.Count, i => (query, documents[i]), options!, cancellationToken).ConfigureAwait(false);
         var clock = Stopwatch.StartNew();
@@ -303,6 +315,9 @@ public sealed partial class CrossEncoder : IReranker
         var scores = Activate(logits, options.RawScores);
         return new DocumentScores(scores, tokens, windows.Truncated, tokenization, queued.QueueTime, queued.InferenceTime) { Windows = winners };
     }
+
+    private RerankOptions? WithFolderInstruction(RerankOptions? options) =>
+        _folderInstruction is null || options?.Instruction is not null ? options : (options ?? new RerankOptions()) with { Instruction = _folderInstruction };
 
     // The one place text pairs become model input, so Predict and ScoreDocuments cut and refuse alike.
     private (int[][] Sequences, bool[] Truncated) EncodePairs(int count, Func<int, (string Query, string Document)> pair, RerankOptions? options)
