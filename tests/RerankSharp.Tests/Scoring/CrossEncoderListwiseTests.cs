@@ -196,6 +196,21 @@ public class CrossEncoderListwiseTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task The_graph_reads_the_markers_through_the_projector_with_attention_in_blocks_of_queries()
+    {
+        using var temp = new TempDirectory();
+        var path = temp.PathOf("model.onnx");
+        using var encoder = await CrossEncoder.LoadAsync(FixturePaths.Model("jina-v3-a"), new CrossEncoderOptions { SaveOnnxPath = path });
+        var graph = RerankSharp.Onnx.Proto.ModelProto.Parser.ParseFrom(File.ReadAllBytes(path)).Graph;
+
+        Assert.Equal(["embeddings"], graph.Output.Select(o => o.Name));
+        Assert.Equal(2, graph.Node.Count(n => n.OpType == "Loop"));            // one per layer: no [T, T] scores
+        Assert.DoesNotContain(graph.Node, n => n.Name == "model.causal_mask");
+        Assert.Equal(["projector.0", "projector.1", "projector.2"], graph.Node.Where(n => n.Name.StartsWith("projector.", StringComparison.Ordinal)).Select(n => n.Name));
+        Assert.DoesNotContain(graph.Node, n => n.Name.StartsWith("lm_head", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Info_names_the_listwise_architecture_and_its_blocks()
     {
         var folder = RerankSharp.Models.ModelFolder.Open(FixturePaths.Model("jina-v3-b"));
