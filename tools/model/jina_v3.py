@@ -114,6 +114,15 @@ def make(name: str, out: str) -> dict:
             os.remove(target)
         if fixture:
             os.symlink(os.path.join("..", "..", "jina-v3-tokenizer", fn), target)
+        elif fn == "tokenizer_config.json":
+            # Outside the fixtures the block capacity is Qwen3's model_max_length, 131072, as jina-reranker-v3's tokenizer
+            # (Qwen3's with its two markers) carries it: 50 documents of 256 tokens are one block, as with the real model.
+            with open(os.path.join(TOKENIZER, fn), encoding="utf-8") as src:
+                cfg = json.load(src)
+            cfg["model_max_length"] = 131072
+            with open(target, "w", encoding="utf-8") as dst:
+                json.dump(cfg, dst, ensure_ascii=False, indent=2)
+                dst.write("\n")
         else:
             with open(os.path.join(TOKENIZER, fn), "rb") as src, open(target, "wb") as dst:
                 dst.write(src.read())
