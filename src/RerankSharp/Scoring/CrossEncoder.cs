@@ -25,6 +25,7 @@ public sealed partial class CrossEncoder : IReranker
     private readonly ListwiseScorer? _listwise;          // listwise models (jina-reranker-v3): blocks of a request (CrossEncoder.Listwise.cs)
     private readonly TruncationStrategy _truncation;
     private readonly string? _folderInstruction;
+    private readonly SharedPrefixBatches? _prefixes;
 
     private CrossEncoder(ModelFolder folder, PairTokenizer tokenizer, EncoderSession session, int maxLength,
         CrossEncoderOptions options, ILogger logger, TimeSpan loadTime, string architecture, ScoreActivation activation,
@@ -45,13 +46,16 @@ public sealed partial class CrossEncoder : IReranker
         MaxBatchTokens = options.BatchTokensFor(session.ExecutionProvider);
         void Report(BatchReport report) => BatchCompleted?.Invoke(this, report);
         if (listwise is not null)
+        {
             _listwise = listwise(Report);
-        else
-            // A decoder graph built with a prefix cache (CrossEncoderOptions.ReusePromptPrefix) runs each shared prompt head once.
-            _queue = new BatchQueue<float>(options.BatchRunner ?? (session.TakesPrefixCache
-                    ? (batch, ct) => SharedPrefixBatches.Run(_session, batch, tokenizer.PadId, ct)
-                    : (batch, ct) => _session.Run(batch.InputIds, batch.AttentionMask, batch.Rows, batch.Tokens, ct)),
-                options.BatchSize, MaxBatchTokens, options.MaxQueuedTokens, tokenizer.PadId, logger, Report);
+            return;
+        }
+        // A decoder graph built with a prefix cache (CrossEncoderOptions.ReusePromptPrefix) runs each shared prompt head once.
+        _prefixes = session.TakesPrefixCache ? new SharedPrefixBatches(session, tokenizer.PadId) : null;
+        _queue = new BatchQueue<float>(options.BatchRunner ?? (_prefixes is { } prefixes
+                ? prefixes.Run
+                : (batch, ct) => _session.Run(batch.InputIds, batch.AttentionMask, batch.Rows, batch.Tokens, ct)),
+            options.BatchSize, MaxBatchTokens, options.MaxQueuedTokens, tokenizer.PadId, logger, Report);
     }
 
     private BatchQueue<float> Pairs => _queue ?? throw new RerankException(RerankErrorKind.Internal, "A listwise model reached the pair queue. This is a bug.");
@@ -417,6 +421,7 @@ public sealed partial class CrossEncoder : IReranker
     {
         _queue?.Dispose();
         _listwise?.Dispose();
+        _prefixes?.Dispose();
         _session.Dispose();
     }
 }
