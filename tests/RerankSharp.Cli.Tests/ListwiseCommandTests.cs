@@ -44,6 +44,17 @@ public class ListwiseCommandTests
     }
 
     [Fact]
+    public void Info_says_the_scores_are_cosines_without_an_activation()
+    {
+        var result = RerankProcess.Run(null, "info", "--model", Model);
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Contains("JinaForRanking, graph built from the safetensors", result.Stdout);
+        Assert.Contains("cosine", result.Stdout);
+        Assert.DoesNotContain("Sigmoid", result.Stdout);
+    }
+
+    [Fact]
     public void Bench_times_one_request_of_docs_documents_of_tokens_each()
     {
         var result = RerankProcess.Run(null, "bench", "--model", Model, "--grid", "16x3,24x5", "--warmup", "0", "--repeats", "1", "--json");

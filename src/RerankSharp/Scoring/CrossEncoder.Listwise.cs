@@ -20,6 +20,12 @@ public sealed partial class CrossEncoder
     /// </summary>
     public bool Listwise => _listwise is not null;
 
+    /// <summary>
+    /// Whether <see cref="Load"/> would run the folder as a listwise model, whose scores are cosines with no activation, or
+    /// a <see cref="RerankException"/> saying why it cannot run it, as <c>rerank info</c> reports it.
+    /// </summary>
+    public static bool IsListwise(ModelFolder folder) => RerankerArchitecture.For(folder) is JinaRerankerV3Architecture;
+
     private static CrossEncoder LoadListwise(ModelFolder folder, JinaRerankerV3Architecture architecture, JinaRerankerV3Tokenizer tokenizer,
         CrossEncoderOptions options, ILogger logger, Stopwatch clock)
     {
