@@ -48,7 +48,12 @@ internal sealed class EncoderGraph
         recipe ??= Int8Recipe.Default;
         var int8 = precision == Precision.Int8
             ? Int8WeightCache.LoadOrCreate(modelDirectory, weights, layout.Matrices(),
-                recipe.Activations == Int8Activations.WeightsOnlyBlock32 ? Int8Layout.Block32Float : null)
+                recipe.Activations switch
+                {
+                    Int8Activations.WeightsOnlyBlock32 => Int8Layout.Block32Float,
+                    Int8Activations.Block32 => Int8Layout.Block32Int8,
+                    _ => null,
+                })
             : null;
         var graph = new OnnxGraphBuilder(architecture);
         var tensors = new CheckpointTensors(graph, weights, modelDirectory, mismatchAdvice,

@@ -16,6 +16,13 @@ public enum Int8Activations
     /// into float — what llama.cpp's q8_0 does to the weights. The accuracy yardstick, not a speed-up.
     /// </summary>
     WeightsOnlyBlock32,
+
+    /// <summary>
+    /// q8_0 as llama.cpp computes it: weights int8 per block of 32 (the yardstick's rounding) and activations quantized
+    /// to int8 per block of 32 along the inner dimension when multiplied — ONNX Runtime's <c>MatMulNBits</c> with
+    /// bits 8, block 32, <c>accuracy_level</c> 4. An outlier channel coarsens only the 31 channels of its block in its token.
+    /// </summary>
+    Block32,
 }
 
 /// <summary>
@@ -64,6 +71,7 @@ public sealed record Int8Recipe
             {
                 Int8Activations.PerTensor => "per-tensor",
                 Int8Activations.PerRow => "per-row",
+                Int8Activations.Block32 => "q8_0",
                 _ => "q8_0-weights",
             },
         };
@@ -81,6 +89,7 @@ public sealed record Int8Recipe
             if (part == "per-tensor") recipe = recipe with { Activations = Int8Activations.PerTensor };
             else if (part == "per-row") recipe = recipe with { Activations = Int8Activations.PerRow };
             else if (part == "q8_0-weights") recipe = recipe with { Activations = Int8Activations.WeightsOnlyBlock32 };
+            else if (part == "q8_0") recipe = recipe with { Activations = Int8Activations.Block32 };
             else if (part.StartsWith("fp32=", StringComparison.Ordinal))
             {
                 var kinds = part[5..].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -99,7 +108,7 @@ public sealed record Int8Recipe
             }
             else
                 throw new RerankException(RerankErrorKind.InvalidInput,
-                    $"int8 recipe: '{part}' is not understood; use per-tensor | per-row | q8_0-weights, then optional fp32=MODULE,... and fp32-layers=N,...");
+                    $"int8 recipe: '{part}' is not understood; use per-tensor | per-row | q8_0 | q8_0-weights, then optional fp32=MODULE,... and fp32-layers=N,...");
         }
         return recipe;
     }

@@ -58,14 +58,27 @@ internal sealed class Int8WeightCache
     /// </summary>
     public (string B, string Scale, string? ZeroPoint) IntegerWeight(OnnxGraphBuilder graph, string name)
     {
-        if (Layout == Int8Layout.Block32Float)
-            throw new RerankException(RerankErrorKind.Internal, $"{name}: a q8_0 cache holds float weights, not integer ones. This is a bug.");
+        if (Layout is Int8Layout.Block32Float or Int8Layout.Block32Int8)
+            throw new RerankException(RerankErrorKind.Internal, $"{name}: a {Layout} cache holds no per-column integer weights. This is a bug.");
         var (weight, scale) = _tensors[name];
         var unsigned = Layout == Int8Layout.PerColumnUnsigned;
         var b = graph.AddExternalInitializer($"{name}.{(unsigned ? "uint8" : "int8")}", unsigned ? DataType.Uint8 : DataType.Int8,
             weight.Shape, RelativePath, weight.Offset, weight.Length);
         var bScale = graph.AddExternalInitializer($"{name}.scale", DataType.Float, scale.Shape, RelativePath, scale.Offset, scale.Length);
         return (b, bScale, unsigned ? graph.AddUInt8Constant($"{name}.zero_point", 128) : null);
+    }
+
+    /// <summary>
+    /// <c>MatMulNBits</c>' B and scales for a <see cref="Int8Layout.Block32Int8"/> cache: uint8 [out, ⌈in/32⌉, 32] codes
+    /// (q + 128, the operator's default 8-bit zero point) and float [out · ⌈in/32⌉] block scales.
+    /// </summary>
+    public (string B, string Scales) BlockWeight(OnnxGraphBuilder graph, string name)
+    {
+        if (Layout != Int8Layout.Block32Int8)
+            throw new RerankException(RerankErrorKind.Internal, $"{name}: a {Layout} cache holds no block-quantized weights. This is a bug.");
+        var (weight, scale) = _tensors[name];
+        return (graph.AddExternalInitializer($"{name}.q8_0_blocks", DataType.Uint8, weight.Shape, RelativePath, weight.Offset, weight.Length),
+            graph.AddExternalInitializer($"{name}.q8_0_scales", DataType.Float, scale.Shape, RelativePath, scale.Offset, scale.Length));
     }
 
     /// <summary>The float weight of a <see cref="Int8Layout.Block32Float"/> cache (q8_0 rounding), [out, in].</summary>
@@ -107,7 +120,7 @@ internal sealed class Int8WeightCache
         var chosen = layout ?? IntegerLayoutForThisCpu;
         var key = Key(store, matrixNames, chosen);
         var folder = Path.Combine(modelDirectory, FolderName);
-        var stem = chosen switch { Int8Layout.PerColumn => "int8", Int8Layout.PerColumnUnsigned => "uint8", _ => "q8_0" };
+        var stem = chosen switch { Int8Layout.PerColumn => "int8", Int8Layout.PerColumnUnsigned => "uint8", Int8Layout.Block32Int8 => "q8_0-blocks", _ => "q8_0" };
         var relative = Path.Combine(FolderName, $"{stem}-{key}.bin");
         var dataPath = Path.Combine(modelDirectory, relative);
         var indexPath = Path.ChangeExtension(dataPath, ".json");
@@ -178,6 +191,34 @@ internal sealed class Int8WeightCache
         return result;
     }
 
+    /// <summary>
+    /// q8_0's blocks as <c>MatMulNBits</c> (bits 8, block 32) reads them: along each row of W [out, in], per block of 32,
+    /// d = max|x| / 127 rounded to fp16 (as llama.cpp stores it), q = round(x / d) away from zero; codes q + 128 as
+    /// uint8 [out, ⌈in/32⌉, 32], a row's last block padded with code 128 (zero); scales d as float [out · ⌈in/32⌉]. The
+    /// weights it stands for are exactly <see cref="RoundBlock32"/>'s.
+    /// </summary>
+    internal static (byte[] Codes, float[] Scales) QuantizeBlock32(float[] w, int outFeatures, int inFeatures)
+    {
+        const int block = 32;
+        var blocks = (inFeatures + block - 1) / block;
+        var codes = new byte[outFeatures * blocks * block];
+        Array.Fill(codes, (byte)128);
+        var scales = new float[outFeatures * blocks];
+        for (var n = 0; n < outFeatures; n++)
+            for (var b = 0; b < blocks; b++)
+            {
+                int start = n * inFeatures + b * block, end = n * inFeatures + Math.Min(inFeatures, (b + 1) * block);
+                var max = 0f;
+                for (var i = start; i < end; i++) max = Math.Max(max, Math.Abs(w[i]));
+                var d = (float)(Half)(max / 127f);
+                var inverse = d > 0 ? 1f / d : 0f;
+                scales[n * blocks + b] = d;
+                for (var i = start; i < end; i++)
+                    codes[(n * blocks + b) * block + (i - start)] = (byte)(Math.Clamp(MathF.Round(w[i] * inverse, MidpointRounding.AwayFromZero), -127, 127) + 128);
+            }
+        return (codes, scales);
+    }
+
     private static Dictionary<string, (Slice, Slice)> Write(SafetensorsStore store, IReadOnlyList<string> names, string dataPath, string indexPath,
         Int8Layout layout)
     {
@@ -194,6 +235,14 @@ internal sealed class Int8WeightCache
                     var rounded = RoundBlock32(store.ReadAsFloat32(name), inFeatures);
                     var slice = Append(stream, System.Runtime.InteropServices.MemoryMarshal.AsBytes(rounded.AsSpan()), [outFeatures, inFeatures]);
                     tensors[name] = (slice, slice);
+                    continue;
+                }
+                if (layout == Int8Layout.Block32Int8)
+                {
+                    var (codes, blockScales) = QuantizeBlock32(store.ReadAsFloat32(name), outFeatures, inFeatures);
+                    var blocks = (inFeatures + 31) / 32;
+                    tensors[name] = (Append(stream, codes, [outFeatures, blocks, 32]),
+                        Append(stream, System.Runtime.InteropServices.MemoryMarshal.AsBytes(blockScales.AsSpan()), [outFeatures * blocks]));
                     continue;
                 }
                 var (b, scale) = Quantize(store.ReadAsFloat32(name), outFeatures, inFeatures);
@@ -266,4 +315,5 @@ internal enum Int8Layout
     PerColumn,
     Block32Float,
     PerColumnUnsigned,
+    Block32Int8,
 }

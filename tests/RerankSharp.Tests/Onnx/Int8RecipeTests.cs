@@ -18,6 +18,7 @@ public class Int8RecipeTests
     [InlineData("per-tensor")]
     [InlineData("per-row;fp32=output.dense")]
     [InlineData("q8_0-weights;fp32-layers=0,-1")]
+    [InlineData("q8_0;fp32=output.dense")]
     [InlineData("per-tensor;fp32=attention.output.dense,output.dense;fp32-layers=3")]
     public void A_recipe_reads_back_from_its_text(string text)
     {
@@ -88,6 +89,7 @@ public class Int8RecipeTests
     [Theory]
     [InlineData("per-row", "MatMulInteger")]
     [InlineData("q8_0-weights", "FusedMatMul")]
+    [InlineData("q8_0", "MatMulNBits")]
     [InlineData("per-tensor;fp32=output.dense", "DynamicQuantizeMatMul")]
     public async Task Each_recipe_runs_its_own_operators_and_stays_close_to_fp32(string text, string op)
     {
