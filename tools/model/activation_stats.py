@@ -13,7 +13,11 @@ real text, the input of every encoder Linear of a BERT (`bert.`) or XLM-R (`robe
   random and trained models are measured alike), and the top three channel ids with their abs max;
 - token ratio: max|x| / median over tokens of the token's abs max — what per-token (row) scales gain.
 
-    /usr/bin/python3 tools/model/activation_stats.py --model DIR --ids IDS.json [--pairs 200] [--markdown]
+    /usr/bin/python3 tools/model/activation_stats.py --model DIR --ids IDS.json [--pairs 200] [--calibration-out FILE]
+
+--calibration-out also writes the per-channel maxima as the int8 recipe's SmoothQuant statistics
+({"maxima": {module: [a_j, ...]}}, keyed by the module each input enters: `per-tensor;smooth=FILE`). Calibrate on
+other text than the ranking is measured on (real_text_pairs.py --seed 7, say), as SmoothQuant calibrates on Pile.
 
 IDS.json is `rerank-bench ids --model DIR --pairs tools-made.jsonl --out IDS.json` (real text through the engine's
 tokenizer). Each pair runs alone (no padding, so no mask), float32, in torch: the statistics, not the arithmetic,
@@ -94,7 +98,7 @@ def main():
     ap.add_argument("--model", required=True)
     ap.add_argument("--ids", required=True)
     ap.add_argument("--pairs", type=int, default=200, help="how many of the ids' pairs to run")
-    ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--calibration-out")
     a = ap.parse_args()
     torch.set_num_threads(2)
     with open(os.path.join(a.model, "config.json"), encoding="utf-8") as f:
@@ -116,6 +120,15 @@ def main():
                     channel_max[key] = m if key not in channel_max else torch.maximum(channel_max[key], m)
                     token_max.setdefault(key, []).extend(act.abs().amax(dim=1).tolist())
                 x = layer(w, cfg, prefix, i, x, seen)
+
+    if a.calibration_out:
+        modules = {"qkv input": ["attention.self.query", "attention.self.key", "attention.self.value"],
+                   "attention.output.dense": ["attention.output.dense"], "intermediate.dense": ["intermediate.dense"],
+                   "output.dense": ["output.dense"]}
+        maxima = {f"{prefix}encoder.layer.{i}.{m}": [float(v) for v in channel_max[(i, kind)]]
+                  for i in range(L) for kind in KINDS for m in modules[kind]}
+        with open(a.calibration_out, "w", encoding="utf-8") as f:
+            json.dump({"model": a.model, "pairs": len(sequences), "maxima": maxima}, f)
 
     name = os.path.basename(os.path.normpath(a.model))
     tokens = sum(len(s) for s in sequences)

@@ -38,6 +38,9 @@ internal sealed class EncoderProjection
 
     public Int8Recipe Recipe { get; }
 
+    /// <summary>SmoothQuant's s per smoothed matrix, by weight name: its cached weights are W · diag(s), so its input is divided by s.</summary>
+    public IReadOnlyDictionary<string, float[]>? SmoothingFactors { get; init; }
+
     /// <summary>The element type of the block's arithmetic between <see cref="ToCompute"/> and <see cref="ToFloat32"/>.</summary>
     public DataType ComputeType => Precision == Precision.Fp16 ? DataType.Float16 : DataType.Float;
 
@@ -84,6 +87,12 @@ internal sealed class EncoderProjection
         }
         if (_int8 is null || Recipe.KeepsFp32(layer, _layerCount, kind))
             return MatMulTransposed(module, input, Weight($"{module}.weight"));
+        if (SmoothingFactors is not null && SmoothingFactors.TryGetValue($"{module}.weight", out var s))
+        {
+            // x / s as a product by 1/s: one elementwise pass over the input, before its quantization.
+            var inverse = _g.AddConstant($"{module}.smoothing", [s.Length], s.Select(v => 1f / v).ToArray());
+            input = _g.Node("Mul", $"{module}/smooth", [input, inverse]);
+        }
         if (Recipe.Activations == Int8Activations.WeightsOnlyBlock32)
             return MatMulTransposed(module, input, _int8.RoundedWeight(_g, $"{module}.weight"));
         if (Recipe.Activations == Int8Activations.Block32)

@@ -114,13 +114,18 @@ internal sealed class Int8WeightCache
     /// tensors' names, files, offsets and the files' sizes and modification times, so a changed
     /// checkpoint gets a new cache rather than stale weights.
     /// </summary>
+    /// <remarks>
+    /// <paramref name="columnScales"/>: SmoothQuant's factors by weight name (<see cref="Int8Smoothing"/>); those
+    /// matrices are quantized as W · diag(s). <paramref name="variant"/> names them in the key (the statistics' hash).
+    /// </remarks>
     public static Int8WeightCache LoadOrCreate(string modelDirectory, SafetensorsStore store, IReadOnlyList<string> matrixNames,
-        Int8Layout? layout = null)
+        Int8Layout? layout = null, IReadOnlyDictionary<string, float[]>? columnScales = null, string? variant = null)
     {
         var chosen = layout ?? IntegerLayoutForThisCpu;
-        var key = Key(store, matrixNames, chosen);
+        var key = Key(store, matrixNames, chosen, variant);
         var folder = Path.Combine(modelDirectory, FolderName);
         var stem = chosen switch { Int8Layout.PerColumn => "int8", Int8Layout.PerColumnUnsigned => "uint8", Int8Layout.Block32Int8 => "q8_0-blocks", _ => "q8_0" };
+        if (variant is not null) stem = "smooth-" + stem;
         var relative = Path.Combine(FolderName, $"{stem}-{key}.bin");
         var dataPath = Path.Combine(modelDirectory, relative);
         var indexPath = Path.ChangeExtension(dataPath, ".json");
@@ -133,7 +138,7 @@ internal sealed class Int8WeightCache
         try
         {
             Directory.CreateDirectory(folder);
-            var tensors = Write(store, matrixNames, dataPath, indexPath, chosen);
+            var tensors = Write(store, matrixNames, dataPath, indexPath, chosen, columnScales);
             return new Int8WeightCache(relative, tensors, chosen);
         }
         catch (UnauthorizedAccessException e)
@@ -220,8 +225,15 @@ internal sealed class Int8WeightCache
     }
 
     private static Dictionary<string, (Slice, Slice)> Write(SafetensorsStore store, IReadOnlyList<string> names, string dataPath, string indexPath,
-        Int8Layout layout)
+        Int8Layout layout, IReadOnlyDictionary<string, float[]>? columnScales)
     {
+        float[] Read(string name, int outFeatures, int inFeatures)
+        {
+            var w = store.ReadAsFloat32(name);
+            if (columnScales is not null && columnScales.TryGetValue(name, out var s)) Int8Smoothing.ScaleColumns(w, outFeatures, inFeatures, s);
+            return w;
+        }
+
         var tensors = new Dictionary<string, (Slice, Slice)>(StringComparer.Ordinal);
         var partial = $"{dataPath}.partial-{Environment.ProcessId}";
         using (var stream = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
@@ -232,20 +244,20 @@ internal sealed class Int8WeightCache
                 int outFeatures = checked((int)entry.Shape[0]), inFeatures = checked((int)entry.Shape[1]);
                 if (layout == Int8Layout.Block32Float)
                 {
-                    var rounded = RoundBlock32(store.ReadAsFloat32(name), inFeatures);
+                    var rounded = RoundBlock32(Read(name, outFeatures, inFeatures), inFeatures);
                     var slice = Append(stream, System.Runtime.InteropServices.MemoryMarshal.AsBytes(rounded.AsSpan()), [outFeatures, inFeatures]);
                     tensors[name] = (slice, slice);
                     continue;
                 }
                 if (layout == Int8Layout.Block32Int8)
                 {
-                    var (codes, blockScales) = QuantizeBlock32(store.ReadAsFloat32(name), outFeatures, inFeatures);
+                    var (codes, blockScales) = QuantizeBlock32(Read(name, outFeatures, inFeatures), outFeatures, inFeatures);
                     var blocks = (inFeatures + 31) / 32;
                     tensors[name] = (Append(stream, codes, [outFeatures, blocks, 32]),
                         Append(stream, System.Runtime.InteropServices.MemoryMarshal.AsBytes(blockScales.AsSpan()), [outFeatures * blocks]));
                     continue;
                 }
-                var (b, scale) = Quantize(store.ReadAsFloat32(name), outFeatures, inFeatures);
+                var (b, scale) = Quantize(Read(name, outFeatures, inFeatures), outFeatures, inFeatures);
                 var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(b.AsSpan());
                 if (layout == Int8Layout.PerColumnUnsigned)
                     for (var i = 0; i < bytes.Length; i++) bytes[i] ^= 0x80;   // int8 v → uint8 v + 128
@@ -287,9 +299,9 @@ internal sealed class Int8WeightCache
         }
     }
 
-    private static string Key(SafetensorsStore store, IReadOnlyList<string> names, Int8Layout layout)
+    private static string Key(SafetensorsStore store, IReadOnlyList<string> names, Int8Layout layout, string? variant)
     {
-        var text = new StringBuilder($"v{FormatVersion} {layout}\n");
+        var text = new StringBuilder($"v{FormatVersion} {layout}{(variant is null ? "" : " smooth " + variant)}\n");
         foreach (var file in store.Files)
         {
             var info = new FileInfo(file);
