@@ -236,6 +236,14 @@ def scores(w, cfg, ids, mask, last, true_id, false_id, positions) -> torch.Tenso
     return logits[:, true_id] - logits[:, false_id] if false_id is not None else logits[:, true_id]
 
 
+def bench_forward(w, cfg, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """bench_reference.py's PyTorch baseline for decoder rerankers: the whole prompt per row in the weights' dtype
+    (float32 there), positions 0.., each row's last real token through the full-vocabulary head as the packages
+    compute it, [B, 1]. Timing only: the true/false ids are fixed (0 and 1), not the tokenizer's."""
+    positions = torch.arange(ids.shape[1])[None].expand(ids.shape[0], -1)
+    return scores(w, cfg, ids, mask, mask.sum(dim=1) - 1, 0, 1, positions)[:, None]
+
+
 def text_cases(family: str) -> list[dict]:
     pairs = json.load(open(os.path.join(REPO, "tools", "model", "text_pairs.json"), encoding="utf-8"))
     pairs = pairs[:8] + [dict(p, instruction="Given a question, retrieve passages that answer it") for p in pairs[8:12]]

@@ -7,17 +7,8 @@ using DataType = RerankSharp.Onnx.Proto.TensorProto.Types.DataType;
 
 namespace RerankSharp.Onnx;
 
-/// <summary>How the encoder blocks are expressed.</summary>
-public enum GraphForm
-{
-    /// <summary>ONNX Runtime contrib operators (FusedMatMul, MultiHeadAttention, SkipLayerNormalization, BiasGelu): weights used in their stored layout, a real key-padding mask, faster at long inputs.</summary>
-    Fused,
-    /// <summary>Plain opset-20 operators only; the cross-check for <see cref="Fused"/> and the form other runtimes read.</summary>
-    Plain,
-}
-
 /// <summary>What a layer's attention needs besides its input: the rotary tables of its kind of layer, and its window if local.</summary>
-/// <param name="Cos">cos of the rotary angles, [T, D/2] (<see cref="RotaryEmbedding.HalfTables(OnnxGraphBuilder, string, string, IReadOnlyList{double})"/>), or null for an architecture without rotary positions.</param>
+/// <param name="Cos">cos of the rotary angles, [T, D/2] (<see cref="RotaryEmbedding.HalfTables(OnnxGraphBuilder, string, string, IReadOnlyList{double}, string)"/>), or null for an architecture without rotary positions.</param>
 /// <param name="Sin">sin of the rotary angles, [T, D/2].</param>
 /// <param name="HalfWindow">A local (sliding-window) layer's W: query i sees key j when |i − j| ≤ W; null for global attention.</param>
 internal sealed record LayerAttention(string? Cos, string? Sin, int? HalfWindow)

@@ -1,25 +1,5 @@
 namespace RerankSharp.Tokenization;
 
-/// <summary>How a pair that is longer than max_length is cut. Cuts are always on the right.</summary>
-public enum TruncationStrategy
-{
-    /// <summary>
-    /// Hugging Face's <c>longest_first</c>: shorten the longer sequence first; when both must be cut,
-    /// each keeps half of the budget and the longer one keeps the odd token.
-    /// </summary>
-    LongestFirst,
-
-    /// <summary>Hugging Face's <c>only_second</c>: only the document is cut; an error if that is not enough.</summary>
-    OnlySecond,
-}
-
-/// <summary>Which end of a sequence a cut removes: the end (right, the default everywhere) or the start (TEI's <c>truncation_direction: left</c>).</summary>
-public enum TruncationDirection
-{
-    Right,
-    Left,
-}
-
 /// <summary>A pair's ids as the model sees them, and how long the pair was before any cut.</summary>
 internal readonly record struct EncodedPair(int[] Ids, int UntruncatedLength)
 {
