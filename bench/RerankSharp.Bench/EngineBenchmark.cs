@@ -198,12 +198,16 @@ internal static class EngineBenchmark
     // A precision, then optional suffixes: -prepack / -noprepack (force ORT's weight prepacking on or off), -plain (the
     // plain-ONNX graph instead of the fused one), -contrib (the fused graph with ONNX Runtime's contrib
     // SkipLayerNormalization instead of ours), and @TOKENS or @PAIRS/TOKENS (batch limits instead of the engine's
-    // defaults; @TOKENS lets the token budget alone decide). E.g. fp32-prepack@2048, fp32-contrib@16/16384.
+    // defaults; @TOKENS lets the token budget alone decide). E.g. fp32-prepack@2048, fp32-contrib@16/16384. An int8
+    // recipe follows a colon and takes the rest of the text: int8:q8_0, int8:per-tensor;smooth=FILE (no load probe).
     private sealed record Contender(Precision Precision, bool? Prepack, GraphForm Form = GraphForm.Fused, bool OwnKernels = true,
-        int? BatchPairs = null, int? BatchTokens = null)
+        int? BatchPairs = null, int? BatchTokens = null, Int8Recipe? Recipe = null)
     {
         public static Contender Parse(string text)
         {
+            var colon = text.IndexOf(':', StringComparison.Ordinal);
+            if (colon > 0)
+                return Parse(text[..colon]) with { Recipe = Int8Recipe.Parse(text[(colon + 1)..]) };
             var at = text.Split('@', 2);
             var parts = at[0].Split('-');
             var contender = new Contender(Enum.Parse<Precision>(parts[0], ignoreCase: true), null);
@@ -229,7 +233,7 @@ internal static class EngineBenchmark
         /// <summary>The options this contender loads with.</summary>
         public CrossEncoderOptions Options(int threads)
         {
-            var options = new CrossEncoderOptions { Threads = threads, Precision = Precision, PrepackWeights = Prepack, GraphForm = Form, OwnKernels = OwnKernels };
+            var options = new CrossEncoderOptions { Threads = threads, Precision = Precision, PrepackWeights = Prepack, GraphForm = Form, OwnKernels = OwnKernels, Int8Recipe = Recipe };
             if (BatchPairs is { } pairs) options = options with { BatchSize = pairs };
             return BatchTokens is { } tokens ? options with { MaxBatchTokens = tokens } : options;
         }
@@ -245,7 +249,8 @@ internal static class EngineBenchmark
             false => " (not prepacked)",
             null => "",
         } + (Form == GraphForm.Plain ? " (plain ONNX graph)" : "") + (OwnKernels ? "" : " (ORT's SkipLayerNormalization)")
-          + (BatchTokens is { } t ? BatchPairs == BatchTokens ? $" (batches ≤ {t} tokens)" : $" (batches ≤ {BatchPairs} pairs, ≤ {t} tokens)" : "");
+          + (BatchTokens is { } t ? BatchPairs == BatchTokens ? $" (batches ≤ {t} tokens)" : $" (batches ≤ {BatchPairs} pairs, ≤ {t} tokens)" : "")
+          + (Recipe is { } r ? $" {r}" : "");
     }
 
     internal static double? Number(JsonNode? node) =>
