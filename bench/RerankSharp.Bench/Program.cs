@@ -22,6 +22,7 @@ return arguments.Mode switch
     "accuracy" => await AccuracyCheck.RunAsync(arguments),
     "profile" => await OperatorProfile.RunAsync(arguments),
     "ids" => await WriteIdsAsync(arguments),
+    "onnx-external" => OnnxExternalData.Run(arguments),
     _ => Usage(),
 };
 
@@ -61,6 +62,7 @@ static int Usage()
                rerank-bench load-probe --model DIR --ids IDS.json [--precision fp32]
                rerank-bench ids --model DIR --pairs PAIRS.jsonl [--queries 200] --out IDS.json (real text through the model's tokenizer)
                rerank-bench ids --model DIR --docs 10 --tokens 512 [--cut 512,421,...] --out IDS.json (the suite's inputs; --cut shortens row i to the i-th length, ending in </s>)
+               rerank-bench onnx-external --model DIR/onnx/model.onnx (one model.onnx_data for transformers.js, from torch's per-tensor files)
                rerank-bench profile --model DIR [--docs 4] [--tokens 256] [--runs 3] [--contrib] [--prepack] (ONNX Runtime's profiler, time per operator)
         """);
     return 2;
