@@ -10,7 +10,7 @@ using RerankSharp.Tokenization;
 namespace RerankSharp.Bench;
 
 /// <summary>
-/// `rerank-bench prefix`: a decoder reranker's requests (one query of --query-tokens, the default instruction, documents
+/// `rerank-bench prefix`: a decoder reranker's requests (one query of --query-tokens, the default instruction, prompts
 /// of exactly N tokens) with the shared prompt prefix computed once against the whole prompt per document, per
 /// precision, and PyTorch float32 eager (the whole prompt per row) beside them, alternating round by round on the same
 /// ids; then, with --starts, load-to-first-score in fresh processes, the first start (its weight cache written) and
@@ -36,7 +36,7 @@ internal static class PrefixBenchmark
         var precisions = a.Get("precisions", "fp32,int8").Split(',').Select(p => Enum.Parse<Precision>(p, ignoreCase: true)).ToList();
         var folder = ModelFolder.Open(model);
         var report = new StringBuilder();
-        report.AppendLine($"Machine: {EngineBenchmark.MachineDescription()}; {threads} intra-op threads; model {Path.GetFileName(Path.GetFullPath(model))} ({folder.Config.Architectures.FirstOrDefault()}, {folder.Config.NumHiddenLayers} layers, hidden {folder.Config.HiddenSize}); {rounds} round(s) × {runs} run(s) per contender after one warm-up run; a case is documents × document tokens, each pair one prompt of the model's template.");
+        report.AppendLine($"Machine: {EngineBenchmark.MachineDescription()}; {threads} intra-op threads; model {Path.GetFileName(Path.GetFullPath(model))} ({folder.Config.Architectures.FirstOrDefault()}, {folder.Config.NumHiddenLayers} layers, hidden {folder.Config.HiddenSize}); {rounds} round(s) × {runs} run(s) per contender after one warm-up run; a case is documents × prompt tokens (the whole prompt of the model's template, as `rerank bench --grid` counts them; each document cut to fill it).");
         report.AppendLine();
 
         // Two engines per precision, the prefix computed once or not; the session options are otherwise the same.
@@ -97,7 +97,7 @@ internal static class PrefixBenchmark
         {
             foreach (var encoder in encoders.Values) encoder.Dispose();
         }
-        report.AppendLine("| case (docs × document tokens) | contender | median s | min s | pairs/s | prompt tokens/s | × whole prompt | × PyTorch | max rel. Δ score vs whole prompt |");
+        report.AppendLine("| case (docs × prompt tokens) | contender | median s | min s | pairs/s | prompt tokens/s | × whole prompt | × PyTorch | max rel. Δ score vs whole prompt |");
         report.AppendLine("|---|---|---|---|---|---|---|---|---|");
         foreach (var line in table) report.AppendLine(line);
 
@@ -145,12 +145,15 @@ internal static class PrefixBenchmark
         return query.ToString();
     }
 
-    // One prompt per document, each document cut to exactly `tokens` tokens of its own text.
+    // One prompt per document of exactly `tokens` tokens, as rerank bench's grid counts them: the whole prompt, its
+    // document (long enough, and different in each) cut at the end to fill it.
     private static int[][] Sequences(PairTokenizer tokenizer, string query, int docs, int tokens) =>
         Enumerable.Range(0, docs).Select(d =>
         {
             var text = new StringBuilder($"Note {d}: ");
             for (var s = 0; s < tokens / 8 + Sentences.Length; s++) text.Append(Sentences[(s + d) % Sentences.Length]).Append(' ');
-            return tokenizer.EncodePair(query, text.ToString(), 8192, TruncationStrategy.LongestFirst, TruncationDirection.Right, tokens, instruction: null).Ids;
+            var ids = tokenizer.EncodePair(query, text.ToString(), tokens, TruncationStrategy.LongestFirst, instruction: null);
+            return ids.Length == tokens ? ids
+                : throw new InvalidOperationException($"a prompt came out with {ids.Length} tokens instead of {tokens}; the template and query need fewer than {tokens}.");
         }).ToArray();
 }

@@ -25,9 +25,11 @@ Rows are right-padded with positions 0..len-1; the packages pad on the left (gol
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -152,6 +154,11 @@ def make(s: Spec, out: str) -> dict:
             if os.path.lexists(target):
                 os.remove(target)
             os.symlink(os.path.join("..", "..", "bpe" if s.family == "qwen2" else "gemma-tokenizer", fn), target)
+    else:
+        # A benchmark shape: the same tokenizer fixture, copied (the folder lives outside the repository), so that it
+        # runs end to end on text (rerank bench, rerank-bench prefix); all its ids lie inside the full vocabulary.
+        for fn in ("tokenizer.json", "tokenizer_config.json"):
+            shutil.copyfile(os.path.join(BPE if s.family == "qwen2" else GEMMA_TOKENIZER, fn), os.path.join(out, fn))
     return {"out": out, "bytes": os.path.getsize(os.path.join(out, "model.safetensors"))}
 
 
@@ -346,8 +353,11 @@ def main() -> None:
     ap.add_argument("--all-tiny", action="store_true")
     ap.add_argument("--preset", choices=sorted(PRESETS))
     ap.add_argument("--out")
+    ap.add_argument("--layers", type=int, help="fewer layers than the preset (a benchmark shape that must fit the time)")
     args = ap.parse_args()
     jobs = [(PRESETS[n], os.path.join(FIXTURES, n)) for n in TINY] if args.all_tiny else [(PRESETS[args.preset], args.out)]
+    if args.layers:
+        jobs = [(dataclasses.replace(spec, layers=args.layers), out) for spec, out in jobs]
     for spec, out in jobs:
         print(json.dumps(make(spec, out)) if args.command == "make" else golden(out) or "")
 
