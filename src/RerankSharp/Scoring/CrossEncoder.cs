@@ -90,6 +90,9 @@ public sealed class CrossEncoder : IReranker
     /// <summary>Shared prompt prefixes computed once for several rows so far (<see cref="CrossEncoderOptions.ReusePromptPrefix"/>).</summary>
     internal long PrefixRuns => _session.PrefixRuns;
 
+    /// <summary>Benchmark seam: forgets the prompt prefixes kept between batches. Call only while nothing is scoring.</summary>
+    internal void ForgetPromptPrefixes() => _prefixes?.Clear();
+
     /// <summary>What waits in the batching queue now and what has run since load.</summary>
     public QueueStatistics QueueStatistics => _queue.Statistics;
 

@@ -69,11 +69,14 @@ internal sealed class SharedPrefixBatches(EncoderSession session, long padId) : 
         return computed;
     }
 
-    public void Dispose()
+    /// <summary>Drops the cached prefixes (benchmarks time a request's own prefix run); only while no batch runs.</summary>
+    public void Clear()
     {
         foreach (var (_, prefix) in _cached) prefix.Dispose();
         _cached.Clear();
     }
+
+    public void Dispose() => Clear();
 
     /// <summary>
     /// Splits the rows (their real tokens: <paramref name="lengths"/>) into groups that share a prefix of at least
