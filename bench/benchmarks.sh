@@ -249,7 +249,7 @@ for s in "${sections[@]}"; do
       text="$(realtext)"; trained="$(model minilm-l6-trained)"; stats="$(calibrate "$trained")"
       measure int8-trained md $bench int8 --model "$trained" --pairs "$text/pairs.jsonl" --queries 200 --runs 3 \
         --speed-docs 10 --speed-tokens 512 \
-        --recipes "q8_0-weights|q8_0|per-tensor|per-row|per-tensor;smooth=$stats|per-row;smooth=$stats|q8_0;smooth=$stats|per-tensor;fp32=output.dense|per-tensor;fp32=output.dense;smooth=$stats|per-row;fp32=output.dense" ;;
+        --recipes "q8_0-weights|q8_0|per-tensor|per-row|per-tensor;smooth=$stats|per-row;smooth=$stats|q8_0;smooth=$stats|q8_0;smooth=$stats;smooth-alpha=0.75|q8_0;fp32=output.dense;smooth=$stats|per-tensor;fp32=output.dense|per-tensor;fp32=output.dense;smooth=$stats|per-row;fp32=output.dense" ;;
     int8-real)
       text="$(realtext)"; random="$(model minilm-l6-text)"; fullstats="$(calibrate "$full" 50)"; stats="$(calibrate "$random")"
       measure int8-real md sh -c "$bench int8 --model $full --pairs $text/pairs.jsonl --queries 200 --runs 2 --speed-docs 10 --speed-tokens 512 \
@@ -259,7 +259,7 @@ for s in "${sections[@]}"; do
     int8-versus-torch)
       fullstats="$(calibrate "$full" 50)"
       measure int8-versus-torch md $bench suite --model "$full" --threads 2 --cases 10x512 --rounds 2 --runs 1 --no-probe \
-        --default-malloc none --precisions "fp32,int8,int8:q8_0,int8:per-row,int8:per-tensor;smooth=$fullstats" ;;
+        --default-malloc none --precisions "fp32,int8,int8:q8_0,int8:q8_0;smooth=$fullstats,int8:per-row,int8:per-tensor;smooth=$fullstats" ;;
     transformersjs)
       fullonnx="$(onnx_export full)"; mini="$(model minilm-l6-text)"; minionnx="$(onnx_export minilm-l6-text)"
       measure transformersjs md sh -c "$bench suite --model $full --threads 2 --cases 10x128,10x512,50x256,1x2048 --precisions fp32 \
