@@ -86,7 +86,7 @@ public sealed class ScoreCachingReranker : DelegatingReranker
                 }
             }
         }
-        return CrossEncoder.RankScores(scores, documents, options?.TopN);
+        return RerankScores.Rank(scores, documents, options?.TopN);
     }
 
     /// <summary>Forgets every score (e.g. after the model behind a remote endpoint was replaced).</summary>

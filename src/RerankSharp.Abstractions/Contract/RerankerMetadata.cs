@@ -8,6 +8,6 @@ namespace RerankSharp.Scoring;
 /// <param name="ModelId">The model that scores: a hub id, a folder name or the remote model name; null when the server decides.</param>
 public sealed record RerankerMetadata(string ProviderName, Uri? ProviderUri = null, string? ModelId = null)
 {
-    /// <summary>The provider name of a <see cref="CrossEncoder"/> scoring in this process.</summary>
+    /// <summary>The provider name of a <c>CrossEncoder</c> scoring in this process.</summary>
     public const string InProcessProvider = "rerank_sharp";
 }
