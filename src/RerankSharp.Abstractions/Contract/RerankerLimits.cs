@@ -7,6 +7,7 @@ namespace RerankSharp.Scoring;
 /// <param name="MaxLength">Tokens per pair, special tokens included.</param>
 /// <param name="MaxBatchTokens">Most padded tokens in one batch.</param>
 /// <param name="BatchSize">Most pairs in one batch.</param>
+/// <param name="MaxQueuedTokens">Tokens waiting in the queue beyond which new work is refused as overloaded.</param>
 /// <param name="ExecutionProvider">The ONNX Runtime execution provider the model runs on.</param>
 /// <param name="Dtype">The checkpoint's <c>torch_dtype</c> (float32 when it declares none).</param>
-public sealed record RerankerLimits(int MaxLength, int MaxBatchTokens, int BatchSize, string ExecutionProvider, string Dtype);
+public sealed record RerankerLimits(int MaxLength, int MaxBatchTokens, int BatchSize, long MaxQueuedTokens, string ExecutionProvider, string Dtype);

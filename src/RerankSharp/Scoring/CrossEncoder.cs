@@ -93,7 +93,7 @@ public sealed class CrossEncoder : IReranker, IDocumentScorer, IBatchingStatisti
         ArgumentNullException.ThrowIfNull(serviceType);
         if (serviceKey is not null) return null;
         if (serviceType == typeof(RerankerMetadata)) return new RerankerMetadata(RerankerMetadata.InProcessProvider, null, ModelId);
-        if (serviceType == typeof(RerankerLimits)) return new RerankerLimits(MaxLength, MaxBatchTokens, BatchSize, ExecutionProvider, Folder.Config.TorchDtype ?? "float32");
+        if (serviceType == typeof(RerankerLimits)) return new RerankerLimits(MaxLength, MaxBatchTokens, BatchSize, QueueStatistics.MaxQueuedTokens, ExecutionProvider, Folder.Config.TorchDtype ?? "float32");
         if (serviceType == typeof(PairTokenizer)) return Tokenizer;
         return serviceType.IsInstanceOfType(this) ? this : null;
     }
