@@ -72,10 +72,11 @@ internal sealed class RankingService(RerankModelRegistry registry, RerankServerO
             Truncate = query.Truncate ?? options.AutoTruncate,
             TruncationDirection = query.Direction,
             MaxDocumentTokens = query.MaxDocumentTokens,
-            Instruction = query.Instruction,
-            LongDocuments = query.LongDocuments ?? options.LongDocuments,
-            ChunkStride = query.ChunkStride ?? options.ChunkStride,
-            ChunkAggregation = query.ChunkAggregation ?? options.ChunkAggregation,
+            // The request's own setting, else the model's (models file), else the server's.
+            Instruction = query.Instruction ?? model.Defaults.Instruction,
+            LongDocuments = query.LongDocuments ?? model.Defaults.LongDocuments ?? options.LongDocuments,
+            ChunkStride = query.ChunkStride ?? model.Defaults.ChunkStride ?? options.ChunkStride,
+            ChunkAggregation = query.ChunkAggregation ?? model.Defaults.ChunkAggregation ?? options.ChunkAggregation,
             ReturnWindows = query.ReturnWindows,
         };
         using var lease = await registry.AcquireAsync(model, cancellationToken);

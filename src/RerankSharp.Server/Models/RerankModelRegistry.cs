@@ -17,6 +17,25 @@ public enum ServedModelState
     Failed,
 }
 
+/// <summary>
+/// A served model's own defaults for requests that do not set them (from the models file); null fields take the
+/// server's (<see cref="RerankServerOptions"/>).
+/// </summary>
+public sealed record ServedModelDefaults
+{
+    /// <summary>The task instruction of an instruction-following reranker (Qwen3-Reranker).</summary>
+    public string? Instruction { get; init; }
+
+    /// <summary>Cut or chunk documents longer than the max length.</summary>
+    public LongDocumentMode? LongDocuments { get; init; }
+
+    /// <summary>Tokens consecutive windows share when chunking.</summary>
+    public int? ChunkStride { get; init; }
+
+    /// <summary>How window scores combine when chunking.</summary>
+    public WindowAggregation? ChunkAggregation { get; init; }
+}
+
 /// <summary>One model a server serves, by name.</summary>
 public sealed class ServedModel
 {
@@ -68,6 +87,9 @@ public sealed class ServedModel
     /// <summary>Its limits as of its last load (null before the first, or for a reranker that runs elsewhere), for <c>/info</c> while it is unloaded.</summary>
     public RerankerLimits? Limits { get; internal set; }
 
+    /// <summary>Its defaults for requests that do not set them.</summary>
+    public ServedModelDefaults Defaults { get; internal init; } = new();
+
     /// <summary>The reranker now in memory, or null (not loaded, or failed).</summary>
     public IReranker? Current => Reranker;
 }
@@ -90,7 +112,7 @@ internal sealed class ModelLease(RerankModelRegistry registry, ServedModel model
 /// <summary>
 /// The models a server serves, by name: the reranker each request's <c>model</c> field picks, the default (the first)
 /// for requests and routes that name none, and, with a memory budget, which models are in memory. Models given as a
-/// load function are loaded on first use (or all by <see cref="PreloadAsync"/>); when loading one would take the
+/// load function are loaded on first use (or all by <see cref="PreloadAsync(CancellationToken)"/>); when loading one would take the
 /// models in memory over <see cref="MaxMemoryBytes"/>, the least recently used idle ones are unloaded first. A model
 /// in use by a request is never unloaded under it. A failed load is recorded on its model and reported to its
 /// requests; the other models are not affected.
@@ -146,10 +168,10 @@ public sealed class RerankModelRegistry : IDisposable
     /// Serves <paramref name="reranker"/> (in-process, remote or wrapped in middleware) as <paramref name="name"/>. It is
     /// never unloaded; <paramref name="owned"/> says whether disposing the registry disposes it.
     /// </summary>
-    public RerankModelRegistry Add(string name, IReranker reranker, IEnumerable<string>? aliases = null, bool owned = false)
+    public RerankModelRegistry Add(string name, IReranker reranker, IEnumerable<string>? aliases = null, bool owned = false, ServedModelDefaults? defaults = null)
     {
         ArgumentNullException.ThrowIfNull(reranker);
-        var model = Register(new ServedModel(CheckName(name), aliases?.ToList() ?? [], 0, null, reranker, owned));
+        var model = Register(new ServedModel(CheckName(name), aliases?.ToList() ?? [], 0, null, reranker, owned) { Defaults = defaults ?? new() });
         model.Loads = 1;
         model.Limits = reranker.GetService<RerankerLimits>();
         ModelLoaded?.Invoke(model, reranker);
@@ -158,13 +180,14 @@ public sealed class RerankModelRegistry : IDisposable
 
     /// <summary>
     /// Serves the reranker <paramref name="load"/> makes as <paramref name="name"/>, loaded on first use (or by
-    /// <see cref="PreloadAsync"/>), counted as <paramref name="memoryBytes"/> against the budget, and disposed when unloaded.
+    /// <see cref="PreloadAsync(CancellationToken)"/>), counted as <paramref name="memoryBytes"/> against the budget, and disposed when unloaded.
     /// </summary>
-    public RerankModelRegistry Add(string name, Func<CancellationToken, Task<IReranker>> load, long memoryBytes, IEnumerable<string>? aliases = null)
+    public RerankModelRegistry Add(string name, Func<CancellationToken, Task<IReranker>> load, long memoryBytes, IEnumerable<string>? aliases = null,
+        ServedModelDefaults? defaults = null)
     {
         ArgumentNullException.ThrowIfNull(load);
         ArgumentOutOfRangeException.ThrowIfNegative(memoryBytes);
-        Register(new ServedModel(CheckName(name), aliases?.ToList() ?? [], memoryBytes, load, null, owned: true));
+        Register(new ServedModel(CheckName(name), aliases?.ToList() ?? [], memoryBytes, load, null, owned: true) { Defaults = defaults ?? new() });
         return this;
     }
 
@@ -208,16 +231,23 @@ public sealed class RerankModelRegistry : IDisposable
     /// <summary>Loads every model given as a load function, in order, within the budget; failures are recorded, not thrown.</summary>
     public async Task PreloadAsync(CancellationToken cancellationToken = default)
     {
+        // A failure is recorded on the model and logged; its requests get 503 with the reason.
         foreach (var model in Models.Where(m => m.Unloadable))
+            await PreloadAsync(model, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Loads <paramref name="model"/> now (within the budget); false when its load failed (recorded on it).</summary>
+    public async Task<bool> PreloadAsync(ServedModel model, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        try
         {
-            try
-            {
-                using var lease = await AcquireAsync(model, cancellationToken).ConfigureAwait(false);
-            }
-            catch (RerankException) when (model.State == ServedModelState.Failed)
-            {
-                // Recorded on the model and logged; its requests get 503 with the reason.
-            }
+            using var lease = await AcquireAsync(model, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (RerankException) when (model.State == ServedModelState.Failed)
+        {
+            return false;
         }
     }
 
