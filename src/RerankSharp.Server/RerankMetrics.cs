@@ -190,6 +190,9 @@ internal sealed class RerankMetrics : IDisposable
 
     private void ReadQueue()
     {
+        // A reranker that loads in the background (a hosted one) has its statistics only once loaded.
+        foreach (var model in _models.Models)
+            if (model.Current is { } reranker) Attach(model, reranker);
         var models = Current();
         _requestsInFlight.Set(_inFlight.Count);
         _queueSequences.Set(models.Sum(m => m.Statistics.QueuedSequences));
