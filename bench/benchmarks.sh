@@ -22,7 +22,7 @@ results="${RERANK_BENCH_RESULTS:-/tmp/rerank-benchmarks}"
 lock="${RERANK_BENCH_LOCK:-$( [ -d /work ] && echo /work/bench.lock || echo /tmp/rerank-bench.lock )}"
 python=/usr/bin/python3
 
-sections=(suite versus-torch suite-long before-after batch-budget profile plain accuracy long-inputs threads int8 int8-tiny cli-bench architectures modernbert ettin modernbert-long sliding-window gte deberta load-tiny load-full)
+sections=(suite versus-torch suite-long before-after batch-budget profile plain accuracy long-inputs threads int8 int8-tiny cli-bench architectures modernbert ettin modernbert-long sliding-window gte deberta decoder-prefix decoders load-tiny load-full)
 describe() {
   case "$1" in
     suite) echo "engine (fp32, fp32 prepacked, int8) against PyTorch at 10x128, 10x512, 50x256, with load probes" ;;
@@ -44,6 +44,8 @@ describe() {
     modernbert-long) echo "ModernBERT-base shape at 1x8192: time and peak RSS, fp32 and int8, PyTorch beside" ;;
     gte) echo "gte-multilingual-reranker-base shape: fp32 and int8 against PyTorch at 10x512, 50x256" ;;
     deberta) echo "DeBERTa-v3-base shape (mxbai-rerank-base-v1): fp32 and int8 against PyTorch at 10x512, 50x256" ;;
+    decoder-prefix) echo "Qwen3-Reranker-0.6B shape: the shared prompt prefix once against the whole prompt, fp32 and int8, PyTorch beside; load-to-first-score, first and second start" ;;
+    decoders) echo "mxbai-rerank-base-v2 and bge-reranker-v2-gemma (4 of 18 layers) shapes: prefix once and whole prompt against PyTorch at 10x256" ;;
     sliding-window) echo "ModernBERT local layers: the dense band bias against the blocked sliding window, 512 to 4096 tokens" ;;
     load-tiny) echo "rerank serve under 1/8/32 clients, tiny fixture model" ;;
     load-full) echo "rerank serve under 1/8/32 clients, full-size model" ;;
@@ -81,6 +83,10 @@ model() { # NAME: generate the random-weight model NAME under $models when missi
     ettin-32m) (cd "$repo" && $python tools/model/modernbert.py make --preset ettin-32m --out "$dir") >&2 ;;
     gte-multilingual-reranker-base) (cd "$repo" && $python tools/model/gte.py make --preset gte-multilingual-reranker-base --out "$dir") >&2 ;;
     mxbai-rerank-base-v1) (cd "$repo" && $python tools/model/deberta.py make --preset mxbai-rerank-base-v1 --out "$dir") >&2 ;;
+    mxbai-rerank-base-v2) (cd "$repo" && $python tools/model/decoder.py make --preset mxbai-rerank-base-v2 --out "$dir") >&2 ;;
+    # Gemma-2B's 18 layers at 10 x 256 take minutes per run on 2 cores for each contender; 4 layers keep the section
+    # to minutes, with every layer's shape as published.
+    bge-reranker-v2-gemma-4l) (cd "$repo" && $python tools/model/decoder.py make --preset bge-reranker-v2-gemma --layers 4 --out "$dir") >&2 ;;
   esac
   echo "$dir"
 }
@@ -212,6 +218,15 @@ for s in "${sections[@]}"; do
       # Disentangled attention: per layer two [B, N, T, 2S] products and their T x T gathers beside the content scores.
       measure deberta md $bench suite --model "$(model mxbai-rerank-base-v1)" --threads 2 --cases 10x512,50x256 \
         --precisions fp32,int8 --rounds 2 --runs 1 --default-malloc none ;;
+    decoder-prefix)
+      # Cases are documents x prompt tokens (the whole prompt, rerank bench's convention); --starts removes the model's
+      # .rerank-cache/ and times two fresh starts per precision.
+      qwen="$(model qwen3-reranker-0.6b)"
+      measure decoder-prefix md sh -c "$bench prefix --model $qwen --threads 2 --cases 10x256 --rounds 2 --precisions fp32,int8 --starts; echo; \
+        $bench prefix --model $qwen --threads 2 --cases 50x256 --rounds 1 --precisions fp32,int8" ;;
+    decoders)
+      mxbai="$(model mxbai-rerank-base-v2)"; gemma="$(model bge-reranker-v2-gemma-4l)"
+      measure decoders md sh -c "for m in $mxbai $gemma; do $bench prefix --model \$m --threads 2 --cases 10x256 --rounds 1 --precisions fp32,int8; echo; done" ;;
     load-tiny)
       measure load-tiny md $load --model tests/fixtures/models/tiny-a --threads 2 --clients 1,8,32 --requests 500,2000,4000 \
         --docs 10 --tokens 256 ;;

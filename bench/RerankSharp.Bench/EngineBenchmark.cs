@@ -248,10 +248,10 @@ internal static class EngineBenchmark
           + (BatchTokens is { } t ? BatchPairs == BatchTokens ? $" (batches ≤ {t} tokens)" : $" (batches ≤ {BatchPairs} pairs, ≤ {t} tokens)" : "");
     }
 
-    private static double? Number(JsonNode? node) =>
+    internal static double? Number(JsonNode? node) =>
         node is null ? null : double.Parse(node.ToString(), CultureInfo.InvariantCulture);
 
-    private static List<double> Seconds(JsonNode torch) => torch["run_seconds"]!.AsArray().Select(x => x!.GetValue<double>()).ToList();
+    internal static List<double> Seconds(JsonNode torch) => torch["run_seconds"]!.AsArray().Select(x => x!.GetValue<double>()).ToList();
 
     internal static double Median(List<double> values)
     {
@@ -259,7 +259,7 @@ internal static class EngineBenchmark
         return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
     }
 
-    private static string MachineDescription()
+    internal static string MachineDescription()
     {
         var model = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU";
         var flags = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("flags", StringComparison.Ordinal)) ?? "";
@@ -267,10 +267,10 @@ internal static class EngineBenchmark
         return $"{model}, {Environment.ProcessorCount} logical CPUs ({string.Join(", ", features)}), {GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / (1L << 30)} GiB";
     }
 
-    private static JsonNode RunTorch(string script, string model, string idsPath, int threads, int batch, int warmup, int runs, bool tuned, int gemmReps) =>
+    internal static JsonNode RunTorch(string script, string model, string idsPath, int threads, int batch, int warmup, int runs, bool tuned, int gemmReps) =>
         RunProcess("/usr/bin/python3", $"{script} --model {model} --ids {idsPath} --threads {threads} --batch-size {batch} --warmup {warmup} --runs {runs} --gemm-reps {gemmReps}{(tuned ? " --tuned-malloc" : "")}");
 
-    private static JsonNode RunSelf(string arguments) =>
+    internal static JsonNode RunSelf(string arguments) =>
         RunProcess(Environment.ProcessPath!, (Environment.ProcessPath!.EndsWith("dotnet", StringComparison.Ordinal) ? typeof(EngineBenchmark).Assembly.Location + " " : "") + arguments);
 
     private static JsonNode RunProcess(string file, string arguments)

@@ -17,6 +17,7 @@ return arguments.Mode switch
     "engine" => await EngineBenchmark.RunAsync(arguments, suite: false),
     "suite" => await EngineBenchmark.RunAsync(arguments, suite: true),
     "load-probe" => await LoadProbe.RunAsync(arguments),
+    "prefix" => await PrefixBenchmark.RunAsync(arguments),
     "int8" => await Int8Frontier.RunAsync(arguments),
     "accuracy" => await AccuracyCheck.RunAsync(arguments),
     "profile" => await OperatorProfile.RunAsync(arguments),
@@ -48,6 +49,8 @@ static int Usage()
                rerank-bench engine --model DIR [--docs 10] [--tokens 512] (one case of the suite)
                rerank-bench int8 --model DIR [--queries 200] [--docs 10] [--min-tokens 16] [--max-tokens 80] [--recipes "per-tensor|per-row|..."] [--runs 3]
                rerank-bench accuracy --model DIR --ids IDS.json --reference-logits REF.json [--precision fp32] [--contrib] [--prepack]
+               rerank-bench prefix --model DECODER_DIR [--cases 10x256,50x256] [--query-tokens 32] [--precisions fp32,int8] [--rounds 2] [--runs 1] [--threads 2] [--no-torch] [--starts]
+                 (decoder rerankers: the shared prompt prefix once against the whole prompt per document, PyTorch beside; --starts: load-to-first-score, first and second start)
                rerank-bench load-probe --model DIR --ids IDS.json [--precision fp32]
                rerank-bench ids --model DIR --docs 10 --tokens 512 [--cut 512,421,...] --out IDS.json (the suite's inputs; --cut shortens row i to the i-th length, ending in </s>)
                rerank-bench profile --model DIR [--docs 4] [--tokens 256] [--runs 3] [--contrib] [--prepack] (ONNX Runtime's profiler, time per operator)

@@ -9,7 +9,9 @@ non-flash path: merged Wqkv, einsum scores, a -10000 padding bias); `jina.py ben
 NewForSequenceClassification config runs tools/model/gte.py's float32 forward (new-impl's eager ops, its float32 rotary
 tables), likewise `gte.py bench ARGS`. A DebertaV2ForSequenceClassification config (mxbai-rerank-v1) runs
 tools/model/deberta.py's float32 forward (transformers' eager DeBERTa-v2 ops: c2p / p2c through torch.gather over
-[B, N, T, 2S] products, the [B, 1, T, T] XSoftmax mask), likewise `deberta.py bench ARGS`.
+[B, N, T, 2S] products, the [B, 1, T, T] XSoftmax mask), likewise `deberta.py bench ARGS`. A Qwen3/Qwen2/Gemma
+ForCausalLM config (the decoder rerankers) runs tools/model/decoder.py's bench_forward in float32: the whole prompt per
+row, no key/value reuse, the last token through the full-vocabulary head.
 
     MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=1000000000000 \\
     /usr/bin/python3 tools/model/bench_reference.py --model /work/models/full --ids ids.json \\
@@ -128,6 +130,10 @@ def main(argv=None) -> None:
         import deberta  # noqa: E402
         engine = "pytorch eager float32 (tools/model/deberta.py: transformers' eager DebertaV2ForSequenceClassification ops), torch.inference_mode"
         forward = deberta.forward
+    elif (cfg.get("architectures") or [""])[0] in ("Qwen3ForCausalLM", "Qwen2ForCausalLM", "GemmaForCausalLM"):
+        import decoder  # noqa: E402
+        engine = "pytorch eager float32 (tools/model/decoder.py: transformers' eager Qwen2/Qwen3/Gemma decoder ops, the whole prompt per row), torch.inference_mode"
+        forward = decoder.bench_forward
     import jina  # noqa: E402
     if jina.is_jina(cfg):
         engine = "pytorch eager float32 (tools/model/jina.py: jina-reranker-v2's own code, non-flash path), torch.inference_mode"
@@ -142,7 +148,8 @@ def main(argv=None) -> None:
     batches = []
     for b0 in range(0, len(order), args.batch_size):
         chunk = order[b0:b0 + args.batch_size]
-        ids, mask = reference.pad_batch([seqs[i] for i in chunk], cfg["pad_token_id"])
+        # Decoder configs may name no pad id; padding is masked, so any id does.
+        ids, mask = reference.pad_batch([seqs[i] for i in chunk], cfg.get("pad_token_id") or 0)
         batches.append((chunk, torch.from_numpy(ids), torch.from_numpy(mask)))
     tokens = sum(len(s) for s in seqs)
     padded_tokens = sum(int(ids.numel()) for _, ids, _ in batches)

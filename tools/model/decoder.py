@@ -25,9 +25,11 @@ Rows are right-padded with positions 0..len-1; the packages pad on the left (gol
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import json
 import os
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -152,6 +154,11 @@ def make(s: Spec, out: str) -> dict:
             if os.path.lexists(target):
                 os.remove(target)
             os.symlink(os.path.join("..", "..", "bpe" if s.family == "qwen2" else "gemma-tokenizer", fn), target)
+    else:
+        # A benchmark shape: the same tokenizer fixture, copied (the folder lives outside the repository), so that it
+        # runs end to end on text (rerank bench, rerank-bench prefix); all its ids lie inside the full vocabulary.
+        for fn in ("tokenizer.json", "tokenizer_config.json"):
+            shutil.copyfile(os.path.join(BPE if s.family == "qwen2" else GEMMA_TOKENIZER, fn), os.path.join(out, fn))
     return {"out": out, "bytes": os.path.getsize(os.path.join(out, "model.safetensors"))}
 
 
@@ -234,6 +241,14 @@ def scores(w, cfg, ids, mask, last, true_id, false_id, positions) -> torch.Tenso
     head = w("model.embed_tokens.weight") if cfg["tie_word_embeddings"] else w("lm_head.weight")
     logits = torch.nn.functional.linear(h, head)                                   # [B, V], all of it, as the packages do
     return logits[:, true_id] - logits[:, false_id] if false_id is not None else logits[:, true_id]
+
+
+def bench_forward(w, cfg, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """bench_reference.py's PyTorch baseline for decoder rerankers: the whole prompt per row in the weights' dtype
+    (float32 there), positions 0.., each row's last real token through the full-vocabulary head as the packages
+    compute it, [B, 1]. Timing only: the true/false ids are fixed (0 and 1), not the tokenizer's."""
+    positions = torch.arange(ids.shape[1])[None].expand(ids.shape[0], -1)
+    return scores(w, cfg, ids, mask, mask.sum(dim=1) - 1, 0, 1, positions)[:, None]
 
 
 def text_cases(family: str) -> list[dict]:
@@ -338,8 +353,11 @@ def main() -> None:
     ap.add_argument("--all-tiny", action="store_true")
     ap.add_argument("--preset", choices=sorted(PRESETS))
     ap.add_argument("--out")
+    ap.add_argument("--layers", type=int, help="fewer layers than the preset (a benchmark shape that must fit the time)")
     args = ap.parse_args()
     jobs = [(PRESETS[n], os.path.join(FIXTURES, n)) for n in TINY] if args.all_tiny else [(PRESETS[args.preset], args.out)]
+    if args.layers:
+        jobs = [(dataclasses.replace(spec, layers=args.layers), out) for spec, out in jobs]
     for spec, out in jobs:
         print(json.dumps(make(spec, out)) if args.command == "make" else golden(out) or "")
 

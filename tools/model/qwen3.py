@@ -25,6 +25,7 @@ import argparse
 import functools
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -128,6 +129,11 @@ def make(s: decoder.Spec, out: str) -> dict:
             if os.path.lexists(target):
                 os.remove(target)
             os.symlink(os.path.join("..", "..", "bpe", fn), target)
+    else:
+        # A benchmark shape: the tokenizer trained here (tools/bpe), whose ids all lie inside the full vocabulary, so the
+        # folder runs end to end (rerank bench, rerank-bench prefix) on text; copied, as the folder lives outside the repo.
+        for fn in ("tokenizer.json", "tokenizer_config.json"):
+            shutil.copyfile(os.path.join(BPE, fn), os.path.join(out, fn))
     return {"out": out, "bytes": os.path.getsize(os.path.join(out, "model.safetensors"))}
 
 

@@ -19,7 +19,7 @@ internal delegate void TokenTypeRule(ReadOnlySpan<long> ids, Span<long> types);
 /// Inputs are bound by name, so a graph exported elsewhere (an ONNX-only hub folder) runs as well as ours.
 /// Not thread-safe: owned by one worker.
 /// </summary>
-internal sealed class EncoderSession : IDisposable
+internal sealed partial class EncoderSession : IDisposable
 {
     public const string CudaProvider = "CUDAExecutionProvider";
     private const string InputIds = "input_ids", AttentionMask = "attention_mask", TokenTypeIds = "token_type_ids";
@@ -37,6 +37,7 @@ internal sealed class EncoderSession : IDisposable
         Threads = threads;
         _inputNames = inputNames;
         _tokenTypes = tokenTypes;
+        _cache = PrefixCacheInputs.Of(session);
     }
 
     /// <summary>Whether the graph reads <c>token_type_ids</c>.</summary>
@@ -167,11 +168,11 @@ internal sealed class EncoderSession : IDisposable
     private static string[] CheckSignature(InferenceSession session, int numLabels, string what)
     {
         var inputs = session.InputMetadata;
-        var unknown = inputs.Keys.Where(name => name is not (InputIds or AttentionMask or TokenTypeIds)).ToList();
+        var unknown = inputs.Keys.Where(name => name is not (InputIds or AttentionMask or TokenTypeIds) && !PrefixCacheInputs.IsCacheInput(name)).ToList();
         if (!inputs.ContainsKey(InputIds) || unknown.Count > 0)
             throw new RerankException(RerankErrorKind.UnsupportedModel,
                 $"{what} has inputs [{string.Join(", ", inputs.Keys)}]; a reranker graph takes input_ids and optionally attention_mask and token_type_ids. Use an ONNX export of a sequence-classification model.");
-        foreach (var (name, meta) in inputs)
+        foreach (var (name, meta) in inputs.Where(input => !PrefixCacheInputs.IsCacheInput(input.Key)))
             if (meta.ElementDataType != TensorElementType.Int64 || meta.Dimensions.Length != 2)
                 throw new RerankException(RerankErrorKind.UnsupportedModel,
                     $"{what}: input {name} is {meta.ElementDataType} of rank {meta.Dimensions.Length}; RerankSharp feeds int64 [batch, tokens].");
@@ -199,9 +200,12 @@ internal sealed class EncoderSession : IDisposable
         Run(ids, mask, 1, tokens, CancellationToken.None);
     }
 
-    /// <summary>Runs one padded batch; returns logits [batch × NumLabels], row-major.</summary>
+    /// <summary>
+    /// Runs one padded batch; returns logits [batch × NumLabels], row-major. With <paramref name="prefix"/> (a graph that
+    /// takes a prefix cache) every row continues the prefix's tokens and holds only what follows them.
+    /// </summary>
     /// <exception cref="OperationCanceledException">When <paramref name="cancellationToken"/> fires during the run.</exception>
-    public float[] Run(long[] inputIds, long[] attentionMask, int batch, int tokens, CancellationToken cancellationToken)
+    public float[] Run(long[] inputIds, long[] attentionMask, int batch, int tokens, CancellationToken cancellationToken, PromptPrefix? prefix = null)
     {
         if (inputIds.Length != batch * tokens || attentionMask.Length != batch * tokens)
             throw new RerankException(RerankErrorKind.Internal, $"Batch buffers hold {inputIds.Length} ids for a {batch}×{tokens} batch. This is a bug.");
@@ -217,13 +221,14 @@ internal sealed class EncoderSession : IDisposable
                 AttentionMask => attentionMask,
                 _ => SegmentIds(inputIds, batch, tokens),
             }, shape);
+        var (names, inputs) = WithCache(_inputNames, values, prefix);
         // A fresh RunOptions per call: its Terminate flag is this call's alone, so cancelling one
         // batch (an 8k-token run can take many seconds) never stops another.
         using var runOptions = new RunOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL };
         using var registration = cancellationToken.Register(static state => ((RunOptions)state!).Terminate = true, runOptions);
         try
         {
-            using var outputs = _session.Run(runOptions, _inputNames, values, OutputNames);
+            using var outputs = _session.Run(runOptions, names, inputs, OutputNames);
             var logits = outputs[0].GetTensorDataAsSpan<float>();
             if (logits.Length != batch * NumLabels)
                 throw new RerankException(RerankErrorKind.Internal, $"The graph returned {logits.Length} logits for {batch} rows × {NumLabels} labels. This is a bug.");
@@ -285,5 +290,9 @@ internal sealed class EncoderSession : IDisposable
         || message.Contains("out of memory", StringComparison.OrdinalIgnoreCase)
         || message.Contains("ALLOC_FAILED", StringComparison.Ordinal);
 
-    public void Dispose() => _session.Dispose();
+    public void Dispose()
+    {
+        _cache?.Dispose();
+        _session.Dispose();
+    }
 }

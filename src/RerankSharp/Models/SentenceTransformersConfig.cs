@@ -53,6 +53,15 @@ public sealed record SentenceTransformersConfig
     public IReadOnlyList<SentenceTransformersModule> Modules { get; init; } = [];
 
     /// <summary>
+    /// The prompt config_sentence_transformers.json names as <c>default_prompt_name</c> in its <c>prompts</c> (a decoder
+    /// reranker's instruction, e.g. Qwen3-Reranker's "Given a web search query, …"), or null when it names none.
+    /// </summary>
+    public string? DefaultPrompt { get; init; }
+
+    /// <summary>The LogitScore module that takes the score from a causal model's logits, or null when there is none.</summary>
+    public SentenceTransformersModule? LogitScore => Modules.Skip(1).FirstOrDefault(m => m.IsLogitScore);
+
+    /// <summary>
     /// The activation <c>CrossEncoder.predict</c> applies: the declared one, else sentence-transformers' default,
     /// Sigmoid for one label (Identity for several).
     /// </summary>
@@ -94,14 +103,27 @@ public sealed record SentenceTransformersConfig
             return null;
 
         DeclaredActivation? activation;
+        string? defaultPrompt;
         using (JsonDocument document = JsonFile.Read(configPath, FixIt))
         {
             JsonObjectReader json = JsonObjectReader.Root(document, configPath, FixIt);
             if (json.OptionalString("model_type") != CrossEncoderModelType)
                 return null;
             activation = json.OptionalString("activation_fn") is { } name ? new DeclaredActivation(name, configPath, "activation_fn") : null;
+            defaultPrompt = DefaultPromptOf(json, configPath);
         }
-        return new SentenceTransformersConfig { Activation = activation, ModulesPath = modulesPath, Modules = ReadModules(directory, modulesPath) };
+        return new SentenceTransformersConfig { Activation = activation, ModulesPath = modulesPath, Modules = ReadModules(directory, modulesPath), DefaultPrompt = defaultPrompt };
+    }
+
+    // sentence-transformers applies prompts[default_prompt_name] when a call names no prompt; a name missing from the
+    // prompts is an error there at load, and here.
+    private static string? DefaultPromptOf(JsonObjectReader json, string configPath)
+    {
+        if (json.OptionalString("default_prompt_name") is not { } name) return null;
+        var prompts = json.OptionalObject("prompts");
+        return prompts?.OptionalString(name)
+            ?? throw new RerankException(RerankErrorKind.InvalidModel,
+                $"{configPath}: \"default_prompt_name\" is \"{name}\", which \"prompts\" does not hold; {FixIt}.");
     }
 
     private static SentenceTransformersModule[] ReadModules(string directory, string modulesPath)

@@ -18,6 +18,12 @@ internal sealed class CheckpointTensors(OnnxGraphBuilder graph, SafetensorsStore
     private readonly Dictionary<string, (string Name, DataType Type)> _stored = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _float32 = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Float32 copies of half-width tensors, page-aligned, that <see cref="Float32(string)"/> reads instead of a Cast
+    /// of the stored tensor (<see cref="Float32WeightCache"/>: mapped at load rather than widened).
+    /// </summary>
+    public Float32WeightCache? Widened { get; init; }
+
     /// <summary>The tensor as an external initializer in its own dtype, added once.</summary>
     /// <param name="name">The safetensors name.</param>
     public (string Name, DataType Type) Stored(string name) => Stored(name, part: 0, parts: 1);
@@ -65,6 +71,8 @@ internal sealed class CheckpointTensors(OnnxGraphBuilder graph, SafetensorsStore
     {
         var key = parts == 1 ? name : $"{name}#{part}/{parts}";
         if (_float32.TryGetValue(key, out var existing)) return existing;
+        if (parts == 1 && Widened is not null && Widened.TryGet(name, out var cached))
+            return _float32[key] = graph.AddExternalInitializer($"{name}.float32", DataType.Float, cached.Shape, Widened.RelativePath, cached.Offset, cached.Length);
         var (stored, type) = Stored(name, part, parts);
         var value = type == DataType.Float
             ? stored

@@ -58,7 +58,14 @@ internal sealed class DecoderGraph
         _family = family;
         _int8 = int8;
         _g = new OnnxGraphBuilder(family.Architecture);
-        _tensors = new CheckpointTensors(_g, weights, modelDirectory, $"the checkpoint does not match {family.Architecture}. Re-download the model.");
+        // The published decoder rerankers are BF16: widened once into a mapped float32 cache rather than at every load.
+        // The vocabulary tables are only gathered (a few rows per batch) and stay as stored; int8 reads its matrices
+        // from its own cache, and the Casts of the few small tensors left fold quickly.
+        var widened = ExpectedTensors(config, family).Select(t => t.Name).Where(n => n is not ("model.embed_tokens.weight" or "lm_head.weight"));
+        _tensors = new CheckpointTensors(_g, weights, modelDirectory, $"the checkpoint does not match {family.Architecture}. Re-download the model.")
+        {
+            Widened = int8 is null ? Float32WeightCache.LoadOrCreate(modelDirectory, weights, widened) : null,
+        };
     }
 
     /// <summary>The decoder's projection matrices (what int8 quantizes); embeddings, norms, biases and the head stay fp32.</summary>
@@ -124,27 +131,48 @@ internal sealed class DecoderGraph
     /// Builds the graph: inputs <c>input_ids</c> and <c>attention_mask</c> (int64 [B, T], right-padded); output
     /// <c>logits</c> (float [B, 1]), the score at each row's last real token.
     /// </summary>
+    /// <remarks>
+    /// With <paramref name="prefixCache"/> the graph also takes a shared prompt prefix's keys and values,
+    /// <c>past_key_values.{i}.key</c> / <c>.value</c> (float [1, K, P, D] per layer, P ≥ 0: every row continues the same
+    /// P tokens), and returns <c>present.{i}.key</c> / <c>.value</c> ([B, K, P + T, D]: the cache and this run's). Run once
+    /// on the prefix alone with P = 0, its present values are the prefix's cache; each document's tokens then run against
+    /// it at positions P.. (<see cref="PastKeyInput"/>). With P = 0 it computes exactly what the graph without a cache does.
+    /// </remarks>
     public static ModelProto Build(ModelConfig config, DecoderFamily family, SafetensorsStore weights, string modelDirectory, DecoderScore score,
-        Precision precision = Precision.Fp32)
+        Precision precision = Precision.Fp32, bool prefixCache = false)
     {
         var int8 = precision == Precision.Int8 ? Int8WeightCache.LoadOrCreate(modelDirectory, weights, DecoderMatrices(config)) : null;
-        return new DecoderGraph(config, family, weights, modelDirectory, int8).BuildModel(score, precision);
+        return new DecoderGraph(config, family, weights, modelDirectory, int8).BuildModel(score, precision, prefixCache);
     }
 
-    private ModelProto BuildModel(DecoderScore score, Precision precision)
+    /// <summary>The graph input of layer <paramref name="layer"/>'s cached keys (optimum's name for it).</summary>
+    public static string PastKeyInput(int layer) => $"past_key_values.{layer}.key";
+
+    /// <summary>The graph input of layer <paramref name="layer"/>'s cached values.</summary>
+    public static string PastValueInput(int layer) => $"past_key_values.{layer}.value";
+
+    /// <summary>The graph output of layer <paramref name="layer"/>'s keys, the cache's and this run's.</summary>
+    public static string PresentKeyOutput(int layer) => $"present.{layer}.key";
+
+    /// <summary>The graph output of layer <paramref name="layer"/>'s values, the cache's and this run's.</summary>
+    public static string PresentValueOutput(int layer) => $"present.{layer}.value";
+
+    private ModelProto BuildModel(DecoderScore score, Precision precision, bool prefixCache)
     {
         var inputIds = _g.AddInput("input_ids", DataType.Int64, "B", "T");
         var attentionMask = _g.AddInput("attention_mask", DataType.Int64, "B", "T");
         _g.AddOutput("logits", DataType.Float, "B", 1);
+        var past = prefixCache ? PastInputs() : null;
 
         var hidden = GatherRows("model.embed_tokens", "model.embed_tokens.weight", inputIds);                   // [B, T, H]
         // GemmaModel: torch.tensor(hidden_size ** 0.5, dtype=hidden_states.dtype), so √H rounded to float32 here.
         if (_family.ScaleEmbeddings)
             hidden = _g.Node("Mul", "model/embed_scale", [hidden, _g.AddConstant("model/normalizer", [], (float)Math.Sqrt(_config.HiddenSize))]);
-        var (cos, sin) = RotaryTables(inputIds);                                                                 // [T, D] each
-        var mask = AttentionMask(attentionMask);                                                                 // [B, 1, 1, T, T]
+        var pastLength = past is null ? null : PastLength(past[0].Key);                                          // P, a scalar
+        var (cos, sin) = RotaryTables(inputIds, pastLength);                                                     // [T, D] each
+        var mask = pastLength is null ? AttentionMask(attentionMask) : AttentionMask(attentionMask, inputIds, past![0].Key, pastLength); // [B, 1, 1, T, P + T]
         for (var layer = 0; layer < _config.NumHiddenLayers; layer++)
-            hidden = DecoderLayer($"model.layers.{layer}", hidden, cos, sin, mask);
+            hidden = DecoderLayer($"model.layers.{layer}", hidden, cos, sin, mask, past?[layer], layer, inputIds);
 
         // Only each row's last real token is read, so the final norm and the head run on [B, H].
         var one = _g.AddConstant("model/last_token/one", [], 1L);
@@ -181,9 +209,26 @@ internal sealed class DecoderGraph
     private string Head => _config.TieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight";
 
     // cos and sin [T, D] of positions 0..T-1 (the default rope of Qwen2, Qwen3 and Gemma). Right padding keeps each
-    // row's real tokens at 0..len-1.
-    private (string Cos, string Sin) RotaryTables(string inputIds) =>
-        RotaryEmbedding.Tables(_g, "model.rotary_emb", inputIds, _config.HeadDim, _config.RopeTheta);
+    // row's real tokens at 0..len-1; after a cached prefix of P tokens they are at P..P+len-1.
+    private (string Cos, string Sin) RotaryTables(string inputIds, string? pastLength) =>
+        RotaryEmbedding.Tables(_g, "model.rotary_emb", inputIds, _config.HeadDim, _config.RopeTheta, pastLength);
+
+    // The cache's inputs, [1, K, P, D] per layer (one prefix shared by every row), and the matching present outputs.
+    private (string Key, string Value)[] PastInputs()
+    {
+        int k = _config.NumKeyValueHeads, d = _config.HeadDim;
+        var past = new (string, string)[_config.NumHiddenLayers];
+        for (var layer = 0; layer < past.Length; layer++)
+        {
+            past[layer] = (_g.AddInput(PastKeyInput(layer), DataType.Float, 1, k, "P", d), _g.AddInput(PastValueInput(layer), DataType.Float, 1, k, "P", d));
+            _g.AddOutput(PresentKeyOutput(layer), DataType.Float, "B", k, "PT", d);
+            _g.AddOutput(PresentValueOutput(layer), DataType.Float, "B", k, "PT", d);
+        }
+        return past;
+    }
+
+    private string PastLength(string pastKey) =>
+        _g.Node("Gather", "model/past_length", [_g.Node("Shape", "model/past_shape", [pastKey]), _g.AddConstant("model/past_length_axis", [], 2L)]);
 
     // Causal and key-padding mask as one additive float tensor: 0 where a query may see a key, float.MinValue elsewhere.
     private string AttentionMask(string attentionMask)
@@ -200,7 +245,32 @@ internal sealed class DecoderGraph
         return _g.Node("Where", p, [allowed, _g.AddConstant($"{p}/zero_f", [], 0f), _g.AddConstant($"{p}/min", [], float.MinValue)]);
     }
 
-    private string DecoderLayer(string p, string hidden, string cos, string sin, string mask)
+    // The same after a cached prefix of P tokens: query i (position P + i) sees every cached key and this run's keys
+    // j ≤ i that are not padding, so the additive mask is [B, 1, 1, T, P + T].
+    private string AttentionMask(string attentionMask, string inputIds, string pastKey, string pastLength)
+    {
+        const string p = "model.causal_mask";
+        var shape = _g.Node("Shape", $"{p}/shape", [attentionMask]);
+        var length = _g.Node("Gather", $"{p}/length", [shape, _g.AddConstant($"{p}/one", [], 1L)]);                              // T
+        var zero = _g.AddConstant($"{p}/zero", [], 0L);
+        var step = _g.AddConstant($"{p}/step", [], 1L);
+        var queries = _g.Node("Add", $"{p}/query_positions", [_g.Node("Range", $"{p}/query_index", [zero, length, step]), pastLength]); // [T]
+        var rows = _g.Node("Unsqueeze", $"{p}/rows", [queries, _g.AddConstant($"{p}/axis1", [1], 1L)]);                           // [T, 1]
+        var keyPositions = _g.Node("Range", $"{p}/key_positions", [zero, _g.Node("Add", $"{p}/total", [pastLength, length]), step]); // [P + T]
+        var causal = _g.Node("LessOrEqual", $"{p}/causal", [keyPositions, rows]);                                                 // [T, P + T]
+        // The cached keys are never padding: ones [B, P] before the mask.
+        var batch = _g.Node("Slice", $"{p}/batch", [_g.Node("Shape", $"{p}/ids_shape", [inputIds]), _g.AddConstant($"{p}/b0", [1], 0L), _g.AddConstant($"{p}/b1", [1], 1L)]);
+        var pastShape = _g.Node("Concat", $"{p}/past_mask_shape", [batch, _g.Node("Unsqueeze", $"{p}/p_1d", [pastLength, _g.AddConstant($"{p}/axis0", [1], 0L)])],
+            attributes: [OnnxGraphBuilder.Int("axis", 0)]);
+        var pastMask = _g.Node("Expand", $"{p}/past_mask", [_g.AddConstant($"{p}/one_mask", [1, 1], 1L), pastShape]);             // [B, P]
+        var allMask = _g.Node("Concat", $"{p}/key_mask", [pastMask, attentionMask], attributes: [OnnxGraphBuilder.Int("axis", 1)]); // [B, P + T]
+        var keys = _g.Node("Cast", $"{p}/keys", [allMask], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Bool)]);
+        keys = _g.Node("Unsqueeze", $"{p}/keys_5d", [keys, _g.AddConstant($"{p}/axes", [3], 1L, 2L, 3L)]);                        // [B, 1, 1, 1, P + T]
+        var allowed = _g.Node("And", $"{p}/allowed", [causal, keys]);                                                            // [B, 1, 1, T, P + T]
+        return _g.Node("Where", p, [allowed, _g.AddConstant($"{p}/zero_f", [], 0f), _g.AddConstant($"{p}/min", [], float.MinValue)]);
+    }
+
+    private string DecoderLayer(string p, string hidden, string cos, string sin, string mask, (string Key, string Value)? past, int layer, string inputIds)
     {
         int n = _config.NumAttentionHeads, k = _config.NumKeyValueHeads, d = _config.HeadDim, g = n / k;
         var normed = RmsNorm($"{p}.input_layernorm", hidden);                                                                    // [B, T, H]
@@ -221,6 +291,15 @@ internal sealed class DecoderGraph
         value = _g.Node("Transpose", $"{p}.self_attn/v_transpose", [value], attributes: [OnnxGraphBuilder.Ints("perm", 0, 2, 3, 1, 4)]);
         q = Rotate($"{p}.self_attn/rotary_q", q, cos, sin);
         key = Rotate($"{p}.self_attn/rotary_k", key, cos, sin);
+        if (past is { } cache)
+        {
+            // The prefix's keys and values, shared by every row: broadcast over the batch, before this run's ([B, K, 1, P + T, D]).
+            key = WithPast($"{p}.self_attn/past_key", cache.Key, key, inputIds);
+            value = WithPast($"{p}.self_attn/past_value", cache.Value, value, inputIds);
+            var squeeze = _g.AddConstant($"{p}.self_attn/present_axis", [1], 2L);
+            _g.Node("Squeeze", $"{p}.self_attn/present_key", [key, squeeze], PresentKeyOutput(layer));
+            _g.Node("Squeeze", $"{p}.self_attn/present_value", [value, squeeze], PresentValueOutput(layer));
+        }
 
         var keyT = _g.Node("Transpose", $"{p}.self_attn/k_t", [key], attributes: [OnnxGraphBuilder.Ints("perm", 0, 1, 2, 4, 3)]); // [B, K, 1, D, T]
         var scores = _g.Node("MatMul", $"{p}.self_attn/scores", [q, keyT]);                                                       // [B, K, G, T, T]
@@ -248,6 +327,16 @@ internal sealed class DecoderGraph
     };
 
     private string Rotate(string name, string x, string cos, string sin) => RotaryEmbedding.Apply(_g, name, x, cos, sin);
+
+    // cache [1, K, P, D] → [B, K, 1, P, D], then this run's [B, K, 1, T, D] after it along the tokens.
+    private string WithPast(string name, string cache, string current, string inputIds)
+    {
+        var cache5 = _g.Node("Unsqueeze", $"{name}/heads", [cache, _g.AddConstant($"{name}/axis2", [1], 2L)]);
+        var batch = _g.Node("Slice", $"{name}/batch", [_g.Node("Shape", $"{name}/ids_shape", [inputIds]), _g.AddConstant($"{name}/b0", [1], 0L), _g.AddConstant($"{name}/b1", [1], 1L)]);
+        var shape = _g.Node("Concat", $"{name}/shape", [batch, _g.AddConstant($"{name}/ones", [4], 1L, 1L, 1L, 1L)], attributes: [OnnxGraphBuilder.Int("axis", 0)]);
+        var expanded = _g.Node("Expand", $"{name}/rows", [cache5, shape]);
+        return _g.Node("Concat", name, [expanded, current], attributes: [OnnxGraphBuilder.Int("axis", 3)]);
+    }
 
     // Qwen2/Qwen3 RMSNorm: x · rsqrt(mean(x²) + eps) · weight over the last axis; GemmaRMSNorm scales by (1 + weight),
     // its weights stored as offsets from 1.

@@ -8,7 +8,7 @@ using DataType = RerankSharp.Onnx.Proto.TensorProto.Types.DataType;
 namespace RerankSharp.Onnx;
 
 /// <summary>What a layer's attention needs besides its input: the rotary tables of its kind of layer, and its window if local.</summary>
-/// <param name="Cos">cos of the rotary angles, [T, D/2] (<see cref="RotaryEmbedding.HalfTables(OnnxGraphBuilder, string, string, IReadOnlyList{double})"/>), or null for an architecture without rotary positions.</param>
+/// <param name="Cos">cos of the rotary angles, [T, D/2] (<see cref="RotaryEmbedding.HalfTables(OnnxGraphBuilder, string, string, IReadOnlyList{double}, string)"/>), or null for an architecture without rotary positions.</param>
 /// <param name="Sin">sin of the rotary angles, [T, D/2].</param>
 /// <param name="HalfWindow">A local (sliding-window) layer's W: query i sees key j when |i − j| ≤ W; null for global attention.</param>
 internal sealed record LayerAttention(string? Cos, string? Sin, int? HalfWindow)

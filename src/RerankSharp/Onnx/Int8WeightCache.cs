@@ -1,8 +1,8 @@
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using RerankSharp.Models;
 using DataType = RerankSharp.Onnx.Proto.TensorProto.Types.DataType;
+
+using Slice = RerankSharp.Onnx.WeightCacheFile.Slice;
 
 namespace RerankSharp.Onnx;
 
@@ -17,7 +17,7 @@ namespace RerankSharp.Onnx;
 /// </summary>
 internal sealed class Int8WeightCache
 {
-    public const string FolderName = ".rerank-cache";
+    public const string FolderName = WeightCacheFile.FolderName;
     private const int FormatVersion = 2;
     private const int Alignment = 64;
 
@@ -29,9 +29,6 @@ internal sealed class Int8WeightCache
         Layout = layout;
         _tensors = tensors;
     }
-
-    /// <summary>A tensor's place in the cache file.</summary>
-    public sealed record Slice(long Offset, long Length, long[] Shape);
 
     /// <summary>The cache file, relative to the model folder (where ONNX Runtime resolves external data).</summary>
     public string RelativePath { get; }
@@ -125,17 +122,13 @@ internal sealed class Int8WeightCache
         }
         catch (UnauthorizedAccessException e)
         {
-            throw CannotWrite(folder, e);
+            throw WeightCacheFile.CannotWrite(folder, "int8 (or use fp32)", e);
         }
         catch (IOException e)
         {
-            throw CannotWrite(folder, e);
+            throw WeightCacheFile.CannotWrite(folder, "int8 (or use fp32)", e);
         }
     }
-
-    private static RerankException CannotWrite(string folder, Exception e) =>
-        new(RerankErrorKind.InvalidInput,
-            $"int8 needs to keep quantized weights in {folder}, which cannot be written ({e.Message}); make the model folder writable, copy the model to a writable folder, or use fp32.", e);
 
     /// <summary>Per-column symmetric int8 of W [out, in] as B [in, out] with scale [out].</summary>
     internal static (sbyte[] B, float[] Scale) Quantize(float[] w, int outFeatures, int inFeatures)
@@ -182,7 +175,7 @@ internal sealed class Int8WeightCache
         Int8Layout layout)
     {
         var tensors = new Dictionary<string, (Slice, Slice)>(StringComparer.Ordinal);
-        var partial = $"{dataPath}.partial-{Environment.ProcessId}";
+        var partial = WeightCacheFile.Partial(dataPath);
         using (var stream = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
         {
             foreach (var name in names)
@@ -207,21 +200,11 @@ internal sealed class Int8WeightCache
         }
         var index = JsonSerializer.Serialize(new Index(FormatVersion,
             tensors.ToDictionary(t => t.Key, t => new IndexEntry(t.Value.Item1, t.Value.Item2))));
-        // Data first, index last: an index only ever describes a complete data file.
-        File.Move(partial, dataPath, overwrite: true);
-        File.WriteAllText(indexPath + ".partial", index);
-        File.Move(indexPath + ".partial", indexPath, overwrite: true);
+        WeightCacheFile.Publish(partial, dataPath, indexPath, index);
         return tensors;
     }
 
-    private static Slice Append(FileStream stream, ReadOnlySpan<byte> bytes, long[] shape)
-    {
-        var padding = (int)((Alignment - stream.Position % Alignment) % Alignment);
-        if (padding > 0) stream.Write(new byte[padding]);
-        var slice = new Slice(stream.Position, bytes.Length, shape);
-        stream.Write(bytes);
-        return slice;
-    }
+    private static Slice Append(FileStream stream, ReadOnlySpan<byte> bytes, long[] shape) => WeightCacheFile.Append(stream, bytes, shape, Alignment);
 
     private static Dictionary<string, (Slice, Slice)>? ReadIndex(string indexPath, long dataLength)
     {
@@ -238,22 +221,8 @@ internal sealed class Int8WeightCache
         }
     }
 
-    private static string Key(SafetensorsStore store, IReadOnlyList<string> names, Int8Layout layout)
-    {
-        var text = new StringBuilder($"v{FormatVersion} {layout}\n");
-        foreach (var file in store.Files)
-        {
-            var info = new FileInfo(file);
-            var target = info.ResolveLinkTarget(returnFinalTarget: true) as FileInfo ?? info;
-            text.Append($"{Path.GetFileName(file)} {target.Length} {target.LastWriteTimeUtc.Ticks}\n");
-        }
-        foreach (var name in names)
-        {
-            var e = store.Tensors[name];
-            text.Append($"{name} {Path.GetFileName(e.FilePath)} {e.FileOffset} {e.ByteLength} {e.DType}\n");
-        }
-        return Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())))[..16];
-    }
+    private static string Key(SafetensorsStore store, IReadOnlyList<string> names, Int8Layout layout) =>
+        WeightCacheFile.Key(store, names, $"v{FormatVersion} {layout}");
 
     private sealed record Index(int Version, Dictionary<string, IndexEntry> Tensors);
 

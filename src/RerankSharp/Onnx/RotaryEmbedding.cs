@@ -10,10 +10,13 @@ namespace RerankSharp.Onnx;
 /// </summary>
 internal static class RotaryEmbedding
 {
-    /// <summary>cos and sin of position · inv_freq, [T, D] each, for the sequence length of <paramref name="inputIds"/> ([B, T]).</summary>
-    public static (string Cos, string Sin) Tables(OnnxGraphBuilder g, string module, string inputIds, int headDim, double theta)
+    /// <summary>
+    /// cos and sin of position · inv_freq, [T, D] each, for the sequence length of <paramref name="inputIds"/> ([B, T]);
+    /// positions start at <paramref name="start"/> (an int64 scalar: the tokens already in a key/value cache) or at 0.
+    /// </summary>
+    public static (string Cos, string Sin) Tables(OnnxGraphBuilder g, string module, string inputIds, int headDim, double theta, string? start = null)
     {
-        var (cos, sin) = HalfTables(g, module, inputIds, headDim, theta);
+        var (cos, sin) = HalfTables(g, module, inputIds, InverseFrequencies(headDim, theta), start);
         // emb = cat(freqs, freqs), so its cos and sin are the half tables twice.
         return (g.Node("Concat", $"{module}/cos_emb", [cos, cos], attributes: [OnnxGraphBuilder.Int("axis", -1)]),
             g.Node("Concat", $"{module}/sin_emb", [sin, sin], attributes: [OnnxGraphBuilder.Int("axis", -1)]));
@@ -34,13 +37,17 @@ internal static class RotaryEmbedding
     /// As <see cref="HalfTables(OnnxGraphBuilder, string, string, int, double)"/> over given inv_freq values (D/2 of them):
     /// for a scaled rope whose frequencies differ from the default's (GTE's NTK scaling).
     /// </summary>
-    public static (string Cos, string Sin) HalfTables(OnnxGraphBuilder g, string module, string inputIds, IReadOnlyList<double> inverseFrequencies)
+    public static (string Cos, string Sin) HalfTables(OnnxGraphBuilder g, string module, string inputIds, IReadOnlyList<double> inverseFrequencies,
+        string? start = null)
     {
         var inverse = inverseFrequencies.Select(f => (float)f).ToArray();
         var invFreq = g.AddConstant($"{module}.inv_freq", [1, inverse.Length], inverse);
         var shape = g.Node("Shape", $"{module}/shape", [inputIds]);
         var length = g.Node("Gather", $"{module}/length", [shape, g.AddConstant($"{module}/one", [], 1L)]);                                // T
-        var positions = g.Node("Range", $"{module}/positions", [g.AddConstant($"{module}/zero", [], 0L), length, g.AddConstant($"{module}/step", [], 1L)]);
+        // Past the cached tokens, position p is computed as in a run from 0 (the same float p), so the tables match.
+        var first = start ?? g.AddConstant($"{module}/zero", [], 0L);
+        var end = start is null ? length : g.Node("Add", $"{module}/end", [start, length]);
+        var positions = g.Node("Range", $"{module}/positions", [first, end, g.AddConstant($"{module}/step", [], 1L)]);
         var positionsF = g.Node("Cast", $"{module}/positions_float", [positions], attributes: [OnnxGraphBuilder.Int("to", (long)DataType.Float)]);
         var column = g.Node("Unsqueeze", $"{module}/positions_column", [positionsF, g.AddConstant($"{module}/axis1", [1], 1L)]);          // [T, 1]
         var freqs = g.Node("Mul", $"{module}/freqs", [column, invFreq]);                                                                  // [T, D/2]
@@ -49,7 +56,7 @@ internal static class RotaryEmbedding
 
     /// <summary>
     /// The same rotation as <see cref="Apply"/> on x [B, T, N·D] in one kernel (ONNX Runtime's contrib
-    /// <c>RotaryEmbedding</c>, half split, positions 0..T-1) over the half tables of <see cref="HalfTables(OnnxGraphBuilder, string, string, IReadOnlyList{double})"/>.
+    /// <c>RotaryEmbedding</c>, half split, positions 0..T-1) over the half tables of <see cref="HalfTables(OnnxGraphBuilder, string, string, IReadOnlyList{double}, string)"/>.
     /// </summary>
     public static string ApplyFused(OnnxGraphBuilder g, string name, string x, string cosHalf, string sinHalf, string startPosition, int heads) =>
         g.Node("RotaryEmbedding", name, [x, startPosition, cosHalf, sinHalf],

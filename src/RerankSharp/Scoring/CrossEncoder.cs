@@ -23,6 +23,7 @@ public sealed class CrossEncoder : IReranker, IDocumentScorer, IBatchingStatisti
     private readonly EncoderSession _session;
     private readonly BatchQueue _queue;
     private readonly TruncationStrategy _truncation;
+    private readonly string? _folderInstruction;
 
     private CrossEncoder(ModelFolder folder, PairTokenizer tokenizer, EncoderSession session, int maxLength,
         CrossEncoderOptions options, ILogger logger, TimeSpan loadTime, string architecture, ScoreActivation activation)
@@ -35,9 +36,15 @@ public sealed class CrossEncoder : IReranker, IDocumentScorer, IBatchingStatisti
         MaxLength = maxLength;
         LoadTime = loadTime;
         _truncation = options.Truncation;
+        // A decoder reranker saved by sentence-transformers names its instruction as the default prompt; a call's own
+        // instruction wins over it.
+        _folderInstruction = tokenizer is Qwen3RerankerTokenizer or DecoderPromptTokenizer ? folder.SentenceTransformers.DefaultPrompt : null;
         BatchSize = options.BatchSize;
         MaxBatchTokens = options.BatchTokensFor(session.ExecutionProvider);
-        _queue = new BatchQueue(options.BatchRunner ?? ((batch, ct) => _session.Run(batch.InputIds, batch.AttentionMask, batch.Rows, batch.Tokens, ct)),
+        // A decoder graph built with a prefix cache (CrossEncoderOptions.ReusePromptPrefix) runs each shared prompt head once.
+        _queue = new BatchQueue(options.BatchRunner ?? (session.TakesPrefixCache
+                ? (batch, ct) => SharedPrefixBatches.Run(_session, batch, tokenizer.PadId, ct)
+                : (batch, ct) => _session.Run(batch.InputIds, batch.AttentionMask, batch.Rows, batch.Tokens, ct)),
             options.BatchSize, MaxBatchTokens, options.MaxQueuedTokens, tokenizer.PadId, logger,
             report => BatchCompleted?.Invoke(this, report));
     }
@@ -77,6 +84,9 @@ public sealed class CrossEncoder : IReranker, IDocumentScorer, IBatchingStatisti
 
     /// <summary>Number of inference batches run so far.</summary>
     public long BatchesRun => _queue.BatchesRun;
+
+    /// <summary>Shared prompt prefixes computed once for several rows so far (<see cref="CrossEncoderOptions.ReusePromptPrefix"/>).</summary>
+    internal long PrefixRuns => _session.PrefixRuns;
 
     /// <summary>What waits in the batching queue now and what has run since load.</summary>
     public QueueStatistics QueueStatistics => _queue.Statistics;
@@ -142,7 +152,7 @@ public sealed class CrossEncoder : IReranker, IDocumentScorer, IBatchingStatisti
         if (tokenizer.VocabSize > folder.Config.VocabSize)
             throw new RerankException(RerankErrorKind.InvalidModel,
                 $"The tokenizer has {tokenizer.VocabSize} ids but {folder.ConfigPath} says vocab_size {folder.Config.VocabSize}; the tokenizer files do not belong to this model.");
-        ScoreHead.CheckModules(folder, architecture.Name, tokenizer);
+        ScoreHead.CheckModules(folder, architecture.Name);
         var activation = ScoreHead.Activation(folder, options.Activation);
         var maxLength = ChooseMaxLength(folder, options.MaxLength ?? architecture.DefaultMaxLength(folder), logger);
 
@@ -219,7 +229,7 @@ public sealed class CrossEncoder : IReranker, IDocumentScorer, IBatchingStatisti
     public static string ArchitectureOf(ModelFolder folder)
     {
         var name = RerankerArchitecture.For(folder).Name;
-        ScoreHead.CheckModules(folder, name, tokenizer: null);
+        ScoreHead.CheckModules(folder, name);
         return name;
     }
 
@@ -257,6 +267,7 @@ public sealed class CrossEncoder : IReranker, IDocumentScorer, IBatchingStatisti
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(pairs);
+        options = WithFolderInstruction(options);
         if (WindowedPairs.Needed(options))
             return (await ScoreWindowsAsync(pairs.Count, i => pairs[i], options!, cancellationToken).ConfigureAwait(false)).Scores;
         var (sequences, _) = EncodePairs(pairs.Count, i => pairs[i], options);
@@ -271,6 +282,7 @@ public sealed class CrossEncoder : IReranker, IDocumentScorer, IBatchingStatisti
         CancellationToken cancellationToken = default)
     {
         RankingInput.Check(query, documents, options);
+        options = WithFolderInstruction(options);
         if (WindowedPairs.Needed(options))
             return await ScoreWindowsAsync(documents.Count, i => (query, documents[i]), options!, cancellationToken).ConfigureAwait(false);
         var clock = Stopwatch.StartNew();
@@ -294,6 +306,9 @@ public sealed class CrossEncoder : IReranker, IDocumentScorer, IBatchingStatisti
         var scores = Activate(logits, options.RawScores);
         return new DocumentScores(scores, tokens, windows.Truncated, tokenization, queued.QueueTime, queued.InferenceTime) { Windows = winners };
     }
+
+    private RerankOptions? WithFolderInstruction(RerankOptions? options) =>
+        _folderInstruction is null || options?.Instruction is not null ? options : (options ?? new RerankOptions()) with { Instruction = _folderInstruction };
 
     // The one place text pairs become model input, so Predict and ScoreDocuments cut and refuse alike.
     private (int[][] Sequences, bool[] Truncated) EncodePairs(int count, Func<int, (string Query, string Document)> pair, RerankOptions? options)

@@ -78,6 +78,14 @@ public sealed record CrossEncoderOptions
     /// </summary>
     public ActivationMode Activation { get; init; } = ActivationMode.Sigmoid;
 
+    /// <summary>
+    /// Decoder rerankers (Qwen3-Reranker, mxbai-rerank-v2, bge-reranker-v2-gemma): compute the prompt's head that a
+    /// batch's rows share (system text, instruction, query) once and run each document's tokens against its cached keys
+    /// and values (default), rather than the whole prompt per document. The scores are the same to float rounding;
+    /// false is the cross-check. Encoders ignore it.
+    /// </summary>
+    public bool ReusePromptPrefix { get; init; } = true;
+
     /// <summary>Contrib-operator graph (default) or the plain-ONNX cross-check.</summary>
     public GraphForm GraphForm { get; init; } = GraphForm.Fused;
 

@@ -67,10 +67,10 @@ internal abstract class RerankerArchitecture
                 ModernBertGraph.Architecture => new ModernBertArchitecture(),
                 GteGraph.Architecture => new GteArchitecture(),
                 DebertaV2Graph.Architecture => new DebertaV2Architecture(),
-                "Qwen3ForCausalLM" => new DecoderArchitecture(DecoderFamily.Qwen3),
-                "Qwen3ForSequenceClassification" => new DecoderArchitecture(DecoderFamily.Qwen3SequenceClassification),
-                "Qwen2ForCausalLM" => new DecoderArchitecture(DecoderFamily.Qwen2),
-                "GemmaForCausalLM" => new DecoderArchitecture(DecoderFamily.Gemma),
+                "Qwen3ForCausalLM" => new DecoderArchitecture(DecoderFamily.Qwen3, folder.SentenceTransformers.LogitScore),
+                "Qwen3ForSequenceClassification" => new DecoderArchitecture(DecoderFamily.Qwen3SequenceClassification, folder.SentenceTransformers.LogitScore),
+                "Qwen2ForCausalLM" => new DecoderArchitecture(DecoderFamily.Qwen2, folder.SentenceTransformers.LogitScore),
+                "GemmaForCausalLM" => new DecoderArchitecture(DecoderFamily.Gemma, folder.SentenceTransformers.LogitScore),
                 _ => null,
             };
             if (architecture is not null) break;
@@ -288,7 +288,9 @@ internal abstract class RerankerArchitecture
     // The decoder rerankers, read at the last token through their prompts: Qwen3-Reranker (Qwen3RerankerTokenizer, the
     // model card's yes/no rows of lm_head, or the converted seq-cls score row), mxbai-rerank-v2 on Qwen2 and
     // bge-reranker-v2-gemma on Gemma (DecoderPromptTokenizer with the reference package's prompt and score tokens).
-    private sealed class DecoderArchitecture(DecoderFamily family) : RerankerArchitecture
+    // A sentence-transformers folder's LogitScore (modules.json) is the scoring spec when there is one: its token ids
+    // are the rows read, as sentence-transformers reads them; else the family's preset (the tokenizer's answer tokens).
+    private sealed class DecoderArchitecture(DecoderFamily family, SentenceTransformersModule? logitScore) : RerankerArchitecture
     {
         // The model cards' max_length (Qwen3-Reranker, mxbai-rerank-v2's package); the configs allow 32k-40k positions,
         // which the references never feed. FlagLLMReranker's default is a 512-token passage, ours the whole prompt.
@@ -332,13 +334,13 @@ internal abstract class RerankerArchitecture
         public override ModelProto BuildGraph(ModelConfig config, SafetensorsStore weights, string weightsDirectory, CrossEncoderOptions options,
             PairTokenizer tokenizer)
         {
-            var score = tokenizer switch
+            var score = logitScore is { TrueTokenId: { } trueId } ? new DecoderScore(trueId, logitScore.FalseTokenId) : tokenizer switch
             {
                 Qwen3RerankerTokenizer qwen3 => new DecoderScore(qwen3.YesId, qwen3.NoId),
                 DecoderPromptTokenizer prompt => new DecoderScore(prompt.TrueId, prompt.FalseId),
                 _ => throw new RerankException(RerankErrorKind.Internal, $"{family.Architecture} built with a {tokenizer.GetType().Name}. This is a bug."),
             };
-            return DecoderGraph.Build(config, family, weights, weightsDirectory, score, DefaultRecipeOnly(options));
+            return DecoderGraph.Build(config, family, weights, weightsDirectory, score, DefaultRecipeOnly(options), prefixCache: options.ReusePromptPrefix);
         }
     }
 }

@@ -10,15 +10,16 @@ namespace RerankSharp.Scoring;
 /// <remarks>
 /// The engine's graphs end where sentence-transformers' two CrossEncoder chains do (5.4.0, <c>_load_default_modules</c>):
 /// a <c>*ForSequenceClassification</c> model's one logit (a Transformer with <c>transformer_task</c>
-/// sequence-classification, alone), and for Qwen3ForCausalLM the "yes" logit minus the "no" logit at the last token
-/// (a text-generation Transformer, then a LogitScore over those two tokens). A folder without modules.json gets
+/// sequence-classification, alone), and for a causal decoder the logit of one token, or one token's minus another's, at
+/// the last position (a text-generation Transformer, then a LogitScore naming the tokens, which the graph then reads;
+/// without one, the family's preset: Qwen3-Reranker's "yes" and "no"). A folder without modules.json gets
 /// exactly these chains from sentence-transformers, so only a modular folder can describe something else.
 /// </remarks>
 internal static class ScoreHead
 {
     private const string Runs =
         "RerankSharp runs the Transformer saved at the top of the folder, alone (transformer_task sequence-classification) "
-        + "or followed by a LogitScore of the \"yes\" minus the \"no\" token (text-generation, Qwen3-Reranker)";
+        + "or followed by a LogitScore of one token's logit, or one token's minus another's (text-generation: Qwen3-Reranker, mxbai-rerank-v2, bge-reranker-v2-gemma)";
 
     private const string Instead = "load this model with sentence-transformers instead";
 
@@ -37,11 +38,10 @@ internal static class ScoreHead
 
     /// <summary>
     /// Throws when <paramref name="folder"/>'s modules.json makes its score something other than what the engine computes
-    /// for <paramref name="architecture"/>. With the <paramref name="tokenizer"/> (at load) a LogitScore's token ids are
-    /// checked against the ones the graph reads; without it (<c>rerank info</c>) only the chain is.
+    /// for <paramref name="architecture"/>. A LogitScore's token ids, which the graph then reads, must lie in the vocabulary.
     /// </summary>
     /// <exception cref="RerankException"><see cref="RerankErrorKind.UnsupportedModel"/> naming the file and key.</exception>
-    public static void CheckModules(ModelFolder folder, string architecture, PairTokenizer? tokenizer)
+    public static void CheckModules(ModelFolder folder, string architecture)
     {
         if (folder.SentenceTransformers is not { ModulesPath: { } modulesPath, Modules: var modules }) return;
         if (modules.Count == 0)
@@ -71,27 +71,23 @@ internal static class ScoreHead
                         : $"{modulesPath}: module 1 has \"type\" {head[0].Type} where a LogitScore takes the score from the Transformer's logits");
                 if (head.Length > 1)
                     throw Unsupported($"{modulesPath}: module {head[1].Index} (\"type\" {head[1].Type}) comes after the LogitScore");
-                CheckLogitScore(head[0], tokenizer);
+                CheckLogitScore(head[0], folder, architecture);
                 return;
             default:
                 throw Unsupported($"{task}, whose output is not a relevance logit");
         }
     }
 
-    // The graph reads the rows the tokenizer names (Qwen3RerankerTokenizer's "yes" and "no", DecoderPromptTokenizer's
-    // preset tokens), as the references do; a LogitScore that names others is refused, not silently overridden.
-    private static void CheckLogitScore(SentenceTransformersModule logitScore, PairTokenizer? tokenizer)
+    // The LogitScore is the scoring spec: the graph reads the rows it names (DecoderGraph), as sentence-transformers does,
+    // whatever the family's preset would read. Only ids outside the vocabulary are refused, and a seq-cls conversion,
+    // whose one score row has no vocabulary, cannot have one.
+    private static void CheckLogitScore(SentenceTransformersModule logitScore, ModelFolder folder, string architecture)
     {
         var config = logitScore.ConfigPath!;
-        if (logitScore.FalseTokenId is null && tokenizer is not DecoderPromptTokenizer { FalseId: null })
-            throw Unsupported($"{config}: \"false_token_id\" is not set, so the score is the logit of token {logitScore.TrueTokenId} alone");
-        if (tokenizer is Qwen3RerankerTokenizer prompt && (logitScore.TrueTokenId != prompt.YesId || logitScore.FalseTokenId != prompt.NoId))
-            throw Unsupported(
-                $"{config}: \"true_token_id\" {logitScore.TrueTokenId} and \"false_token_id\" {logitScore.FalseTokenId} are not the tokenizer's \"yes\" ({prompt.YesId}) and \"no\" ({prompt.NoId})");
-        if (tokenizer is DecoderPromptTokenizer preset && (logitScore.TrueTokenId != preset.TrueId || logitScore.FalseTokenId != preset.FalseId))
-            throw Unsupported(
-                $"{config}: \"true_token_id\" {logitScore.TrueTokenId} and \"false_token_id\" {logitScore.FalseTokenId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "null"} are not {preset.Prompt.Name}'s "
-                + $"({preset.TrueId} and {preset.FalseId?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "null"})");
+        foreach (var (key, id) in new[] { ("true_token_id", logitScore.TrueTokenId), ("false_token_id", logitScore.FalseTokenId) })
+            if (id is { } value && value >= folder.Config.VocabSize)
+                throw new RerankException(RerankErrorKind.InvalidModel,
+                    $"{config}: \"{key}\" {value} is outside the vocabulary of {folder.Config.VocabSize} ids in {folder.ConfigPath}; fix the file or re-download the model.");
     }
 
     // "FILE: what it says"; what RerankSharp runs; what to do.

@@ -158,18 +158,77 @@ public partial class CrossEncoderTests
         Assert.Equal(await plain.PredictAsync(Pairs, new RerankOptions { RawScores = true }), await modular.PredictAsync(Pairs));
     }
 
+    // The folder's LogitScore is the scoring spec: with ids a and b the score is logit(a) − logit(b), so three folders
+    // over tokens 1, 2 and the preset's "yes" are tied by logit(1) − logit(2) = (logit(1) − logit(yes)) − (logit(2) − logit(yes)),
+    // and a true-only LogitScore is logit(a) alone. Ignoring the folder's ids would make all of them the yes − no logit.
     [Theory]
-    [InlineData(false, "\"true_token_id\" 1 and \"false_token_id\" 2 are not the tokenizer's \"yes\"")]
-    [InlineData(true, "\"false_token_id\" is not set, so the score is the logit of token 1 alone")]
-    public async Task A_logit_score_over_other_tokens_is_refused_naming_its_config(bool trueTokenOnly, string expected)
+    [InlineData("qwen3-a")]
+    [InlineData("mxbai-a")]
+    [InlineData("gemma-b")]
+    public async Task A_logit_score_over_other_tokens_scores_those_tokens(string model)
+    {
+        using var plain = await CrossEncoder.LoadAsync(FixturePaths.Model(model));
+        var reference = plain.Tokenizer switch
+        {
+            Qwen3RerankerTokenizer qwen3 => qwen3.YesId,
+            DecoderPromptTokenizer prompt => prompt.TrueId,
+            var other => throw new InvalidOperationException(other.GetType().Name),
+        };
+        async Task<float[]> Scores(int trueId, int? falseId)
+        {
+            using var temp = TempDirectory.CopyOf(FixturePaths.Model(model));
+            WriteModules(temp, "torch.nn.modules.linear.Identity", "text-generation", LogitScore(trueId, falseId));
+            using var encoder = await CrossEncoder.LoadAsync(temp.Path);
+            return await encoder.PredictAsync(Pairs, new RerankOptions { RawScores = true });
+        }
+
+        var oneMinusTwo = await Scores(1, 2);
+        var oneMinusReference = await Scores(1, reference);
+        var twoMinusReference = await Scores(2, reference);
+        var one = await Scores(1, null);
+        var two = await Scores(2, null);
+
+        for (var i = 0; i < Pairs.Length; i++)
+        {
+            Assert.Equal(oneMinusReference[i] - twoMinusReference[i], oneMinusTwo[i], 3);
+            Assert.Equal(one[i] - two[i], oneMinusTwo[i], 3);
+        }
+        Assert.NotEqual(oneMinusTwo, await plain.PredictAsync(Pairs, new RerankOptions { RawScores = true }));
+    }
+
+    [Fact]
+    public async Task A_logit_score_outside_the_vocabulary_is_refused_naming_its_config()
     {
         using var temp = TempDirectory.CopyOf(FixturePaths.Model("qwen3-a"));
-        WriteModules(temp, "torch.nn.modules.linear.Identity", "text-generation", LogitScore(1, trueTokenOnly ? null : 2));
+        var vocabulary = ModelFolder.Open(temp.Path).Config.VocabSize;
+        WriteModules(temp, "torch.nn.modules.linear.Identity", "text-generation", LogitScore(1, vocabulary));
 
         var e = await Assert.ThrowsAsync<RerankException>(() => CrossEncoder.LoadAsync(temp.Path));
 
-        Assert.Equal(RerankErrorKind.UnsupportedModel, e.Kind);
-        Assert.Contains($"{temp.PathOf("1_LogitScore/config.json")}: {expected}", e.Message);
+        Assert.Equal(RerankErrorKind.InvalidModel, e.Kind);
+        Assert.Contains($"{temp.PathOf("1_LogitScore/config.json")}: \"false_token_id\" {vocabulary} is outside the vocabulary of {vocabulary} ids", e.Message);
+    }
+
+    [Fact]
+    public async Task The_folders_default_prompt_is_the_instruction_unless_a_call_gives_one()
+    {
+        using var plain = await CrossEncoder.LoadAsync(FixturePaths.Model("qwen3-a"));
+        var prompt = (Qwen3RerankerTokenizer)plain.Tokenizer;
+        using var temp = TempDirectory.CopyOf(FixturePaths.Model("qwen3-a"));
+        WriteModules(temp, "torch.nn.modules.linear.Identity", "text-generation", LogitScore(prompt.YesId, prompt.NoId));
+        const string instruction = "Given a question about pumps, find the manual page that answers it";
+        temp.Write("config_sentence_transformers.json", $$"""{"model_type": "CrossEncoder", "default_prompt_name": "query", "prompts": {"query": "{{instruction}}", "other": "x"} }""");
+
+        using var modular = await CrossEncoder.LoadAsync(temp.Path);
+        var raw = new RerankOptions { RawScores = true };
+
+        Assert.Equal(await plain.PredictAsync(Pairs, raw with { Instruction = instruction }), await modular.PredictAsync(Pairs, raw));
+        Assert.Equal(await plain.PredictAsync(Pairs, raw with { Instruction = "x" }), await modular.PredictAsync(Pairs, raw with { Instruction = "x" }));
+        Assert.NotEqual(await plain.PredictAsync(Pairs, raw), await modular.PredictAsync(Pairs, raw));
+
+        temp.Write("config_sentence_transformers.json", """{"model_type": "CrossEncoder", "default_prompt_name": "missing", "prompts": {"query": "q"} }""");
+        var e = await Assert.ThrowsAsync<RerankException>(() => CrossEncoder.LoadAsync(temp.Path));
+        Assert.Contains($"{temp.PathOf("config_sentence_transformers.json")}: \"default_prompt_name\" is \"missing\", which \"prompts\" does not hold", e.Message);
     }
 
     [Fact]
@@ -183,17 +242,5 @@ public partial class CrossEncoderTests
         using var modular = await CrossEncoder.LoadAsync(temp.Path, new CrossEncoderOptions { Activation = ActivationMode.Model });
 
         Assert.Equal(await plain.PredictAsync(Pairs, new RerankOptions { RawScores = true }), await modular.PredictAsync(Pairs));
-    }
-
-    [Fact]
-    public async Task A_logit_score_over_other_tokens_than_the_presets_is_refused_naming_the_preset()
-    {
-        using var temp = TempDirectory.CopyOf(FixturePaths.Model("mxbai-a"));
-        WriteModules(temp, "torch.nn.modules.linear.Identity", "text-generation", LogitScore(1, 2));
-
-        var e = await Assert.ThrowsAsync<RerankException>(() => CrossEncoder.LoadAsync(temp.Path));
-
-        Assert.Equal(RerankErrorKind.UnsupportedModel, e.Kind);
-        Assert.Contains($"{temp.PathOf("1_LogitScore/config.json")}: \"true_token_id\" 1 and \"false_token_id\" 2 are not mxbai-rerank-v2's", e.Message);
     }
 }
