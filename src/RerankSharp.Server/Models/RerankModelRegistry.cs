@@ -127,6 +127,7 @@ public sealed class RerankModelRegistry : IDisposable
     private readonly ILogger _logger;
     private TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _peakLoadedBytes;
+    private long _uses;   // under _gate
 
     /// <param name="maxMemoryBytes">The budget the models in memory are kept within (by <see cref="ServedModel.MemoryBytes"/>); null = no budget.</param>
     /// <param name="logger">Loads, unloads and failures.</param>
@@ -262,7 +263,8 @@ public sealed class RerankModelRegistry : IDisposable
                 if (model.Reranker is { } ready)
                 {
                     model.Users++;
-                    model.LastUsed = Environment.TickCount64;
+                    // A use counter, not a clock: two uses within one tick must still be ordered.
+                    model.LastUsed = ++_uses;
                     return new ModelLease(this, model, ready);
                 }
                 if (model.State == ServedModelState.Failed && !model.Unloadable)
