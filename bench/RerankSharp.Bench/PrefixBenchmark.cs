@@ -67,6 +67,8 @@ internal static class PrefixBenchmark
                     foreach (var (c, encoder) in encoders)
                         for (var r = 0; r < runs; r++)
                         {
+                            // Each timed request computes its own prefix, as a new query would: none is left from the last run.
+                            encoder.ForgetPromptPrefixes();
                             var clock = Stopwatch.StartNew();
                             await encoder.ScoreTokenizedAsync(sequences, rawScores: true);
                             seconds[c].Add(clock.Elapsed.TotalSeconds);

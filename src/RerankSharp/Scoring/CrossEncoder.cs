@@ -24,6 +24,7 @@ public sealed class CrossEncoder : IReranker, IDocumentScorer, IBatchingStatisti
     private readonly BatchQueue _queue;
     private readonly TruncationStrategy _truncation;
     private readonly string? _folderInstruction;
+    private readonly SharedPrefixBatches? _prefixes;
 
     private CrossEncoder(ModelFolder folder, PairTokenizer tokenizer, EncoderSession session, int maxLength,
         CrossEncoderOptions options, ILogger logger, TimeSpan loadTime, string architecture, ScoreActivation activation)
@@ -42,8 +43,9 @@ public sealed class CrossEncoder : IReranker, IDocumentScorer, IBatchingStatisti
         BatchSize = options.BatchSize;
         MaxBatchTokens = options.BatchTokensFor(session.ExecutionProvider);
         // A decoder graph built with a prefix cache (CrossEncoderOptions.ReusePromptPrefix) runs each shared prompt head once.
-        _queue = new BatchQueue(options.BatchRunner ?? (session.TakesPrefixCache
-                ? (batch, ct) => SharedPrefixBatches.Run(_session, batch, tokenizer.PadId, ct)
+        _prefixes = session.TakesPrefixCache ? new SharedPrefixBatches(session, tokenizer.PadId) : null;
+        _queue = new BatchQueue(options.BatchRunner ?? (_prefixes is { } prefixes
+                ? prefixes.Run
                 : (batch, ct) => _session.Run(batch.InputIds, batch.AttentionMask, batch.Rows, batch.Tokens, ct)),
             options.BatchSize, MaxBatchTokens, options.MaxQueuedTokens, tokenizer.PadId, logger,
             report => BatchCompleted?.Invoke(this, report));
@@ -87,6 +89,9 @@ public sealed class CrossEncoder : IReranker, IDocumentScorer, IBatchingStatisti
 
     /// <summary>Shared prompt prefixes computed once for several rows so far (<see cref="CrossEncoderOptions.ReusePromptPrefix"/>).</summary>
     internal long PrefixRuns => _session.PrefixRuns;
+
+    /// <summary>Benchmark seam: forgets the prompt prefixes kept between batches. Call only while nothing is scoring.</summary>
+    internal void ForgetPromptPrefixes() => _prefixes?.Clear();
 
     /// <summary>What waits in the batching queue now and what has run since load.</summary>
     public QueueStatistics QueueStatistics => _queue.Statistics;
@@ -390,6 +395,7 @@ public sealed class CrossEncoder : IReranker, IDocumentScorer, IBatchingStatisti
     public void Dispose()
     {
         _queue.Dispose();
+        _prefixes?.Dispose();
         _session.Dispose();
     }
 }

@@ -3,7 +3,7 @@ using RerankSharp.Inference;
 namespace RerankSharp.Scoring;
 
 /// <summary>
-/// Runs a padded batch on a decoder graph that takes a prefix cache, computing each shared prompt prefix once.
+/// Runs padded batches on a decoder graph that takes a prefix cache, computing each shared prompt prefix once.
 /// </summary>
 /// <remarks>
 /// A decoder reranker's prompt puts the system text, the instruction and the query before the document, so every row
@@ -11,36 +11,72 @@ namespace RerankSharp.Scoring;
 /// what follows. The rows are grouped by the prefix they share (found from the ids themselves, so it holds for any
 /// template, for long-document windows, which repeat the prefix, and for several requests in one batch); each group's
 /// prefix runs once, alone, and the group's rows then run only their own tokens against its cache. Rows that share too
-/// little with any other run as one ordinary batch.
+/// little with any other run as one ordinary batch. A request larger than one batch (the token budget cuts 50 prompts
+/// of 256 tokens into batches of 4) spans several batches, so the last few prefixes stay cached between batches and a
+/// later batch whose rows continue one of them runs against it instead of computing it again. Owned by the batch
+/// queue's worker: not thread-safe.
 /// </remarks>
-internal static class SharedPrefixBatches
+internal sealed class SharedPrefixBatches(EncoderSession session, long padId) : IDisposable
 {
     /// <summary>
     /// Fewest shared tokens worth a run of their own: below this the extra run costs more than the tokens it saves.
     /// </summary>
     public const int MinPrefix = 8;
 
+    /// <summary>Prefixes kept between batches, most recently used first.</summary>
+    public const int CachedPrefixes = 4;
+
+    private readonly LinkedList<(long[] Ids, PromptPrefix Prefix)> _cached = new();
+
     /// <summary>Rows that share a prefix of <paramref name="Prefix"/> tokens, or (prefix 0) rows run without a cache.</summary>
     public sealed record Group(int[] Rows, int Prefix);
 
-    public static float[] Run(EncoderSession session, PaddedBatch batch, long padId, CancellationToken cancellationToken)
+    public float[] Run(PaddedBatch batch, CancellationToken cancellationToken)
     {
         var lengths = RowLengths(batch);
         var logits = new float[batch.Rows * session.NumLabels];
         foreach (var group in Plan(batch.InputIds, batch.Tokens, lengths))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (group.Prefix == 0)
-            {
-                Scatter(RunRows(session, batch, lengths, group.Rows, 0, padId, null, cancellationToken), group.Rows, logits, session.NumLabels);
-                continue;
-            }
-            var prefixIds = batch.InputIds.AsSpan(group.Rows[0] * batch.Tokens, group.Prefix).ToArray();
-            using var prefix = session.RunPrefix(prefixIds, cancellationToken);
-            Scatter(RunRows(session, batch, lengths, group.Rows, group.Prefix, padId, prefix, cancellationToken), group.Rows, logits, session.NumLabels);
+            var prefix = group.Prefix == 0 ? null : PrefixFor(batch.InputIds.AsSpan(group.Rows[0] * batch.Tokens, group.Prefix), group.Rows.Length, cancellationToken);
+            Scatter(RunRows(batch, lengths, group.Rows, prefix, cancellationToken), group.Rows, logits, session.NumLabels);
         }
         return logits;
     }
+
+    // A cached prefix that these rows continue, when running their few extra shared tokens each costs less than
+    // computing the whole shared prefix again; else the shared prefix, computed now and cached.
+    private PromptPrefix PrefixFor(ReadOnlySpan<long> shared, int rows, CancellationToken cancellationToken)
+    {
+        LinkedListNode<(long[] Ids, PromptPrefix Prefix)>? best = null;
+        for (var node = _cached.First; node is not null; node = node.Next)
+            if (node.Value.Ids.Length <= shared.Length && shared.StartsWith(node.Value.Ids) && node.Value.Ids.Length > (best?.Value.Ids.Length ?? 0))
+                best = node;
+        if (best is not null && (long)(shared.Length - best.Value.Ids.Length) * rows < shared.Length)
+        {
+            _cached.Remove(best);
+            _cached.AddFirst(best);
+            return best.Value.Prefix;
+        }
+        var ids = shared.ToArray();
+        var computed = session.RunPrefix(ids, cancellationToken);
+        _cached.AddFirst((ids, computed));
+        while (_cached.Count > CachedPrefixes)
+        {
+            _cached.Last!.Value.Prefix.Dispose();
+            _cached.RemoveLast();
+        }
+        return computed;
+    }
+
+    /// <summary>Drops the cached prefixes (benchmarks time a request's own prefix run); only while no batch runs.</summary>
+    public void Clear()
+    {
+        foreach (var (_, prefix) in _cached) prefix.Dispose();
+        _cached.Clear();
+    }
+
+    public void Dispose() => Clear();
 
     /// <summary>
     /// Splits the rows (their real tokens: <paramref name="lengths"/>) into groups that share a prefix of at least
@@ -110,9 +146,9 @@ internal static class SharedPrefixBatches
     }
 
     // The rows' tokens after the prefix, right-padded to the longest of them.
-    private static float[] RunRows(EncoderSession session, PaddedBatch batch, int[] lengths, int[] rows, int prefix, long padId, PromptPrefix? cache,
-        CancellationToken cancellationToken)
+    private float[] RunRows(PaddedBatch batch, int[] lengths, int[] rows, PromptPrefix? cache, CancellationToken cancellationToken)
     {
+        var prefix = cache?.Length ?? 0;
         var width = rows.Max(r => lengths[r]) - prefix;
         var ids = new long[rows.Length * width];
         var mask = new long[rows.Length * width];
