@@ -22,7 +22,7 @@ results="${RERANK_BENCH_RESULTS:-/tmp/rerank-benchmarks}"
 lock="${RERANK_BENCH_LOCK:-$( [ -d /work ] && echo /work/bench.lock || echo /tmp/rerank-bench.lock )}"
 python=/usr/bin/python3
 
-sections=(suite versus-torch suite-long before-after batch-budget profile plain accuracy long-inputs threads int8 int8-tiny cli-bench architectures modernbert ettin modernbert-long sliding-window gte deberta decoder-prefix decoders load-tiny load-full fairness)
+sections=(suite versus-torch suite-long before-after batch-budget profile plain accuracy long-inputs threads int8 int8-tiny cli-bench architectures modernbert ettin modernbert-long sliding-window gte deberta decoder-prefix decoders listwise load-tiny load-full fairness)
 describe() {
   case "$1" in
     suite) echo "engine (fp32, fp32 prepacked, int8) against PyTorch at 10x128, 10x512, 50x256, with load probes" ;;
@@ -46,6 +46,7 @@ describe() {
     deberta) echo "DeBERTa-v3-base shape (mxbai-rerank-base-v1): fp32 and int8 against PyTorch at 10x512, 50x256" ;;
     decoder-prefix) echo "Qwen3-Reranker-0.6B shape: the shared prompt prefix once against the whole prompt, fp32 and int8, PyTorch beside; load-to-first-score, first and second start" ;;
     decoders) echo "mxbai-rerank-base-v2 and bge-reranker-v2-gemma (4 of 18 layers) shapes: prefix once and whole prompt against PyTorch at 10x256" ;;
+    listwise) echo "jina-reranker-v3 shape (listwise): 50 documents x 256 tokens in one request, fp32 and int8, against the same 50 documents scored pointwise by the Qwen3-Reranker-0.6B shape" ;;
     sliding-window) echo "ModernBERT local layers: the dense band bias against the blocked sliding window, 512 to 4096 tokens" ;;
     load-tiny) echo "rerank serve under 1/8/32 clients, tiny fixture model" ;;
     load-full) echo "rerank serve under 1/8/32 clients, full-size model" ;;
@@ -88,6 +89,7 @@ model() { # NAME: generate the random-weight model NAME under $models when missi
     # Gemma-2B's 18 layers at 10 x 256 take minutes per run on 2 cores for each contender; 4 layers keep the section
     # to minutes, with every layer's shape as published.
     bge-reranker-v2-gemma-4l) (cd "$repo" && $python tools/model/decoder.py make --preset bge-reranker-v2-gemma --layers 4 --out "$dir") >&2 ;;
+    jina-reranker-v3) (cd "$repo" && $python tools/model/jina_v3.py make --preset jina-reranker-v3 --out "$dir") >&2 ;;
   esac
   echo "$dir"
 }
@@ -228,6 +230,16 @@ for s in "${sections[@]}"; do
     decoders)
       mxbai="$(model mxbai-rerank-base-v2)"; gemma="$(model bge-reranker-v2-gemma-4l)"
       measure decoders md sh -c "for m in $mxbai $gemma; do $bench prefix --model \$m --threads 2 --cases 10x256 --rounds 1 --precisions fp32,int8; echo; done" ;;
+    listwise)
+      # The same 50 documents both ways. Listwise: one request whose 50 documents are cut to 256 tokens each (the
+      # reference's per-document limit), read as one block of ~13,000 tokens (model_max_length 131072). Pointwise: 50
+      # pairs, each Qwen3-Reranker's prompt around the query and the same 256 document tokens, so the pair length is 256
+      # plus the prompt's own tokens (measured here with an empty document; within a token of exact at the seam).
+      jina="$(model jina-reranker-v3)"; qwen="$(model qwen3-reranker-0.6b)"
+      pair=$(( 256 + $(echo '{"query": "中国的首都是哪里?", "document": ""}' | $cli tokenize --model "$qwen" | $python -c 'import json,sys; print(len(json.load(sys.stdin)["input_ids"]))') ))
+      measure listwise text sh -c "for p in fp32 int8; do \
+        $cli bench --model $jina --precision \$p --grid 256x50 --warmup 1 --repeats 3 --threads 2 2>&1 | grep -v ': run '; \
+        $cli bench --model $qwen --precision \$p --grid ${pair}x50 --warmup 1 --repeats 3 --threads 2 2>&1 | grep -v ': run '; done" ;;
     load-tiny)
       measure load-tiny md $load --model tests/fixtures/models/tiny-a --threads 2 --clients 1,8,32 --requests 500,2000,4000 \
         --docs 10 --tokens 256 ;;

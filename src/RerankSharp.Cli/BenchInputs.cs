@@ -30,15 +30,28 @@ internal static class BenchInputs
         var sequences = new int[docs][];
         for (var d = 0; d < docs; d++)
         {
-            var passage = new StringBuilder();
-            // About 20 tokens a sentence: more than enough once past length / 8 sentences.
-            for (var s = 0; s < length / 8 + Sentences.Length; s++)
-                passage.Append(Sentences[(s + d) % Sentences.Length]).Append(' ');
-            var ids = tokenizer.EncodePair(Query, passage.ToString(), length, TruncationStrategy.LongestFirst);
+            var ids = tokenizer.EncodePair(Query, Passage(length, d), length, TruncationStrategy.LongestFirst);
             if (ids.Length != length)
                 throw new RerankException(RerankErrorKind.Internal, $"A bench input came out with {ids.Length} tokens instead of {length}. This is a bug.");
             sequences[d] = ids;
         }
         return sequences;
+    }
+
+    /// <summary>
+    /// <paramref name="docs"/> passages of more than <paramref name="length"/> tokens, each different: a listwise model's
+    /// request, cut to <paramref name="length"/> tokens per document by its per-document limit. The same passages begin
+    /// the pairs of <see cref="Make"/>, so a pointwise row of the same documents is <see cref="Make"/> at length + the
+    /// prompt's own tokens.
+    /// </summary>
+    public static string[] Passages(int length, int docs) => Enumerable.Range(0, docs).Select(d => Passage(length, d)).ToArray();
+
+    private static string Passage(int length, int d)
+    {
+        var passage = new StringBuilder();
+        // About 20 tokens a sentence: more than enough once past length / 8 sentences.
+        for (var s = 0; s < length / 8 + Sentences.Length; s++)
+            passage.Append(Sentences[(s + d) % Sentences.Length]).Append(' ');
+        return passage.ToString();
     }
 }

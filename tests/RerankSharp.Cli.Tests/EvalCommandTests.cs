@@ -23,6 +23,7 @@ public class EvalCommandTests
     [InlineData("modernbert-b")]
     [InlineData("gte-a")]
     [InlineData("deberta-a")]
+    [InlineData("jina-v3-a")]   // listwise: each query's candidates read together
     public void Eval_reports_before_and_after_per_precision_and_the_agreement_of_two_precisions_as_json(string model)
     {
         var result = RerankProcess.Run(null, "eval", "--model", CopyModel(model), "--dataset", Dataset, "--candidates", Run,

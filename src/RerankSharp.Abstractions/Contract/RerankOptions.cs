@@ -35,6 +35,12 @@ public sealed record RerankOptions
     /// <summary>Cap each document at this many tokens before the pair is built (Cohere's <c>max_tokens_per_doc</c>); null = no cap.</summary>
     public int? MaxDocumentTokens { get; init; }
 
+    /// <summary>
+    /// Listwise rerankers only (jina-reranker-v3): cut the query at this many tokens before the prompt is built, as the
+    /// reference's <c>max_query_length</c> (null = its 512). Pointwise models cut the whole pair to the max length instead.
+    /// </summary>
+    public int? MaxQueryTokens { get; init; }
+
     /// <summary>Cut documents that do not fit (default, as the reference) or score them in overlapping windows.</summary>
     public LongDocumentMode LongDocuments { get; init; } = LongDocumentMode.Truncate;
 

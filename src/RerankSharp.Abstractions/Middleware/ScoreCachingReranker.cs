@@ -18,6 +18,7 @@ namespace RerankSharp.Scoring;
 public sealed class ScoreCachingReranker : DelegatingReranker
 {
     private readonly string _model;
+    private readonly bool _listwise;
     private readonly object _gate = new();
     private readonly Dictionary<UInt128, LinkedListNode<(UInt128 Key, float Score)>> _entries = [];
     private readonly LinkedList<(UInt128 Key, float Score)> _recency = new();   // most recent first
@@ -26,7 +27,10 @@ public sealed class ScoreCachingReranker : DelegatingReranker
     {
         if (capacity < 1) throw new ArgumentOutOfRangeException(nameof(capacity), capacity, "The score cache must hold at least one entry.");
         Capacity = capacity;
+        // A listwise model scores a document against the other documents of its request: one document's score is not
+        // a function of (query, document), so nothing can be cached per document.
         var metadata = innerReranker.GetService<RerankerMetadata>();
+        _listwise = metadata?.Listwise == true;
         // Without a model name, the server it calls stands for the model.
         _model = $"{metadata?.ProviderName}|{metadata?.ProviderUri}|{metadata?.ModelId}";
     }
@@ -47,7 +51,7 @@ public sealed class ScoreCachingReranker : DelegatingReranker
         RankingInput.Check(query, documents, options);
 
         // A cached score has no window to report; such a call is answered by the reranker underneath.
-        if (options?.ReturnWindows == true)
+        if (options?.ReturnWindows == true || _listwise)
             return await base.RerankAsync(query, documents, options, cancellationToken).ConfigureAwait(false);
 
         var keys = KeysOf(query, documents, options);
@@ -131,7 +135,7 @@ public sealed class ScoreCachingReranker : DelegatingReranker
         var settings = options is null
             ? "default"
             : $"{options.RawScores}|{options.Truncate}|{options.Truncation}|{options.TruncationDirection}|{options.MaxDocumentTokens}"
-              + $"|{options.LongDocuments}|{options.ChunkStride}|{options.ChunkAggregation}";
+              + $"|{options.LongDocuments}|{options.ChunkStride}|{options.ChunkAggregation}|{options.MaxQueryTokens}";
         Span<byte> prefix = stackalloc byte[SHA256.HashSizeInBytes];
         using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
         {

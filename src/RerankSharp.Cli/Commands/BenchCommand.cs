@@ -20,7 +20,7 @@ internal static class BenchCommand
     {
         var grid = new Option<string>("--grid")
         {
-            Description = $"Rows as TOKENSxDOCS, comma-separated: each row scores DOCS pairs of exactly TOKENS tokens as one request. Env: RERANK_BENCH_GRID.",
+            Description = $"Rows as TOKENSxDOCS, comma-separated: each row scores DOCS pairs of exactly TOKENS tokens as one request (a listwise model: DOCS documents of TOKENS tokens each). Env: RERANK_BENCH_GRID.",
             DefaultValueFactory = _ => Environment.GetEnvironmentVariable("RERANK_BENCH_GRID") is { Length: > 0 } g ? g : DefaultGrid,
         };
         var warmup = new Option<int>("--warmup") { Description = "Untimed runs per row first (first-touch page faults make early runs slow).", DefaultValueFactory = _ => 1 };
@@ -90,15 +90,32 @@ internal static class BenchCommand
 
     private static async Task<BenchRow> MeasureAsync(CrossEncoder encoder, int tokens, int docs, int warmups, int runs, CancellationToken ct)
     {
-        var inputs = BenchInputs.Make(encoder.Tokenizer, tokens, docs);
+        Func<Task> score;
+        if (encoder.Listwise)
+        {
+            // A listwise model reads a request's documents together: one request of DOCS documents, each cut to exactly
+            // TOKENS tokens by the per-document limit (the reference's max_doc_length), read in one or more blocks.
+            var passages = BenchInputs.Passages(tokens, docs);
+            var options = new RerankOptions { MaxDocumentTokens = tokens };
+            var first = await encoder.ScoreDocumentsAsync(BenchInputs.Query, passages, options, ct);
+            if (first.Truncated.Any(cut => !cut))
+                throw new RerankException(RerankErrorKind.Internal, $"A bench document came out shorter than {tokens} tokens. This is a bug.");
+            Console.Error.WriteLine($"bench: listwise, {docs} documents of {tokens} tokens in one request; the model reads {first.TotalTokens:N0} tokens");
+            score = () => encoder.ScoreDocumentsAsync(BenchInputs.Query, passages, options, ct);
+        }
+        else
+        {
+            var inputs = BenchInputs.Make(encoder.Tokenizer, tokens, docs);
+            score = () => encoder.ScoreTokenizedAsync(inputs, rawScores: true, ct);
+        }
         ProcessMemory.TryResetPeak();
         for (var w = 0; w < warmups; w++)
-            await encoder.ScoreTokenizedAsync(inputs, rawScores: true, ct);
+            await score();
         var seconds = new List<double>(runs);
         for (var r = 0; r < runs; r++)
         {
             var clock = Stopwatch.StartNew();
-            await encoder.ScoreTokenizedAsync(inputs, rawScores: true, ct);
+            await score();
             // Read once: the progress line shows the time the row records, not a later reading of the clock.
             var elapsed = clock.Elapsed.TotalSeconds;
             seconds.Add(elapsed);

@@ -39,10 +39,18 @@ internal static class InfoCommand
             Row("max length", $"{summary.DefaultMaxLength:N0} tokens (max_position_embeddings {c.MaxPositionEmbeddings:N0})");
             Row("labels", c.NumLabels.ToString(CultureInfo.InvariantCulture));
             var declared = summary.SentenceTransformers;
-            Row("activation", DeclaredActivation(declared, c.NumLabels));
-            if (declared.ModulesPath is not null)
-                Row("modules", $"{string.Join(" → ", declared.Modules.Select(m => m.Description))} ({SentenceTransformersConfig.ModulesFileName})");
-            Row("scores", Scores(folder, CommonOptions.ActivationOf(result)));
+            if (!runs.StartsWith("not supported", StringComparison.Ordinal) && CrossEncoder.IsListwise(folder))
+            {
+                // A listwise model's score is its reference's cosine: there is no logit and nothing to activate.
+                Row("scores", "the cosine its rerank() returns, in [-1, 1], depending on the other documents of the request; no activation (--activation and --raw give the same number)");
+            }
+            else
+            {
+                Row("activation", DeclaredActivation(declared, c.NumLabels));
+                if (declared.ModulesPath is not null)
+                    Row("modules", $"{string.Join(" → ", declared.Modules.Select(m => m.Description))} ({SentenceTransformersConfig.ModulesFileName})");
+                Row("scores", Scores(folder, CommonOptions.ActivationOf(result)));
+            }
             Row("parameters", $"{summary.ParameterCount:N0} in {summary.TensorCount} tensors ({summary.TensorBytes / 1048576.0:N1} MiB)");
             Row("dtypes", string.Join(", ", summary.DTypes.Select(d => $"{d.DType}: {d.TensorCount} tensors, {d.ParameterCount:N0} parameters")));
             foreach (var file in summary.Files)

@@ -23,15 +23,18 @@ internal sealed partial class EncoderSession : IDisposable
 {
     public const string CudaProvider = "CUDAExecutionProvider";
     private const string InputIds = "input_ids", AttentionMask = "attention_mask", TokenTypeIds = "token_type_ids";
-    private static readonly string[] OutputNames = ["logits"];
+    private const string Logits = "logits";
 
     private readonly InferenceSession _session;
     private readonly string[] _inputNames;
+    private readonly string[] _outputNames;
     private readonly TokenTypeRule? _tokenTypes;
 
-    private EncoderSession(InferenceSession session, string provider, int numLabels, int threads, string[] inputNames, TokenTypeRule? tokenTypes)
+    private EncoderSession(InferenceSession session, string provider, int numLabels, int threads, string[] inputNames, TokenTypeRule? tokenTypes,
+        string output)
     {
         _session = session;
+        _outputNames = [output];
         ExecutionProvider = provider;
         NumLabels = numLabels;
         Threads = threads;
@@ -57,6 +60,14 @@ internal sealed partial class EncoderSession : IDisposable
     public static EncoderSession Create(byte[] model, string weightsDirectory, int numLabels, SessionSettings settings, ILogger logger,
         TokenTypeRule? tokenTypes = null) =>
         Create(options => new InferenceSession(model, options), weightsDirectory, numLabels, settings, logger, tokenTypes, "the model graph");
+
+    /// <summary>
+    /// As <see cref="Create(byte[], string, int, SessionSettings, ILogger, TokenTypeRule?)"/> for a graph of our own whose
+    /// output is not one logit per row but float rows of another count (a listwise reranker's embeddings at its marker
+    /// tokens, [K, P]); <see cref="Run"/> then returns that output, its row count left to the caller to check.
+    /// </summary>
+    public static EncoderSession CreateWithOutput(byte[] model, string weightsDirectory, string output, SessionSettings settings, ILogger logger) =>
+        Create(options => new InferenceSession(model, options), weightsDirectory, 0, settings, logger, null, "the model graph", output);
 
     /// <summary>
     /// Creates the session from an ONNX file as published (an ONNX-only hub folder's <c>onnx/model.onnx</c>), its
@@ -107,7 +118,7 @@ internal sealed partial class EncoderSession : IDisposable
     }
 
     private static EncoderSession Create(Func<SessionOptions, InferenceSession> open, string weightsDirectory, int numLabels,
-        SessionSettings settings, ILogger logger, TokenTypeRule? tokenTypes, string what)
+        SessionSettings settings, ILogger logger, TokenTypeRule? tokenTypes, string what, string output = Logits)
     {
         SessionOptions? options = null;
         try
@@ -145,7 +156,7 @@ internal sealed partial class EncoderSession : IDisposable
             var session = open(options);
             try
             {
-                return new EncoderSession(session, provider, numLabels, settings.IntraOpThreads, CheckSignature(session, numLabels, what), tokenTypes);
+                return new EncoderSession(session, provider, numLabels, settings.IntraOpThreads, CheckSignature(session, numLabels, what, output), tokenTypes, output);
             }
             catch
             {
@@ -165,7 +176,7 @@ internal sealed partial class EncoderSession : IDisposable
 
     // Inputs by name, in the order Run binds them; an input we cannot fill, or logits of the wrong width, is refused
     // here rather than at the first request.
-    private static string[] CheckSignature(InferenceSession session, int numLabels, string what)
+    private static string[] CheckSignature(InferenceSession session, int numLabels, string what, string output)
     {
         var inputs = session.InputMetadata;
         var unknown = inputs.Keys.Where(name => name is not (InputIds or AttentionMask or TokenTypeIds) && !PrefixCacheInputs.IsCacheInput(name)).ToList();
@@ -176,10 +187,15 @@ internal sealed partial class EncoderSession : IDisposable
             if (meta.ElementDataType != TensorElementType.Int64 || meta.Dimensions.Length != 2)
                 throw new RerankException(RerankErrorKind.UnsupportedModel,
                     $"{what}: input {name} is {meta.ElementDataType} of rank {meta.Dimensions.Length}; RerankSharp feeds int64 [batch, tokens].");
-        if (!session.OutputMetadata.TryGetValue(OutputNames[0], out var logits))
+        if (!session.OutputMetadata.TryGetValue(output, out var logits))
             throw new RerankException(RerankErrorKind.UnsupportedModel,
-                $"{what} has outputs [{string.Join(", ", session.OutputMetadata.Keys)}] but no logits; use an ONNX export of a sequence-classification model.");
-        if (logits.ElementDataType != TensorElementType.Float || logits.Dimensions.Length != 2 || logits.Dimensions[1] is var width && width > 0 && width != numLabels)
+                $"{what} has outputs [{string.Join(", ", session.OutputMetadata.Keys)}] but no {output}; use an ONNX export of a sequence-classification model.");
+        if (output != Logits)
+        {
+            if (logits.ElementDataType != TensorElementType.Float || logits.Dimensions.Length != 2)
+                throw new RerankException(RerankErrorKind.Internal, $"{what}: {output} is {logits.ElementDataType} of rank {logits.Dimensions.Length}, not float rows. This is a bug.");
+        }
+        else if (logits.ElementDataType != TensorElementType.Float || logits.Dimensions.Length != 2 || logits.Dimensions[1] is var width && width > 0 && width != numLabels)
             throw new RerankException(RerankErrorKind.UnsupportedModel,
                 $"{what}: logits are {logits.ElementDataType} [{string.Join(", ", logits.Dimensions)}]; a reranker returns float [batch, {numLabels}].");
         return new[] { InputIds, AttentionMask, TokenTypeIds }.Where(inputs.ContainsKey).ToArray();
@@ -190,19 +206,23 @@ internal sealed partial class EncoderSession : IDisposable
     /// session pays for faulting in the mapped weights and for the runtime's first allocations (0.5–0.8 s for the full
     /// model here, against 0.3 s for a steady 128-token pair); doing it at load keeps it off the first request.
     /// </summary>
-    public void WarmUp(int vocabularySize)
+    /// <param name="vocabularySize">The model's vocabulary, which the ids must stay inside.</param>
+    /// <param name="sequence">The ids to run instead of the default 16, for graphs that need particular tokens (a listwise
+    /// reranker's markers).</param>
+    public void WarmUp(int vocabularySize, int[]? sequence = null)
     {
-        const int tokens = 16;
+        var tokens = sequence?.Length ?? 16;
         var ids = new long[tokens];
-        for (var i = 0; i < tokens; i++) ids[i] = Math.Min(i == 0 ? 0 : i == tokens - 1 ? 2 : 5, vocabularySize - 1);
+        for (var i = 0; i < tokens; i++) ids[i] = sequence?[i] ?? Math.Min(i == 0 ? 0 : i == tokens - 1 ? 2 : 5, vocabularySize - 1);
         var mask = new long[tokens];
         Array.Fill(mask, 1L);
         Run(ids, mask, 1, tokens, CancellationToken.None);
     }
 
     /// <summary>
-    /// Runs one padded batch; returns logits [batch × NumLabels], row-major. With <paramref name="prefix"/> (a graph that
-    /// takes a prefix cache) every row continues the prefix's tokens and holds only what follows them.
+    /// Runs one padded batch; returns logits [batch × NumLabels], row-major (or, for <see cref="CreateWithOutput"/>, that
+    /// output's float values, row-major). With <paramref name="prefix"/> (a graph that takes a prefix cache) every row
+    /// continues the prefix's tokens and holds only what follows them.
     /// </summary>
     /// <exception cref="OperationCanceledException">When <paramref name="cancellationToken"/> fires during the run.</exception>
     public float[] Run(long[] inputIds, long[] attentionMask, int batch, int tokens, CancellationToken cancellationToken, PromptPrefix? prefix = null)
@@ -228,9 +248,9 @@ internal sealed partial class EncoderSession : IDisposable
         using var registration = cancellationToken.Register(static state => ((RunOptions)state!).Terminate = true, runOptions);
         try
         {
-            using var outputs = _session.Run(runOptions, names, inputs, OutputNames);
+            using var outputs = _session.Run(runOptions, names, inputs, _outputNames);
             var logits = outputs[0].GetTensorDataAsSpan<float>();
-            if (logits.Length != batch * NumLabels)
+            if (_outputNames[0] == Logits && logits.Length != batch * NumLabels)
                 throw new RerankException(RerankErrorKind.Internal, $"The graph returned {logits.Length} logits for {batch} rows × {NumLabels} labels. This is a bug.");
             return logits.ToArray();
         }

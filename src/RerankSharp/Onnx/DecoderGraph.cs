@@ -145,6 +145,39 @@ internal sealed class DecoderGraph
         return new DecoderGraph(config, family, weights, modelDirectory, int8).BuildModel(score, precision, prefixCache);
     }
 
+    /// <summary>
+    /// A head over the final-norm hidden states of the tokens <see cref="BuildAtTokens"/> reads: it gets the builder, the
+    /// checkpoint's tensors as float32 by name, and the states [K, H], and writes the graph output <paramref name="output"/>.
+    /// </summary>
+    internal delegate void TokenHead(OnnxGraphBuilder graph, Func<string, string> weight, string states, string output);
+
+    /// <summary>
+    /// Builds the decoder read at every token whose id is one of <paramref name="tokenIds"/>, as listwise rerankers read
+    /// it (jina-reranker-v3's marker tokens): inputs as <see cref="Build"/>'s; the final-norm hidden states of those
+    /// tokens, [K, H] in row-major order of (row, position), go through <paramref name="head"/> into the output
+    /// <paramref name="output"/> (float [K, <paramref name="width"/>]). The decoder is the one <see cref="Build"/> writes, with
+    /// attention in blocks of queries (<see cref="CausalBlockedAttention"/>): a listwise prompt is one long sequence.
+    /// </summary>
+    public static ModelProto BuildAtTokens(ModelConfig config, DecoderFamily family, SafetensorsStore weights, string modelDirectory,
+        IReadOnlyList<int> tokenIds, TokenHead head, string output, long width, Precision precision = Precision.Fp32)
+    {
+        var int8 = precision == Precision.Int8 ? Int8WeightCache.LoadOrCreate(modelDirectory, weights, DecoderMatrices(config)) : null;
+        var graph = new DecoderGraph(config, family, weights, modelDirectory, int8);
+        var (inputIds, _, hidden) = graph.Decoder(prefixCache: false, blockedAttention: true);
+        graph._g.AddOutput(output, DataType.Float, "K", width);
+        // [B, T] true at the tokens read; NonZero lists them row by row, each row's in position order.
+        var selected = graph._g.Node("Equal", "model/read_tokens/is_0", [inputIds, graph._g.AddConstant("model/read_tokens/id_0", [], (long)tokenIds[0])]);
+        for (var i = 1; i < tokenIds.Count; i++)
+            selected = graph._g.Node("Or", $"model/read_tokens/any_{i}", [selected,
+                graph._g.Node("Equal", $"model/read_tokens/is_{i}", [inputIds, graph._g.AddConstant($"model/read_tokens/id_{i}", [], (long)tokenIds[i])])]);
+        var where = graph._g.Node("NonZero", "model/read_tokens/where", [selected]);                                 // [2, K]
+        var index = graph._g.Node("Transpose", "model/read_tokens/index", [where], attributes: [OnnxGraphBuilder.Ints("perm", 1, 0)]); // [K, 2]
+        var states = graph._g.Node("GatherND", "model/read_tokens", [hidden, index]);                                 // [K, H]
+        head(graph._g, graph.Weight, graph.RmsNorm("model.norm", states), output);
+        return graph._g.ToModel(typeof(DecoderGraph).Assembly.GetName().Version?.ToString() ?? "0",
+            new Dictionary<string, string> { ["architecture"] = family.Architecture, ["precision"] = precision.ToString() });
+    }
+
     /// <summary>The graph input of layer <paramref name="layer"/>'s cached keys (optimum's name for it).</summary>
     public static string PastKeyInput(int layer) => $"past_key_values.{layer}.key";
 
@@ -157,22 +190,32 @@ internal sealed class DecoderGraph
     /// <summary>The graph output of layer <paramref name="layer"/>'s values, the cache's and this run's.</summary>
     public static string PresentValueOutput(int layer) => $"present.{layer}.value";
 
-    private ModelProto BuildModel(DecoderScore score, Precision precision, bool prefixCache)
+    // The inputs (a prefix's cache among them when `prefixCache`), the embeddings and every layer: the hidden states
+    // [B, T, H] before the final norm. `blockedAttention`: attention in blocks of queries (long single sequences; no cache).
+    private (string InputIds, string AttentionMask, string Hidden) Decoder(bool prefixCache, bool blockedAttention = false)
     {
+        if (prefixCache && blockedAttention)
+            throw new RerankException(RerankErrorKind.Internal, "Blocked attention over a prefix cache is not built. This is a bug.");
         var inputIds = _g.AddInput("input_ids", DataType.Int64, "B", "T");
         var attentionMask = _g.AddInput("attention_mask", DataType.Int64, "B", "T");
-        _g.AddOutput("logits", DataType.Float, "B", 1);
         var past = prefixCache ? PastInputs() : null;
-
         var hidden = GatherRows("model.embed_tokens", "model.embed_tokens.weight", inputIds);                   // [B, T, H]
         // GemmaModel: torch.tensor(hidden_size ** 0.5, dtype=hidden_states.dtype), so √H rounded to float32 here.
         if (_family.ScaleEmbeddings)
             hidden = _g.Node("Mul", "model/embed_scale", [hidden, _g.AddConstant("model/normalizer", [], (float)Math.Sqrt(_config.HiddenSize))]);
         var pastLength = past is null ? null : PastLength(past[0].Key);                                          // P, a scalar
         var (cos, sin) = RotaryTables(inputIds, pastLength);                                                     // [T, D] each
-        var mask = pastLength is null ? AttentionMask(attentionMask) : AttentionMask(attentionMask, inputIds, past![0].Key, pastLength); // [B, 1, 1, T, P + T]
+        var mask = blockedAttention ? null
+            : pastLength is null ? AttentionMask(attentionMask) : AttentionMask(attentionMask, inputIds, past![0].Key, pastLength); // [B, 1, 1, T, P + T]
         for (var layer = 0; layer < _config.NumHiddenLayers; layer++)
-            hidden = DecoderLayer($"model.layers.{layer}", hidden, cos, sin, mask, past?[layer], layer, inputIds);
+            hidden = DecoderLayer($"model.layers.{layer}", hidden, cos, sin, mask, past?[layer], layer, inputIds, attentionMask);
+        return (inputIds, attentionMask, hidden);
+    }
+
+    private ModelProto BuildModel(DecoderScore score, Precision precision, bool prefixCache)
+    {
+        var (_, attentionMask, hidden) = Decoder(prefixCache);
+        _g.AddOutput("logits", DataType.Float, "B", 1);
 
         // Only each row's last real token is read, so the final norm and the head run on [B, H].
         var one = _g.AddConstant("model/last_token/one", [], 1L);
@@ -270,7 +313,9 @@ internal sealed class DecoderGraph
         return _g.Node("Where", p, [allowed, _g.AddConstant($"{p}/zero_f", [], 0f), _g.AddConstant($"{p}/min", [], float.MinValue)]);
     }
 
-    private string DecoderLayer(string p, string hidden, string cos, string sin, string mask, (string Key, string Value)? past, int layer, string inputIds)
+    // mask: the additive [B, 1, 1, T, P + T] mask of the dense form, or null for CausalBlockedAttention over attentionMask.
+    private string DecoderLayer(string p, string hidden, string cos, string sin, string? mask, (string Key, string Value)? past, int layer, string inputIds,
+        string attentionMask)
     {
         int n = _config.NumAttentionHeads, k = _config.NumKeyValueHeads, d = _config.HeadDim, g = n / k;
         var normed = RmsNorm($"{p}.input_layernorm", hidden);                                                                    // [B, T, H]
@@ -301,12 +346,21 @@ internal sealed class DecoderGraph
             _g.Node("Squeeze", $"{p}.self_attn/present_value", [value, squeeze], PresentValueOutput(layer));
         }
 
-        var keyT = _g.Node("Transpose", $"{p}.self_attn/k_t", [key], attributes: [OnnxGraphBuilder.Ints("perm", 0, 1, 2, 4, 3)]); // [B, K, 1, D, T]
-        var scores = _g.Node("MatMul", $"{p}.self_attn/scores", [q, keyT]);                                                       // [B, K, G, T, T]
-        scores = _g.Node("Mul", $"{p}.self_attn/scale", [scores, _g.AddConstant($"{p}.self_attn/scaling", [], (float)Math.Pow(d, -0.5))]);
-        scores = _g.Node("Add", $"{p}.self_attn/mask", [scores, mask]);
-        var probs = _g.Node("Softmax", $"{p}.self_attn/softmax", [scores], attributes: [OnnxGraphBuilder.Int("axis", -1)]);
-        var context = _g.Node("MatMul", $"{p}.self_attn/context", [probs, value]);                                                // [B, K, G, T, D]
+        string context;
+        if (mask is null)
+        {
+            // Long single sequences (listwise rerankers): blocks of queries, no [T, T] scores (CausalBlockedAttention).
+            context = CausalBlockedAttention.Build(_g, $"{p}.self_attn", q, key, value, attentionMask, d);                        // [B, K, G, T, D]
+        }
+        else
+        {
+            var keyT = _g.Node("Transpose", $"{p}.self_attn/k_t", [key], attributes: [OnnxGraphBuilder.Ints("perm", 0, 1, 2, 4, 3)]); // [B, K, 1, D, T]
+            var scores = _g.Node("MatMul", $"{p}.self_attn/scores", [q, keyT]);                                                   // [B, K, G, T, T]
+            scores = _g.Node("Mul", $"{p}.self_attn/scale", [scores, _g.AddConstant($"{p}.self_attn/scaling", [], (float)Math.Pow(d, -0.5))]);
+            scores = _g.Node("Add", $"{p}.self_attn/mask", [scores, mask]);
+            var probs = _g.Node("Softmax", $"{p}.self_attn/softmax", [scores], attributes: [OnnxGraphBuilder.Int("axis", -1)]);
+            context = _g.Node("MatMul", $"{p}.self_attn/context", [probs, value]);                                                // [B, K, G, T, D]
+        }
         context = _g.Node("Transpose", $"{p}.self_attn/merge_transpose", [context], attributes: [OnnxGraphBuilder.Ints("perm", 0, 3, 1, 2, 4)]); // [B, T, K, G, D]
         context = _g.Node("Reshape", $"{p}.self_attn/merge_heads", [context, _g.AddConstant($"{p}.self_attn/merged_shape", [3], 0L, 0L, (long)n * d)]);
         hidden = _g.Node("Add", $"{p}/attention_residual", [hidden, Project($"{p}.self_attn.o_proj", context)]);                 // [B, T, H]

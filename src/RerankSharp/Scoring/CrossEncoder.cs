@@ -18,16 +18,18 @@ namespace RerankSharp.Scoring;
 /// Load once and share: every method is thread-safe, and pairs from concurrent callers are batched
 /// together by one worker that owns the ONNX Runtime session. Dispose to release the session.
 /// </remarks>
-public sealed class CrossEncoder : IReranker, IDocumentScorer, IBatchingStatistics
+public sealed partial class CrossEncoder : IReranker, IDocumentScorer, IBatchingStatistics
 {
     private readonly EncoderSession _session;
-    private readonly BatchQueue _queue;
+    private readonly BatchQueue<float>? _queue;          // pointwise models: one logit per pair
+    private readonly ListwiseScorer? _listwise;          // listwise models (jina-reranker-v3): blocks of a request (CrossEncoder.Listwise.cs)
     private readonly TruncationStrategy _truncation;
     private readonly string? _folderInstruction;
     private readonly SharedPrefixBatches? _prefixes;
 
     private CrossEncoder(ModelFolder folder, PairTokenizer tokenizer, EncoderSession session, int maxLength,
-        CrossEncoderOptions options, ILogger logger, TimeSpan loadTime, string architecture, ScoreActivation activation)
+        CrossEncoderOptions options, ILogger logger, TimeSpan loadTime, string architecture, ScoreActivation activation,
+        Func<Action<BatchReport>, ListwiseScorer>? listwise = null)
     {
         Folder = folder;
         Architecture = architecture;
@@ -42,14 +44,21 @@ public sealed class CrossEncoder : IReranker, IDocumentScorer, IBatchingStatisti
         _folderInstruction = tokenizer is Qwen3RerankerTokenizer or DecoderPromptTokenizer ? folder.SentenceTransformers.DefaultPrompt : null;
         BatchSize = options.BatchSize;
         MaxBatchTokens = options.BatchTokensFor(session.ExecutionProvider);
+        void Report(BatchReport report) => BatchCompleted?.Invoke(this, report);
+        if (listwise is not null)
+        {
+            _listwise = listwise(Report);
+            return;
+        }
         // A decoder graph built with a prefix cache (CrossEncoderOptions.ReusePromptPrefix) runs each shared prompt head once.
         _prefixes = session.TakesPrefixCache ? new SharedPrefixBatches(session, tokenizer.PadId) : null;
-        _queue = new BatchQueue(options.BatchRunner ?? (_prefixes is { } prefixes
+        _queue = new BatchQueue<float>(options.BatchRunner ?? (_prefixes is { } prefixes
                 ? prefixes.Run
                 : (batch, ct) => _session.Run(batch.InputIds, batch.AttentionMask, batch.Rows, batch.Tokens, ct)),
-            options.BatchSize, MaxBatchTokens, options.MaxQueuedTokens, tokenizer.PadId, logger,
-            report => BatchCompleted?.Invoke(this, report));
+            options.BatchSize, MaxBatchTokens, options.MaxQueuedTokens, tokenizer.PadId, logger, Report);
     }
+
+    private BatchQueue<float> Pairs => _queue ?? throw new RerankException(RerankErrorKind.Internal, "A listwise model reached the pair queue. This is a bug.");
 
     /// <summary>The model folder this reranker was loaded from.</summary>
     public ModelFolder Folder { get; }
@@ -85,7 +94,7 @@ public sealed class CrossEncoder : IReranker, IDocumentScorer, IBatchingStatisti
     public TimeSpan LoadTime { get; }
 
     /// <summary>Number of inference batches run so far.</summary>
-    public long BatchesRun => _queue.BatchesRun;
+    public long BatchesRun => _listwise?.Queue.BatchesRun ?? Pairs.BatchesRun;
 
     /// <summary>Shared prompt prefixes computed once for several rows so far (<see cref="CrossEncoderOptions.ReusePromptPrefix"/>).</summary>
     internal long PrefixRuns => _session.PrefixRuns;
@@ -94,7 +103,7 @@ public sealed class CrossEncoder : IReranker, IDocumentScorer, IBatchingStatisti
     internal void ForgetPromptPrefixes() => _prefixes?.Clear();
 
     /// <summary>What waits in the batching queue now and what has run since load.</summary>
-    public QueueStatistics QueueStatistics => _queue.Statistics;
+    public QueueStatistics QueueStatistics => _listwise?.Queue.Statistics ?? Pairs.Statistics;
 
     /// <summary>
     /// The model's name: <c>org/name</c> for a Hugging Face cache snapshot, else the folder's name. Telemetry and score
@@ -107,7 +116,7 @@ public sealed class CrossEncoder : IReranker, IDocumentScorer, IBatchingStatisti
     {
         ArgumentNullException.ThrowIfNull(serviceType);
         if (serviceKey is not null) return null;
-        if (serviceType == typeof(RerankerMetadata)) return new RerankerMetadata(RerankerMetadata.InProcessProvider, null, ModelId);
+        if (serviceType == typeof(RerankerMetadata)) return new RerankerMetadata(RerankerMetadata.InProcessProvider, null, ModelId) { Listwise = Listwise };
         if (serviceType == typeof(RerankerLimits)) return new RerankerLimits(MaxLength, MaxBatchTokens, BatchSize, QueueStatistics.MaxQueuedTokens, ExecutionProvider, Folder.Config.TorchDtype ?? "float32");
         if (serviceType == typeof(PairTokenizer)) return Tokenizer;
         return serviceType.IsInstanceOfType(this) ? this : null;
@@ -158,6 +167,8 @@ public sealed class CrossEncoder : IReranker, IDocumentScorer, IBatchingStatisti
             throw new RerankException(RerankErrorKind.InvalidModel,
                 $"The tokenizer has {tokenizer.VocabSize} ids but {folder.ConfigPath} says vocab_size {folder.Config.VocabSize}; the tokenizer files do not belong to this model.");
         ScoreHead.CheckModules(folder, architecture.Name);
+        if (architecture is JinaRerankerV3Architecture listwise)
+            return LoadListwise(folder, listwise, (JinaRerankerV3Tokenizer)tokenizer, options, logger, clock);
         var activation = ScoreHead.Activation(folder, options.Activation);
         var maxLength = ChooseMaxLength(folder, options.MaxLength ?? architecture.DefaultMaxLength(folder), logger);
 
@@ -272,6 +283,7 @@ public sealed class CrossEncoder : IReranker, IDocumentScorer, IBatchingStatisti
         CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(pairs);
+        if (_listwise is not null) return await PredictListwiseAsync(pairs, options, cancellationToken).ConfigureAwait(false);
         options = WithFolderInstruction(options);
         if (WindowedPairs.Needed(options))
             return (await ScoreWindowsAsync(pairs.Count, i => pairs[i], options!, cancellationToken).ConfigureAwait(false)).Scores;
@@ -287,14 +299,15 @@ public sealed class CrossEncoder : IReranker, IDocumentScorer, IBatchingStatisti
         CancellationToken cancellationToken = default)
     {
         RankingInput.Check(query, documents, options);
+        if (_listwise is not null) return await _listwise.ScoreAsync(query, documents, options, cancellationToken).ConfigureAwait(false);
         options = WithFolderInstruction(options);
         if (WindowedPairs.Needed(options))
             return await ScoreWindowsAsync(documents.Count, i => (query, documents[i]), options!, cancellationToken).ConfigureAwait(false);
         var clock = Stopwatch.StartNew();
         var (sequences, truncated) = EncodePairs(documents.Count, i => (query, documents[i]), options);
         var tokenization = clock.Elapsed;
-        var queued = await _queue.EnqueueTimedAsync(sequences, cancellationToken).ConfigureAwait(false);
-        var scores = Activate(queued.Logits, options?.RawScores ?? false);
+        var queued = await Pairs.EnqueueTimedAsync(sequences, cancellationToken).ConfigureAwait(false);
+        var scores = Activate(queued.Results, options?.RawScores ?? false);
         return new DocumentScores(scores, sequences.Select(s => s.Length).ToArray(), truncated, tokenization, queued.QueueTime, queued.InferenceTime);
     }
 
@@ -306,8 +319,8 @@ public sealed class CrossEncoder : IReranker, IDocumentScorer, IBatchingStatisti
         var clock = Stopwatch.StartNew();
         var windows = WindowedPairs.Encode(Tokenizer, MaxLength, _truncation, count, pair, options);
         var tokenization = clock.Elapsed;
-        var queued = await _queue.EnqueueTimedAsync(windows.Sequences, cancellationToken).ConfigureAwait(false);
-        var (logits, tokens, winners) = windows.Combine(queued.Logits, options.ChunkAggregation);
+        var queued = await Pairs.EnqueueTimedAsync(windows.Sequences, cancellationToken).ConfigureAwait(false);
+        var (logits, tokens, winners) = windows.Combine(queued.Results, options.ChunkAggregation);
         var scores = Activate(logits, options.RawScores);
         return new DocumentScores(scores, tokens, windows.Truncated, tokenization, queued.QueueTime, queued.InferenceTime) { Windows = winners };
     }
@@ -347,6 +360,9 @@ public sealed class CrossEncoder : IReranker, IDocumentScorer, IBatchingStatisti
     public async Task<float[]> ScoreTokenizedAsync(IReadOnlyList<int[]> sequences, bool rawScores = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(sequences);
+        if (_listwise is not null)
+            throw new RerankException(RerankErrorKind.InvalidInput,
+                $"{Architecture} is listwise: it scores a query's documents together, not pre-tokenized pairs. Call ScoreDocumentsAsync or RerankAsync.");
         for (var i = 0; i < sequences.Count; i++)
         {
             var s = sequences[i];
@@ -357,7 +373,7 @@ public sealed class CrossEncoder : IReranker, IDocumentScorer, IBatchingStatisti
                 if ((uint)id >= (uint)Folder.Config.VocabSize)
                     throw new RerankException(RerankErrorKind.InvalidInput, $"Sequence {i} holds token id {id}, outside the vocabulary [0, {Folder.Config.VocabSize}).");
         }
-        var logits = await _queue.EnqueueAsync(sequences, cancellationToken).ConfigureAwait(false);
+        var logits = await Pairs.EnqueueAsync(sequences, cancellationToken).ConfigureAwait(false);
         return Activate(logits, rawScores);
     }
 
@@ -394,7 +410,8 @@ public sealed class CrossEncoder : IReranker, IDocumentScorer, IBatchingStatisti
 
     public void Dispose()
     {
-        _queue.Dispose();
+        _queue?.Dispose();
+        _listwise?.Dispose();
         _prefixes?.Dispose();
         _session.Dispose();
     }

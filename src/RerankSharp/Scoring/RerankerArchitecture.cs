@@ -50,7 +50,7 @@ internal abstract class RerankerArchitecture
     public static IReadOnlyList<string> Supported { get; } =
         [XlmRobertaGraph.Architecture, BertGraph.Architecture, ModernBertGraph.Architecture, GteGraph.Architecture + " (GTE)", DebertaV2Graph.Architecture + " (mxbai-rerank-v1)", DecoderFamily.Qwen3.Architecture + " (Qwen3-Reranker)",
             DecoderFamily.Qwen3SequenceClassification.Architecture + " (Qwen3-Reranker seq-cls)", DecoderFamily.Qwen2.Architecture + " (mxbai-rerank-v2)",
-            DecoderFamily.Gemma.Architecture + " (bge-reranker-v2-gemma)"];
+            DecoderFamily.Gemma.Architecture + " (bge-reranker-v2-gemma)", JinaRerankerV3Graph.Architecture + " (jina-reranker-v3, listwise)"];
 
     /// <summary>The architecture of <paramref name="folder"/>'s config.json, checked.</summary>
     /// <exception cref="RerankException"><see cref="RerankErrorKind.UnsupportedModel"/> naming <c>architectures</c> or the key that is not supported.</exception>
@@ -71,6 +71,7 @@ internal abstract class RerankerArchitecture
                 "Qwen3ForSequenceClassification" => new DecoderArchitecture(DecoderFamily.Qwen3SequenceClassification, folder.SentenceTransformers.LogitScore),
                 "Qwen2ForCausalLM" => new DecoderArchitecture(DecoderFamily.Qwen2, folder.SentenceTransformers.LogitScore),
                 "GemmaForCausalLM" => new DecoderArchitecture(DecoderFamily.Gemma, folder.SentenceTransformers.LogitScore),
+                JinaRerankerV3Graph.Architecture => new JinaRerankerV3Architecture(),
                 _ => null,
             };
             if (architecture is not null) break;

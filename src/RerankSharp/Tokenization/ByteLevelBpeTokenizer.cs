@@ -149,6 +149,51 @@ public sealed class ByteLevelBpeTokenizer : IPromptTextTokenizer
         return [.. _bpe.EncodeToIds(XlmRobertaTokenizer.ReplaceLoneSurrogates(text))];
     }
 
+    /// <summary>
+    /// The text of <paramref name="ids"/> as Hugging Face's <c>decode(ids, skip_special_tokens=False)</c> gives it with the
+    /// ByteLevel decoder and no clean-up (Qwen's <c>clean_up_tokenization_spaces</c> is false): each token's characters
+    /// mapped back to bytes (a token with a character outside GPT-2's byte alphabet, an added token, gives its own UTF-8),
+    /// then the bytes read as UTF-8 with every invalid sequence replaced by U+FFFD, as Rust's from_utf8_lossy does.
+    /// </summary>
+    public string Decode(ReadOnlySpan<int> ids)
+    {
+        var bytes = new List<byte>(ids.Length * 4);
+        foreach (var piece in ToPieces(ids))
+        {
+            var start = bytes.Count;
+            foreach (var c in piece)
+            {
+                if (c >= ByteOfChar.Length || ByteOfChar[c] < 0)
+                {
+                    bytes.RemoveRange(start, bytes.Count - start);
+                    bytes.AddRange(System.Text.Encoding.UTF8.GetBytes(piece));
+                    break;
+                }
+                bytes.Add((byte)ByteOfChar[c]);
+            }
+        }
+        // .NET's decoder replaces each maximal invalid subsequence with one U+FFFD (Unicode's recommended practice), as
+        // Rust's String::from_utf8_lossy does.
+        return System.Text.Encoding.UTF8.GetString(bytes.ToArray());
+    }
+
+    // GPT-2's bytes_to_unicode, inverted: printable Latin-1 characters stand for their own byte, the other 68 bytes for
+    // U+0100 upwards in byte order.
+    private static readonly short[] ByteOfChar = BuildByteOfChar();
+
+    private static short[] BuildByteOfChar()
+    {
+        var table = new short[0x100 + 68];
+        Array.Fill(table, (short)-1);
+        var next = 0x100;
+        for (var b = 0; b < 256; b++)
+        {
+            var printable = b is >= '!' and <= '~' or >= 0xA1 and <= 0xAC or >= 0xAE and <= 0xFF;
+            table[printable ? b : next++] = (short)b;
+        }
+        return table;
+    }
+
     /// <summary>The vocabulary strings of <paramref name="ids"/> (byte-level spelling, e.g. <c>Ġworld</c>).</summary>
     public string[] ToPieces(ReadOnlySpan<int> ids) => PairTokenizer.PiecesOf(_pieces, ids);
 

@@ -7,20 +7,22 @@ namespace RerankSharp.Scoring;
 /// <summary>A padded batch ready for the encoder: row-major ids and mask, <c>Rows × Tokens</c>.</summary>
 internal sealed record PaddedBatch(long[] InputIds, long[] AttentionMask, int Rows, int Tokens);
 
-/// <summary>One caller's logits and how its time was spent.</summary>
-/// <param name="Logits">One logit per sequence, input order.</param>
+/// <summary>One caller's results and how its time was spent.</summary>
+/// <param name="Results">One result per sequence (a logit, or a listwise block's embeddings), input order.</param>
 /// <param name="QueueTime">From enqueueing until the first batch holding one of its sequences started.</param>
-/// <param name="InferenceTime">From that start until its last logit was ready.</param>
-internal sealed record QueuedLogits(float[] Logits, TimeSpan QueueTime, TimeSpan InferenceTime);
+/// <param name="InferenceTime">From that start until its last result was ready.</param>
+internal sealed record QueuedResults<TRow>(TRow[] Results, TimeSpan QueueTime, TimeSpan InferenceTime);
 
 /// <summary>
 /// The queue in front of the encoder (DESIGN.md §1): callers enqueue token sequences and await
 /// their own logits; one worker thread owns the session, forms batches from whatever is waiting
 /// (across callers), pads each batch to its own longest row, and skips work whose caller has gone.
 /// </summary>
-internal sealed class BatchQueue : IDisposable
+/// <typeparam name="TRow">What the model gives per sequence: a logit (the cross-encoders and pointwise decoders), or a
+/// listwise reranker's embeddings at the markers of one block.</typeparam>
+internal sealed class BatchQueue<TRow> : IDisposable
 {
-    private readonly Func<PaddedBatch, CancellationToken, float[]> _run;
+    private readonly Func<PaddedBatch, CancellationToken, TRow[]> _run;
     private readonly int _batchSize;
     private readonly int _maxBatchTokens;
     private readonly long _maxQueuedTokens;
@@ -33,7 +35,7 @@ internal sealed class BatchQueue : IDisposable
     private long _queuedTokens;
     private bool _stopping;
 
-    public BatchQueue(Func<PaddedBatch, CancellationToken, float[]> run, int batchSize, int maxBatchTokens,
+    public BatchQueue(Func<PaddedBatch, CancellationToken, TRow[]> run, int batchSize, int maxBatchTokens,
         long maxQueuedTokens, int padId, ILogger logger, Action<BatchReport>? onBatch = null)
     {
         _onBatch = onBatch;
@@ -71,21 +73,21 @@ internal sealed class BatchQueue : IDisposable
         }
     }
 
-    /// <summary>Queues the sequences and returns one logit per sequence, in input order.</summary>
-    public Task<float[]> EnqueueAsync(IReadOnlyList<int[]> sequences, CancellationToken cancellationToken)
+    /// <summary>Queues the sequences and returns one result per sequence, in input order.</summary>
+    public Task<TRow[]> EnqueueAsync(IReadOnlyList<int[]> sequences, CancellationToken cancellationToken)
     {
         // Not async itself, so that refusals (overloaded, disposed) are thrown to the caller at once.
         var queued = EnqueueTimedAsync(sequences, cancellationToken);
-        return LogitsOf(queued);
+        return ResultsOf(queued);
 
-        static async Task<float[]> LogitsOf(Task<QueuedLogits> queued) => (await queued.ConfigureAwait(false)).Logits;
+        static async Task<TRow[]> ResultsOf(Task<QueuedResults<TRow>> queued) => (await queued.ConfigureAwait(false)).Results;
     }
 
     /// <inheritdoc cref="EnqueueAsync"/>
     /// <remarks>Also says how long the sequences waited and how long their inference took.</remarks>
-    public Task<QueuedLogits> EnqueueTimedAsync(IReadOnlyList<int[]> sequences, CancellationToken cancellationToken)
+    public Task<QueuedResults<TRow>> EnqueueTimedAsync(IReadOnlyList<int[]> sequences, CancellationToken cancellationToken)
     {
-        if (sequences.Count == 0) return Task.FromResult(new QueuedLogits([], TimeSpan.Zero, TimeSpan.Zero));
+        if (sequences.Count == 0) return Task.FromResult(new QueuedResults<TRow>([], TimeSpan.Zero, TimeSpan.Zero));
         cancellationToken.ThrowIfCancellationRequested();
         var request = new Request(sequences.Count, cancellationToken);
         long tokens = 0;
@@ -203,7 +205,7 @@ internal sealed class BatchQueue : IDisposable
             if (requests.All(r => r.Completion.Task.IsCompleted)) return;
             foreach (var r in requests) r.MarkStarted(started);
             var padded = Pad(batch);
-            float[] logits;
+            TRow[] logits;
             // With several models sharing the cores, batches of all of them run one at a time, first come first served.
             using (SharedThreadPool.Take())
                 logits = _run(padded, allCancelled.Token);
@@ -289,27 +291,27 @@ internal sealed class BatchQueue : IDisposable
 
     private sealed class Request(int count, CancellationToken cancellationToken)
     {
-        private readonly float[] _logits = new float[count];
+        private readonly TRow[] _results = new TRow[count];
         private readonly long _enqueued = Stopwatch.GetTimestamp();
         private long _started;
         private int _remaining = count;
 
         public CancellationToken CancellationToken { get; } = cancellationToken;
         public LinkedListNode<Item>?[] Nodes { get; } = new LinkedListNode<Item>?[count];
-        public TaskCompletionSource<QueuedLogits> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public TaskCompletionSource<QueuedResults<TRow>> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public CancellationTokenRegistration Registration { get; set; }
 
         /// <summary>Called by the worker for every batch that holds this request; the first one counts.</summary>
         public void MarkStarted(long timestamp) => Interlocked.CompareExchange(ref _started, timestamp, 0);
 
-        public void SetResult(int index, float logit)
+        public void SetResult(int index, TRow result)
         {
-            _logits[index] = logit;
+            _results[index] = result;
             if (Interlocked.Decrement(ref _remaining) == 0)
             {
                 Registration.Dispose();
                 var started = Interlocked.Read(ref _started);
-                Completion.TrySetResult(new QueuedLogits(_logits, Stopwatch.GetElapsedTime(_enqueued, started), Stopwatch.GetElapsedTime(started)));
+                Completion.TrySetResult(new QueuedResults<TRow>(_results, Stopwatch.GetElapsedTime(_enqueued, started), Stopwatch.GetElapsedTime(started)));
             }
         }
     }

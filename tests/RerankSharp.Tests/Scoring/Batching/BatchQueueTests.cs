@@ -24,7 +24,7 @@ public class BatchQueueTests
         }
     }
 
-    private static BatchQueue Queue(FakeEncoder fake, int batchSize = 4, int maxBatchTokens = 1000, long maxQueued = 1_000_000) =>
+    private static BatchQueue<float> Queue(FakeEncoder fake, int batchSize = 4, int maxBatchTokens = 1000, long maxQueued = 1_000_000) =>
         new(fake.Run, batchSize, maxBatchTokens, maxQueued, padId: 0, NullLogger.Instance);
 
     private static int[] Seq(int length, int value) => Enumerable.Repeat(value, length).ToArray();
@@ -84,7 +84,7 @@ public class BatchQueueTests
         Assert.All(fake.Batches, b =>
         {
             var padded = b.AttentionMask.Any(m => m == 0);
-            Assert.True(!padded || (long)b.Rows * b.Tokens * b.Tokens <= BatchQueue.MaxPaddedAttentionCells, $"{b.Rows} × {b.Tokens} padded");
+            Assert.True(!padded || (long)b.Rows * b.Tokens * b.Tokens <= BatchQueue<float>.MaxPaddedAttentionCells, $"{b.Rows} × {b.Tokens} padded");
         });
         Assert.Contains(fake.Batches, b => b.Rows == 2 && b.Tokens == 2048);
     }
@@ -250,7 +250,7 @@ public class BatchQueueTests
             return new float[batch.Rows];
         };
         var reports = new List<BatchReport>();
-        using var queue = new BatchQueue(fake.Run, 8, 1000, 1_000_000, 0, NullLogger.Instance, r => { lock (reports) reports.Add(r); });
+        using var queue = new BatchQueue<float>(fake.Run, 8, 1000, 1_000_000, 0, NullLogger.Instance, r => { lock (reports) reports.Add(r); });
 
         var blocker = queue.EnqueueTimedAsync([Seq(3, 9)], CancellationToken.None);
         await WaitUntil(() => fake.Batches.Count == 1);
@@ -273,7 +273,7 @@ public class BatchQueueTests
     public async Task A_throwing_batch_observer_does_not_fail_the_callers()
     {
         var fake = new FakeEncoder();
-        using var queue = new BatchQueue(fake.Run, 4, 1000, 1_000_000, 0, NullLogger.Instance, _ => throw new InvalidOperationException("observer"));
+        using var queue = new BatchQueue<float>(fake.Run, 4, 1000, 1_000_000, 0, NullLogger.Instance, _ => throw new InvalidOperationException("observer"));
 
         var logits = await queue.EnqueueAsync([Seq(2, 3)], CancellationToken.None);
 
