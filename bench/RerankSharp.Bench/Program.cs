@@ -22,13 +22,21 @@ return arguments.Mode switch
     "accuracy" => await AccuracyCheck.RunAsync(arguments),
     "profile" => await OperatorProfile.RunAsync(arguments),
     "ids" => await WriteIdsAsync(arguments),
+    "onnx-external" => OnnxExternalData.Run(arguments),
     _ => Usage(),
 };
 
 // The suite's token ids for one case, for tools/model/golden_logits.py --ids and `accuracy`.
 static async Task<int> WriteIdsAsync(BenchArguments a)
 {
-    var config = RerankSharp.Models.ModelFolder.Open(a.Get("model", "")).Config;
+    var folder = RerankSharp.Models.ModelFolder.Open(a.Get("model", ""));
+    var config = folder.Config;
+    if (a.Options.TryGetValue("pairs", out var pairs))
+    {
+        var (sequences, _) = RealTextPairs.Load(pairs, folder, a.Int("queries", 200));
+        await File.WriteAllTextAsync(a.Get("out", "ids.json"), JsonSerializer.Serialize(sequences));
+        return 0;
+    }
     var ids = Inputs.Make(a.Int("docs", 10), a.Int("tokens", 512), config.VocabSize);
     if (a.Options.TryGetValue("cut", out var cut))
     {
@@ -47,12 +55,14 @@ static int Usage()
         usage: rerank-bench suite --model DIR [--cases 10x128,10x512,...] [--precisions fp32,int8] [--rounds 2] [--runs 2] [--threads 2] [--default-malloc 10x512] [--no-torch] [--no-probe] [--dense-band-max N] [--out FILE]
                  a contender is a precision with optional suffixes -prepack, -noprepack, -plain, -contrib and @TOKENS or @PAIRS/TOKENS (batch limits): fp32-contrib@16/16384
                rerank-bench engine --model DIR [--docs 10] [--tokens 512] (one case of the suite)
-               rerank-bench int8 --model DIR [--queries 200] [--docs 10] [--min-tokens 16] [--max-tokens 80] [--recipes "per-tensor|per-row|..."] [--runs 3]
+               rerank-bench int8 --model DIR [--pairs PAIRS.jsonl] [--queries 200] [--docs 10] [--min-tokens 16] [--max-tokens 80] [--recipes "per-tensor|per-row|..."] [--runs 3]
                rerank-bench accuracy --model DIR --ids IDS.json --reference-logits REF.json [--precision fp32] [--contrib] [--prepack]
                rerank-bench prefix --model DECODER_DIR [--cases 10x256,50x256] [--query-tokens 32] [--precisions fp32,int8] [--rounds 2] [--runs 1] [--threads 2] [--no-torch] [--starts]
                  (decoder rerankers: the shared prompt prefix once against the whole prompt per document, PyTorch beside; --starts: load-to-first-score, first and second start)
                rerank-bench load-probe --model DIR --ids IDS.json [--precision fp32]
+               rerank-bench ids --model DIR --pairs PAIRS.jsonl [--queries 200] --out IDS.json (real text through the model's tokenizer)
                rerank-bench ids --model DIR --docs 10 --tokens 512 [--cut 512,421,...] --out IDS.json (the suite's inputs; --cut shortens row i to the i-th length, ending in </s>)
+               rerank-bench onnx-external --model DIR/onnx/model.onnx (one model.onnx_data for transformers.js, from torch's per-tensor files)
                rerank-bench profile --model DIR [--docs 4] [--tokens 256] [--runs 3] [--contrib] [--prepack] (ONNX Runtime's profiler, time per operator)
         """);
     return 2;

@@ -11,7 +11,8 @@ namespace RerankSharp.Scoring;
 /// </summary>
 /// <remarks>
 /// An entry is keyed by a SHA-256 of (model, scoring settings, query, document): the model as the inner reranker's
-/// <see cref="RerankerMetadata"/> names it, and the per-call settings that change a score (raw or sigmoid, truncation),
+/// <see cref="RerankerMetadata"/> names it, and the per-call settings that change a score (raw or sigmoid, truncation,
+/// a decoder's instruction),
 /// so one cache never mixes scales or models. At most <see cref="Capacity"/> entries are kept; the least recently used
 /// goes first. Thread-safe: concurrent calls share the cache (two calls missing the same document both score it).
 /// </remarks>
@@ -135,11 +136,12 @@ public sealed class ScoreCachingReranker : DelegatingReranker
         var settings = options is null
             ? "default"
             : $"{options.RawScores}|{options.Truncate}|{options.Truncation}|{options.TruncationDirection}|{options.MaxDocumentTokens}"
-              + $"|{options.LongDocuments}|{options.ChunkStride}|{options.ChunkAggregation}|{options.MaxQueryTokens}";
+              + $"|{options.LongDocuments}|{options.ChunkStride}|{options.ChunkAggregation}|{options.MaxQueryTokens}|{(options.Instruction is null ? "no instruction" : "instruction")}";
         Span<byte> prefix = stackalloc byte[SHA256.HashSizeInBytes];
         using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
         {
-            foreach (var field in (ReadOnlySpan<string>)[_model, settings, query]) AppendField(hash, field);
+            // A decoder's instruction is part of its prompt, so it changes the score as the query does.
+            foreach (var field in (ReadOnlySpan<string>)[_model, settings, options?.Instruction ?? "", query]) AppendField(hash, field);
             hash.GetHashAndReset(prefix);
         }
 

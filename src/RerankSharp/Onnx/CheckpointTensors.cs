@@ -66,6 +66,13 @@ internal sealed class CheckpointTensors(OnnxGraphBuilder graph, SafetensorsStore
     /// <summary>A float32 view of the tensor.</summary>
     public string Float32(string name) => Float32(name, part: 0, parts: 1);
 
+    /// <summary>A stored matrix's [rows, columns] (a Linear's [out, in]), as the checkpoint declares it.</summary>
+    public (int Rows, int Columns) Shape2(string name)
+    {
+        var shape = weights.Tensors[name].Shape;
+        return (checked((int)shape[0]), checked((int)shape[1]));
+    }
+
     /// <summary>A float32 view of part <paramref name="part"/> of <paramref name="parts"/> equal row ranges of the tensor.</summary>
     public string Float32(string name, int part, int parts)
     {

@@ -46,14 +46,22 @@ internal sealed class EncoderGraph
     {
         EncoderLayer.CheckForm(form, precision);
         recipe ??= Int8Recipe.Default;
+        var smoothing = precision == Precision.Int8 && recipe.SmoothingStatistics is { } statistics
+            ? Int8Smoothing.Load(statistics, recipe.SmoothingAlpha) : null;
+        var factors = smoothing?.FactorsFor(weights, layout.Matrices());
         var int8 = precision == Precision.Int8
             ? Int8WeightCache.LoadOrCreate(modelDirectory, weights, layout.Matrices(),
-                recipe.Activations == Int8Activations.WeightsOnlyBlock32 ? Int8Layout.Block32Float : null)
+                recipe.Activations switch
+                {
+                    Int8Activations.WeightsOnlyBlock32 => Int8Layout.Block32Float,
+                    Int8Activations.Block32 => Int8Layout.Block32Int8,
+                    _ => null,
+                }, factors, smoothing?.Fingerprint)
             : null;
         var graph = new OnnxGraphBuilder(architecture);
         var tensors = new CheckpointTensors(graph, weights, modelDirectory, mismatchAdvice,
             ownKernels && form == GraphForm.Fused && precision != Precision.Fp16);
-        var projection = new EncoderProjection(graph, tensors, precision, recipe, int8, layout.LayerCount);
+        var projection = new EncoderProjection(graph, tensors, precision, recipe, int8, layout.LayerCount) { SmoothingFactors = factors };
         return new EncoderGraph(architecture, form, graph, tensors, projection, new EncoderLayer(graph, tensors, layout, form, projection));
     }
 

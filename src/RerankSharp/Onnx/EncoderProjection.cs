@@ -38,6 +38,9 @@ internal sealed class EncoderProjection
 
     public Int8Recipe Recipe { get; }
 
+    /// <summary>SmoothQuant's s per smoothed matrix, by weight name: its cached weights are W · diag(s), so its input is divided by s.</summary>
+    public IReadOnlyDictionary<string, float[]>? SmoothingFactors { get; init; }
+
     /// <summary>The element type of the block's arithmetic between <see cref="ToCompute"/> and <see cref="ToFloat32"/>.</summary>
     public DataType ComputeType => Precision == Precision.Fp16 ? DataType.Float16 : DataType.Float;
 
@@ -84,8 +87,16 @@ internal sealed class EncoderProjection
         }
         if (_int8 is null || Recipe.KeepsFp32(layer, _layerCount, kind))
             return MatMulTransposed(module, input, Weight($"{module}.weight"));
+        if (SmoothingFactors is not null && SmoothingFactors.TryGetValue($"{module}.weight", out var s))
+        {
+            // x / s as a product by 1/s: one elementwise pass over the input, before its quantization.
+            var inverse = _g.AddConstant($"{module}.smoothing", [s.Length], s.Select(v => 1f / v).ToArray());
+            input = _g.Node("Mul", $"{module}/smooth", [input, inverse]);
+        }
         if (Recipe.Activations == Int8Activations.WeightsOnlyBlock32)
             return MatMulTransposed(module, input, _int8.RoundedWeight(_g, $"{module}.weight"));
+        if (Recipe.Activations == Int8Activations.Block32)
+            return BlockInt8MatMul(module, input, $"{module}.weight");
         var (b, bScale, bZeroPoint) = _int8.IntegerWeight(_g, $"{module}.weight");
         if (Recipe.Activations == Int8Activations.PerTensor)
             return _g.Node("DynamicQuantizeMatMul", module, bZeroPoint is null ? [input, b, bScale] : [input, b, bScale, bZeroPoint],
@@ -96,6 +107,19 @@ internal sealed class EncoderProjection
     private string MatMulTransposed(string module, string input, string weight) =>
         _g.Node("FusedMatMul", module, [input, weight],
             attributes: [OnnxGraphBuilder.Int("transB", 1), OnnxGraphBuilder.Float("alpha", 1f)], domain: OnnxGraphBuilder.ContribDomain);
+
+    // MatMulNBits over q8_0 blocks. accuracy_level 4 quantizes A to int8 per block of 32 along K (per token) and
+    // multiplies in integers, as llama.cpp's q8_0 × q8_0 dot product does; lower levels would dequantize B to float.
+    private string BlockInt8MatMul(string module, string input, string weightName)
+    {
+        var (b, scales) = _int8!.BlockWeight(_g, weightName);
+        var (outFeatures, inFeatures) = _tensors.Shape2(weightName);
+        return _g.Node("MatMulNBits", module, [input, b, scales], domain: OnnxGraphBuilder.ContribDomain, attributes:
+        [
+            OnnxGraphBuilder.Int("K", inFeatures), OnnxGraphBuilder.Int("N", outFeatures), OnnxGraphBuilder.Int("bits", 8),
+            OnnxGraphBuilder.Int("block_size", 32), OnnxGraphBuilder.Int("accuracy_level", 4),
+        ]);
+    }
 
     // Symmetric int8 per token row: s = max|x_row| / 127, q = round(x / s) carried as uint8 with zero
     // point 128 (MLAS's integer GEMM takes uint8 activations), then y = (q − 128)·B · s_row · s_col.

@@ -16,6 +16,13 @@ public enum Int8Activations
     /// into float — what llama.cpp's q8_0 does to the weights. The accuracy yardstick, not a speed-up.
     /// </summary>
     WeightsOnlyBlock32,
+
+    /// <summary>
+    /// q8_0 as llama.cpp computes it: weights int8 per block of 32 (the yardstick's rounding) and activations quantized
+    /// to int8 per block of 32 along the inner dimension when multiplied — ONNX Runtime's <c>MatMulNBits</c> with
+    /// bits 8, block 32, <c>accuracy_level</c> 4. An outlier channel coarsens only the 31 channels of its block in its token.
+    /// </summary>
+    Block32,
 }
 
 /// <summary>
@@ -43,6 +50,15 @@ public sealed record Int8Recipe
     /// <summary>Encoder layers (0-based; negative counts from the end) kept entirely in fp32.</summary>
     public IReadOnlyList<int> Fp32Layers { get; init; } = [];
 
+    /// <summary>
+    /// SmoothQuant: a calibration file of per-channel activation maxima (<see cref="Int8Smoothing"/>); the inputs of the
+    /// matrices it covers are divided per channel by s and the weights multiplied by it before quantization. Null: none.
+    /// </summary>
+    public string? SmoothingStatistics { get; init; }
+
+    /// <summary>SmoothQuant's α, how much of the activations' range moves into the weights (0.5 in the paper for BERT-size models).</summary>
+    public double SmoothingAlpha { get; init; } = 0.5;
+
     internal static readonly string[] ModuleKinds =
     [
         "attention.self.query", "attention.self.key", "attention.self.value", "attention.output.dense", "intermediate.dense", "output.dense",
@@ -64,11 +80,14 @@ public sealed record Int8Recipe
             {
                 Int8Activations.PerTensor => "per-tensor",
                 Int8Activations.PerRow => "per-row",
+                Int8Activations.Block32 => "q8_0",
                 _ => "q8_0-weights",
             },
         };
         if (Fp32Modules.Count > 0) parts.Add("fp32=" + string.Join(',', Fp32Modules));
         if (Fp32Layers.Count > 0) parts.Add("fp32-layers=" + string.Join(',', Fp32Layers.Select(l => l.ToString(CultureInfo.InvariantCulture))));
+        if (SmoothingStatistics is not null) parts.Add("smooth=" + SmoothingStatistics);
+        if (SmoothingAlpha != 0.5) parts.Add("smooth-alpha=" + SmoothingAlpha.ToString(CultureInfo.InvariantCulture));
         return string.Join(';', parts);
     }
 
@@ -81,6 +100,14 @@ public sealed record Int8Recipe
             if (part == "per-tensor") recipe = recipe with { Activations = Int8Activations.PerTensor };
             else if (part == "per-row") recipe = recipe with { Activations = Int8Activations.PerRow };
             else if (part == "q8_0-weights") recipe = recipe with { Activations = Int8Activations.WeightsOnlyBlock32 };
+            else if (part == "q8_0") recipe = recipe with { Activations = Int8Activations.Block32 };
+            else if (part.StartsWith("smooth=", StringComparison.Ordinal)) recipe = recipe with { SmoothingStatistics = part[7..] };
+            else if (part.StartsWith("smooth-alpha=", StringComparison.Ordinal))
+                recipe = recipe with
+                {
+                    SmoothingAlpha = double.TryParse(part[13..], NumberStyles.Float, CultureInfo.InvariantCulture, out var alpha) && alpha is >= 0 and <= 1
+                        ? alpha : throw new RerankException(RerankErrorKind.InvalidInput, $"int8 recipe: smooth-alpha '{part[13..]}' is not a number from 0 to 1."),
+                };
             else if (part.StartsWith("fp32=", StringComparison.Ordinal))
             {
                 var kinds = part[5..].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
@@ -99,7 +126,7 @@ public sealed record Int8Recipe
             }
             else
                 throw new RerankException(RerankErrorKind.InvalidInput,
-                    $"int8 recipe: '{part}' is not understood; use per-tensor | per-row | q8_0-weights, then optional fp32=MODULE,... and fp32-layers=N,...");
+                    $"int8 recipe: '{part}' is not understood; use per-tensor | per-row | q8_0 | q8_0-weights, then optional fp32=MODULE,..., fp32-layers=N,..., smooth=ACTIVATION-MAXIMA.json and smooth-alpha=A");
         }
         return recipe;
     }

@@ -55,14 +55,27 @@ internal sealed class Int8WeightCache
     /// </summary>
     public (string B, string Scale, string? ZeroPoint) IntegerWeight(OnnxGraphBuilder graph, string name)
     {
-        if (Layout == Int8Layout.Block32Float)
-            throw new RerankException(RerankErrorKind.Internal, $"{name}: a q8_0 cache holds float weights, not integer ones. This is a bug.");
+        if (Layout is Int8Layout.Block32Float or Int8Layout.Block32Int8)
+            throw new RerankException(RerankErrorKind.Internal, $"{name}: a {Layout} cache holds no per-column integer weights. This is a bug.");
         var (weight, scale) = _tensors[name];
         var unsigned = Layout == Int8Layout.PerColumnUnsigned;
         var b = graph.AddExternalInitializer($"{name}.{(unsigned ? "uint8" : "int8")}", unsigned ? DataType.Uint8 : DataType.Int8,
             weight.Shape, RelativePath, weight.Offset, weight.Length);
         var bScale = graph.AddExternalInitializer($"{name}.scale", DataType.Float, scale.Shape, RelativePath, scale.Offset, scale.Length);
         return (b, bScale, unsigned ? graph.AddUInt8Constant($"{name}.zero_point", 128) : null);
+    }
+
+    /// <summary>
+    /// <c>MatMulNBits</c>' B and scales for a <see cref="Int8Layout.Block32Int8"/> cache: uint8 [out, ⌈in/32⌉, 32] codes
+    /// (q + 128, the operator's default 8-bit zero point) and float [out · ⌈in/32⌉] block scales.
+    /// </summary>
+    public (string B, string Scales) BlockWeight(OnnxGraphBuilder graph, string name)
+    {
+        if (Layout != Int8Layout.Block32Int8)
+            throw new RerankException(RerankErrorKind.Internal, $"{name}: a {Layout} cache holds no block-quantized weights. This is a bug.");
+        var (weight, scale) = _tensors[name];
+        return (graph.AddExternalInitializer($"{name}.q8_0_blocks", DataType.Uint8, weight.Shape, RelativePath, weight.Offset, weight.Length),
+            graph.AddExternalInitializer($"{name}.q8_0_scales", DataType.Float, scale.Shape, RelativePath, scale.Offset, scale.Length));
     }
 
     /// <summary>The float weight of a <see cref="Int8Layout.Block32Float"/> cache (q8_0 rounding), [out, in].</summary>
@@ -98,13 +111,18 @@ internal sealed class Int8WeightCache
     /// tensors' names, files, offsets and the files' sizes and modification times, so a changed
     /// checkpoint gets a new cache rather than stale weights.
     /// </summary>
+    /// <remarks>
+    /// <paramref name="columnScales"/>: SmoothQuant's factors by weight name (<see cref="Int8Smoothing"/>); those
+    /// matrices are quantized as W · diag(s). <paramref name="variant"/> names them in the key (the statistics' hash).
+    /// </remarks>
     public static Int8WeightCache LoadOrCreate(string modelDirectory, SafetensorsStore store, IReadOnlyList<string> matrixNames,
-        Int8Layout? layout = null)
+        Int8Layout? layout = null, IReadOnlyDictionary<string, float[]>? columnScales = null, string? variant = null)
     {
         var chosen = layout ?? IntegerLayoutForThisCpu;
-        var key = Key(store, matrixNames, chosen);
+        var key = Key(store, matrixNames, chosen, variant);
         var folder = Path.Combine(modelDirectory, FolderName);
-        var stem = chosen switch { Int8Layout.PerColumn => "int8", Int8Layout.PerColumnUnsigned => "uint8", _ => "q8_0" };
+        var stem = chosen switch { Int8Layout.PerColumn => "int8", Int8Layout.PerColumnUnsigned => "uint8", Int8Layout.Block32Int8 => "q8_0-blocks", _ => "q8_0" };
+        if (variant is not null) stem = "smooth-" + stem;
         var relative = Path.Combine(FolderName, $"{stem}-{key}.bin");
         var dataPath = Path.Combine(modelDirectory, relative);
         var indexPath = Path.ChangeExtension(dataPath, ".json");
@@ -117,7 +135,7 @@ internal sealed class Int8WeightCache
         try
         {
             Directory.CreateDirectory(folder);
-            var tensors = Write(store, matrixNames, dataPath, indexPath, chosen);
+            var tensors = Write(store, matrixNames, dataPath, indexPath, chosen, columnScales);
             return new Int8WeightCache(relative, tensors, chosen);
         }
         catch (UnauthorizedAccessException e)
@@ -171,9 +189,44 @@ internal sealed class Int8WeightCache
         return result;
     }
 
-    private static Dictionary<string, (Slice, Slice)> Write(SafetensorsStore store, IReadOnlyList<string> names, string dataPath, string indexPath,
-        Int8Layout layout)
+    /// <summary>
+    /// q8_0's blocks as <c>MatMulNBits</c> (bits 8, block 32) reads them: along each row of W [out, in], per block of 32,
+    /// d = max|x| / 127 rounded to fp16 (as llama.cpp stores it), q = round(x / d) away from zero; codes q + 128 as
+    /// uint8 [out, ⌈in/32⌉, 32], a row's last block padded with code 128 (zero); scales d as float [out · ⌈in/32⌉]. The
+    /// weights it stands for are exactly <see cref="RoundBlock32"/>'s.
+    /// </summary>
+    internal static (byte[] Codes, float[] Scales) QuantizeBlock32(float[] w, int outFeatures, int inFeatures)
     {
+        const int block = 32;
+        var blocks = (inFeatures + block - 1) / block;
+        var codes = new byte[outFeatures * blocks * block];
+        Array.Fill(codes, (byte)128);
+        var scales = new float[outFeatures * blocks];
+        for (var n = 0; n < outFeatures; n++)
+            for (var b = 0; b < blocks; b++)
+            {
+                int start = n * inFeatures + b * block, end = n * inFeatures + Math.Min(inFeatures, (b + 1) * block);
+                var max = 0f;
+                for (var i = start; i < end; i++) max = Math.Max(max, Math.Abs(w[i]));
+                var d = (float)(Half)(max / 127f);
+                var inverse = d > 0 ? 1f / d : 0f;
+                scales[n * blocks + b] = d;
+                for (var i = start; i < end; i++)
+                    codes[(n * blocks + b) * block + (i - start)] = (byte)(Math.Clamp(MathF.Round(w[i] * inverse, MidpointRounding.AwayFromZero), -127, 127) + 128);
+            }
+        return (codes, scales);
+    }
+
+    private static Dictionary<string, (Slice, Slice)> Write(SafetensorsStore store, IReadOnlyList<string> names, string dataPath, string indexPath,
+        Int8Layout layout, IReadOnlyDictionary<string, float[]>? columnScales)
+    {
+        float[] Read(string name, int outFeatures, int inFeatures)
+        {
+            var w = store.ReadAsFloat32(name);
+            if (columnScales is not null && columnScales.TryGetValue(name, out var s)) Int8Smoothing.ScaleColumns(w, outFeatures, inFeatures, s);
+            return w;
+        }
+
         var tensors = new Dictionary<string, (Slice, Slice)>(StringComparer.Ordinal);
         var partial = WeightCacheFile.Partial(dataPath);
         using (var stream = new FileStream(partial, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
@@ -184,12 +237,20 @@ internal sealed class Int8WeightCache
                 int outFeatures = checked((int)entry.Shape[0]), inFeatures = checked((int)entry.Shape[1]);
                 if (layout == Int8Layout.Block32Float)
                 {
-                    var rounded = RoundBlock32(store.ReadAsFloat32(name), inFeatures);
+                    var rounded = RoundBlock32(Read(name, outFeatures, inFeatures), inFeatures);
                     var slice = Append(stream, System.Runtime.InteropServices.MemoryMarshal.AsBytes(rounded.AsSpan()), [outFeatures, inFeatures]);
                     tensors[name] = (slice, slice);
                     continue;
                 }
-                var (b, scale) = Quantize(store.ReadAsFloat32(name), outFeatures, inFeatures);
+                if (layout == Int8Layout.Block32Int8)
+                {
+                    var (codes, blockScales) = QuantizeBlock32(Read(name, outFeatures, inFeatures), outFeatures, inFeatures);
+                    var blocks = (inFeatures + 31) / 32;
+                    tensors[name] = (Append(stream, codes, [outFeatures, blocks, 32]),
+                        Append(stream, System.Runtime.InteropServices.MemoryMarshal.AsBytes(blockScales.AsSpan()), [outFeatures * blocks]));
+                    continue;
+                }
+                var (b, scale) = Quantize(Read(name, outFeatures, inFeatures), outFeatures, inFeatures);
                 var bytes = System.Runtime.InteropServices.MemoryMarshal.AsBytes(b.AsSpan());
                 if (layout == Int8Layout.PerColumnUnsigned)
                     for (var i = 0; i < bytes.Length; i++) bytes[i] ^= 0x80;   // int8 v → uint8 v + 128
@@ -221,8 +282,8 @@ internal sealed class Int8WeightCache
         }
     }
 
-    private static string Key(SafetensorsStore store, IReadOnlyList<string> names, Int8Layout layout) =>
-        WeightCacheFile.Key(store, names, $"v{FormatVersion} {layout}");
+    private static string Key(SafetensorsStore store, IReadOnlyList<string> names, Int8Layout layout, string? variant) =>
+        WeightCacheFile.Key(store, names, $"v{FormatVersion} {layout}{(variant is null ? "" : " smooth " + variant)}");
 
     private sealed record Index(int Version, Dictionary<string, IndexEntry> Tensors);
 
@@ -235,4 +296,5 @@ internal enum Int8Layout
     PerColumn,
     Block32Float,
     PerColumnUnsigned,
+    Block32Int8,
 }

@@ -18,6 +18,8 @@ public class Int8RecipeTests
     [InlineData("per-tensor")]
     [InlineData("per-row;fp32=output.dense")]
     [InlineData("q8_0-weights;fp32-layers=0,-1")]
+    [InlineData("q8_0;fp32=output.dense")]
+    [InlineData("per-tensor;smooth=/models/act-maxima.json;smooth-alpha=0.8")]
     [InlineData("per-tensor;fp32=attention.output.dense,output.dense;fp32-layers=3")]
     public void A_recipe_reads_back_from_its_text(string text)
     {
@@ -31,6 +33,7 @@ public class Int8RecipeTests
     [InlineData("per-column", "'per-column' is not understood")]
     [InlineData("per-row;fp32=mlp", "unknown module 'mlp'")]
     [InlineData("fp32-layers=first", "layer 'first' is not a number")]
+    [InlineData("per-tensor;smooth-alpha=2", "smooth-alpha '2' is not a number from 0 to 1")]
     public void A_wrong_recipe_names_the_part_it_does_not_understand(string text, string message)
     {
         var e = Assert.Throws<RerankException>(() => Int8Recipe.Parse(text));
@@ -88,6 +91,7 @@ public class Int8RecipeTests
     [Theory]
     [InlineData("per-row", "MatMulInteger")]
     [InlineData("q8_0-weights", "FusedMatMul")]
+    [InlineData("q8_0", "MatMulNBits")]
     [InlineData("per-tensor;fp32=output.dense", "DynamicQuantizeMatMul")]
     public async Task Each_recipe_runs_its_own_operators_and_stays_close_to_fp32(string text, string op)
     {

@@ -46,9 +46,13 @@ public class ScoreCachingRerankerTests
         await cache.RerankAsync("other", ["a"]);
         await cache.RerankAsync("q", ["a"], new RerankOptions { RawScores = true });
         await cache.RerankAsync("q", ["a"], new RerankOptions { MaxDocumentTokens = 8 });
+        // A decoder's instruction is part of its prompt; an empty one is not the absent one.
+        await cache.RerankAsync("q", ["a"], new RerankOptions { Instruction = "Find manuals" });
+        await cache.RerankAsync("q", ["a"], new RerankOptions { Instruction = "" });
+        await cache.RerankAsync("q", ["a"], new RerankOptions { Instruction = "Find manuals" });
         await cache.RerankAsync("q", ["a"]);
 
-        Assert.Equal(4, fake.Calls.Count);
+        Assert.Equal(6, fake.Calls.Count);
     }
 
     [Fact]
