@@ -22,7 +22,7 @@ results="${RERANK_BENCH_RESULTS:-/tmp/rerank-benchmarks}"
 lock="${RERANK_BENCH_LOCK:-$( [ -d /work ] && echo /work/bench.lock || echo /tmp/rerank-bench.lock )}"
 python=/usr/bin/python3
 
-sections=(suite versus-torch suite-long before-after batch-budget profile plain accuracy long-inputs threads int8 int8-tiny activations int8-trained int8-real int8-versus-torch transformersjs cli-bench architectures modernbert ettin modernbert-long sliding-window gte deberta decoder-prefix decoders listwise load-tiny load-full)
+sections=(suite versus-torch suite-long before-after batch-budget profile plain accuracy long-inputs threads int8 int8-tiny activations int8-trained int8-real int8-versus-torch transformersjs cli-bench architectures modernbert ettin modernbert-long sliding-window gte deberta decoder-prefix decoders listwise load-tiny load-full fairness)
 describe() {
   case "$1" in
     suite) echo "engine (fp32, fp32 prepacked, int8) against PyTorch at 10x128, 10x512, 50x256, with load probes" ;;
@@ -55,6 +55,7 @@ describe() {
     sliding-window) echo "ModernBERT local layers: the dense band bias against the blocked sliding window, 512 to 4096 tokens" ;;
     load-tiny) echo "rerank serve under 1/8/32 clients, tiny fixture model" ;;
     load-full) echo "rerank serve under 1/8/32 clients, full-size model" ;;
+    fairness) echo "two models in one server: p99 of short requests to one (full-size, MiniLM-L6 shape) beside a 1x8192 request on the full-size model, against alone; shared pool and separate pools" ;;
     *) return 1 ;;
   esac
 }
@@ -323,6 +324,12 @@ for s in "${sections[@]}"; do
     load-full)
       measure load-full md $load --model "$full" --threads 2 --clients 1,8,32 --requests 4,16,32 --docs 10 --tokens 256 \
         --max-seconds 200 ;;
+    fairness)
+      # Short requests sized to each model: 1 x 128 on the full-size model (about a second alone), 10 x 256 on MiniLM.
+      minilm="$(model minilm-l6)"
+      measure fairness md sh -c "for p in shared separate; do \
+        $load fairness --model $full --short-model $full --pools \$p --threads 2 --long-tokens 8192 --docs 1 --tokens 128 --requests 20; echo; \
+        $load fairness --model $full --short-model $minilm --pools \$p --threads 2 --long-tokens 8192 --docs 10 --tokens 256 --requests 40; echo; done" ;;
   esac
 done
 echo "docs/benchmarks.md updated: ${sections[*]} (raw outputs in $results)" >&2

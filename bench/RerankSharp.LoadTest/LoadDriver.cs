@@ -34,7 +34,8 @@ internal sealed record LoadResult(int Clients, int Requests, int Errors, TimeSpa
 /// Builds request bodies of exactly docs × tokens with the server's /tokenize, then runs levels of N clients that
 /// share a bounded request count, one request at a time each; reads /metrics before and after for batch figures.
 /// </summary>
-internal sealed class LoadDriver(Uri server, LoadOptions options)
+/// <remarks><paramref name="model"/> goes in every body's <c>model</c> field and sizes texts with that model's tokenizer (a one-model server serves any name).</remarks>
+internal sealed class LoadDriver(Uri server, LoadOptions options, string model = "m")
 {
     private static readonly string[] Words =
         ["river", "capital", "mountain", "history", "population", "train", "museum", "北京", "城市", "首都", "Москва", "données", "system", "energy", "garden", "ocean"];
@@ -67,7 +68,7 @@ internal sealed class LoadDriver(Uri server, LoadOptions options)
             {
                 ["query"] = query,
                 [options.Route == "/rerank" ? "texts" : "documents"] = new JsonArray(documents.Select(x => (JsonNode)x!).ToArray()),
-                ["model"] = "m",
+                ["model"] = model,
             };
             _bodies.Add(body.ToJsonString());
         }
@@ -86,7 +87,7 @@ internal sealed class LoadDriver(Uri server, LoadOptions options)
         {
             ["query"] = query,
             [options.Route == "/rerank" ? "texts" : "documents"] = new JsonArray(documents.Select(x => (JsonNode)x!).ToArray()),
-            ["model"] = "m",
+            ["model"] = model,
         }.ToJsonString();
     }
 
@@ -131,7 +132,7 @@ internal sealed class LoadDriver(Uri server, LoadOptions options)
 
     private async Task<int[]> TokenizeAsync(string[] texts)
     {
-        var body = new JsonObject { ["inputs"] = new JsonArray(texts.Select(x => (JsonNode)x!).ToArray()), ["add_special_tokens"] = false };
+        var body = new JsonObject { ["inputs"] = new JsonArray(texts.Select(x => (JsonNode)x!).ToArray()), ["add_special_tokens"] = false, ["model"] = model };
         using var response = await _client.PostAsync("/tokenize", new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"));
         response.EnsureSuccessStatusCode();
         return JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsArray().Select(t => t!.AsArray().Count).ToArray();

@@ -32,11 +32,17 @@ internal sealed record LoadOptions
     /// <summary>Fraction of soak requests whose client disconnects at a random moment.</summary>
     public double Disconnect { get; init; } = 0.05;
     public int Runs { get; init; } = 3;
+    /// <summary>fairness: the model the short requests go to (the long ones go to --model).</summary>
+    public string? ShortModel { get; init; }
+    /// <summary>fairness: tokens of the one long pair running on --model.</summary>
+    public int LongTokens { get; init; } = 8192;
+    /// <summary>fairness: "shared" (one ONNX Runtime pool, batches taking turns, as rerank serve with several models) or "separate" (a pool per session).</summary>
+    public string Pools { get; init; } = "shared";
 
     public static LoadOptions? Parse(string[] args)
     {
         var options = new LoadOptions();
-        if (args is [("overload" or "soak" or "cancel") and var mode, ..])
+        if (args is [("overload" or "soak" or "cancel" or "fairness") and var mode, ..])
         {
             options = options with { Mode = mode };
             args = args[1..];
@@ -66,10 +72,14 @@ internal sealed record LoadOptions
                 "--rate" => options with { Rate = Double(value) },
                 "--disconnect" => options with { Disconnect = Double(value) },
                 "--runs" => options with { Runs = Int(value) },
+                "--short-model" => options with { ShortModel = value },
+                "--long-tokens" => options with { LongTokens = Int(value) },
+                "--pools" when value is "shared" or "separate" => options with { Pools = value },
                 _ => null,
             };
             if (options is null) return null;
         }
+        if (options.Mode == "fairness" && (options.Model is null || options.ShortModel is null)) return null;
         return (options.Model is null) == (options.Url is null) ? null : options;
     }
 

@@ -6,7 +6,8 @@
 //       --model /work/models/full --threads 2 --clients 1,8,32 --docs 10 --tokens 256 --requests 4,16,32
 //
 // --model hosts the server in this process on 127.0.0.1 (one command, one lock); --url drives a running
-// `rerank serve` instead. Every request is docs × tokens: `docs` documents whose pairs are `tokens` long
+// `rerank serve` instead. fairness hosts two models (--model for the long request, --short-model for the short
+// ones) and reports the short ones' p99 beside a 1 × --long-tokens request against alone. Every request is docs × tokens: `docs` documents whose pairs are `tokens` long
 // (query + document + 4 special tokens), sized with the server's own /tokenize.
 using System.Globalization;
 using RerankSharp.LoadTest;
@@ -20,9 +21,13 @@ if (options is null)
         "                   [--clients 1,8,32] [--requests 20,80,320] [--docs 10] [--tokens 256] [--route /rerank] [--max-seconds 240] [--seed 1]\n" +
         "       overload: [--pid SERVER_PID] [--burst N (default 10 × the queue's capacity)] [--rss-bound-mib M]\n" +
         "       soak:     [--pid SERVER_PID] [--minutes 20] [--rate R (default 80% of measured capacity)] [--disconnect 0.05]\n" +
-        "       cancel:   [--tokens 8192] [--runs 3]   (see bench/reliability.sh)");
+        "       cancel:   [--tokens 8192] [--runs 3]   (see bench/reliability.sh)\n" +
+        "       fairness: --model LONG_DIR --short-model SHORT_DIR [--long-tokens 8192] [--docs 10] [--tokens 256] [--requests 40] [--pools shared|separate]");
     return 2;
 }
+
+// Two models in one server of this process: a short model's latency beside a long request on the other (FairnessRun).
+if (options.Mode == "fairness") return await FairnessRun.RunAsync(options);
 
 CrossEncoder? encoder = null;
 Microsoft.AspNetCore.Builder.WebApplication? app = null;

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using RerankSharp.Scoring;
 using RerankSharp.Server;
+using RerankSharp.Server.Models;
 
 namespace RerankSharp.Fuzz;
 
@@ -28,7 +29,7 @@ internal static class HttpBodyTargets
 
     public static void CohereV2(byte[] body) => Post(body, (c, s) => RerankEndpoints.RerankCohere(c, s.Ranking, s.Options, apiVersion: 2));
 
-    public static void Tokenize(byte[] body) => Post(body, (c, s) => RerankEndpoints.Tokenize(c, s.Encoder, s.Options));
+    public static void Tokenize(byte[] body) => Post(body, (c, s) => RerankEndpoints.Tokenize(c, s.Ranking, s.Services.GetRequiredService<RerankModelRegistry>(), s.Options));
 
     private static void Post(byte[] body, Func<HttpContext, Server, Task<IResult>> handler)
     {

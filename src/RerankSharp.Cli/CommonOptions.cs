@@ -17,10 +17,33 @@ internal static class CommonOptions
 
     public static readonly Option<string> Model = new("--model", "-m")
     {
-        Description = "Model folder (config.json, model.safetensors, tokenizer files) or Hugging Face hub id, taken from the hub cache or downloaded into it (not with HF_HUB_OFFLINE=1). Env: RERANK_MODEL.",
+        Description = "Model folder (config.json, model.safetensors, tokenizer files) or Hugging Face hub id, taken from the hub cache or downloaded into it (not with HF_HUB_OFFLINE=1); serve takes it repeated, each NAME=PATH_OR_HUB_ID or PATH_OR_HUB_ID. Env: RERANK_MODEL (serve: comma-separated).",
         DefaultValueFactory = _ => Env("RERANK_MODEL") ?? DefaultModel,
         Recursive = true,
+        // Repeatable so that serve can host several models; every other command runs one and says so.
+        Arity = ArgumentArity.OneOrMore,
+        AllowMultipleArgumentsPerToken = false,
+        CustomParser = OneModelUnlessServing,
     };
+
+    private static string OneModelUnlessServing(System.CommandLine.Parsing.ArgumentResult result)
+    {
+        if (result.Tokens.Count == 0) return Env("RERANK_MODEL") ?? DefaultModel;
+        var command = (result.Parent?.Parent as System.CommandLine.Parsing.CommandResult)?.Command.Name;
+        if (result.Tokens.Count > 1 && command != "serve")
+            result.AddError($"--model is given {result.Tokens.Count} times; {command ?? "this command"} runs one model (only rerank serve hosts several).");
+        return result.Tokens[^1].Value;
+    }
+
+    /// <summary>Every --model value, in order (serve's models); RERANK_MODEL comma-separated, or the default, when none is given.</summary>
+    public static IReadOnlyList<string> Models(ParseResult result)
+    {
+        if (result.GetResult(Model) is { Tokens.Count: > 0 } given) return given.Tokens.Select(t => t.Value).ToList();
+        var variable = Env("RERANK_MODEL");
+        if (variable is null) return [DefaultModel];
+        // A comma in an existing path is part of it; otherwise commas separate models.
+        return Directory.Exists(variable) ? [variable] : variable.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+    }
 
     public static readonly Option<int?> MaxLength = new("--max-length")
     {

@@ -134,6 +134,38 @@ public static class RerankerServiceCollectionExtensions
     }
 
     /// <summary>
+    /// Registers the reranker <paramref name="innerRerankerFactory"/> makes as a keyed <see cref="IReranker"/> under
+    /// <paramref name="name"/>, wrapped by the middleware added to the returned builder: one of several models an
+    /// application (or <c>AddRerankServer(options, names)</c> of RerankSharp.Server, which serves them by name) resolves
+    /// with <c>[FromKeyedServices(name)] IReranker</c> or <c>GetRequiredKeyedService&lt;IReranker&gt;(name)</c>.
+    /// </summary>
+    public static RerankerBuilder AddKeyedReranker(this IServiceCollection services, string name, Func<IServiceProvider, IReranker> innerRerankerFactory)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        var builder = new RerankerBuilder(innerRerankerFactory);
+        services.AddKeyedSingleton(name, (sp, _) => builder.Build(sp));
+        return builder;
+    }
+
+    /// <summary>
+    /// A <see cref="CrossEncoder"/> of <paramref name="model"/> (folder or hub id) as the keyed <see cref="IReranker"/>
+    /// <paramref name="name"/>, loaded on first use and disposed with the container.
+    /// </summary>
+    public static RerankerBuilder AddKeyedReranker(this IServiceCollection services, string name, string model, CrossEncoderOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(model);
+        options ??= new CrossEncoderOptions();
+        services.AddKeyedSingleton(name, (sp, _) =>
+        {
+            var loggers = sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance;
+            return new HostedCrossEncoder(model, options.Logger is null ? options with { Logger = loggers.CreateLogger<CrossEncoder>() } : options,
+                loggers.CreateLogger<HostedCrossEncoder>());
+        });
+        return services.AddKeyedReranker(name, sp => sp.GetRequiredKeyedService<HostedCrossEncoder>(name));
+    }
+
+    /// <summary>
     /// A health check named <paramref name="name"/> that reports the registered reranker (<see cref="RerankerHealthCheck"/>):
     /// healthy when ready; <paramref name="failureStatus"/> (default Unhealthy) while loading or after a failure.
     /// </summary>

@@ -29,4 +29,5 @@ internal static class ErrorTypes
     public const string Backend = "backend";
     public const string Internal = "internal";
     public const string NotFound = "not_found";
+    public const string ModelNotFound = "model_not_found";
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.AspNetCore.Http;
 using RerankSharp.Scoring;
+using RerankSharp.Server.Models;
 using RerankSharp.Tokenization;
 
 namespace RerankSharp.Server;
@@ -22,54 +23,96 @@ internal sealed record RankQuery(string Query, IReadOnlyList<string> Documents)
 
     /// <summary>The task instruction of instruction-following rerankers (Qwen3-Reranker), as vLLM, SGLang and llama.cpp take it.</summary>
     public string? Instruction { get; init; }
+
+    /// <summary>The request's <c>model</c> field: which served model scores it; null = the default (the first).</summary>
+    public string? Model { get; init; }
 }
 
 /// <summary>One document in the answer, best first.</summary>
 internal sealed record RankedDocument(int Index, float Score, bool Truncated, DocumentWindow? Window = null);
 
 /// <summary>The answer of every rerank route before it is put in that route's shape.</summary>
-internal sealed record Ranking(IReadOnlyList<RankedDocument> Results, DocumentScores Scores);
+internal sealed record Ranking(IReadOnlyList<RankedDocument> Results, DocumentScores Scores, string Model);
 
 /// <summary>
-/// Scores and ranks for all routes, HTTP and gRPC: the pairs go to the encoder's one batching queue (DESIGN.md §1)
-/// with the request's abort token, so a client that disconnects drops its pending pairs; nothing here batches on its own.
+/// Scores and ranks for all routes, HTTP and gRPC: the request's <c>model</c> picks a reranker of the
+/// <see cref="RerankModelRegistry"/>, and its pairs go to that model's one batching queue (DESIGN.md §1) with the
+/// request's abort token, so a client that disconnects drops its pending pairs; nothing here batches on its own.
 /// </summary>
-internal sealed class RankingService(CrossEncoder encoder, RerankServerOptions options, RerankMetrics metrics)
+internal sealed class RankingService(RerankModelRegistry registry, RerankServerOptions options, RerankMetrics metrics)
 {
     public async Task<Ranking> RankAsync(HttpContext context, RankQuery query)
     {
         var clock = Stopwatch.StartNew();
-        var scores = await ScoreAsync(query, context.RequestAborted);
+        var (scores, model) = await ScoreAsync(query, context.RequestAborted);
         WriteTimingHeaders(context.Response, ComputeCharacters(query.Query, query.Documents), scores, clock.Elapsed);
 
         var minScore = query.MinScore ?? options.MinScore;
-        var ranked = CrossEncoder.RankScores(scores.Scores, query.Documents)
+        var ranked = RerankScores.Rank(scores.Scores, query.Documents)
             .Where(r => minScore is null || r.Score >= minScore)
             .Take(query.TopN ?? int.MaxValue)
             .Select(r => new RankedDocument(r.Index, r.Score, scores.Truncated[r.Index], scores.Windows?[r.Index]))
             .ToList();
-        return new Ranking(ranked, scores);
+        return new Ranking(ranked, scores, model);
     }
 
-    /// <summary>The scores of <paramref name="query"/>'s documents in input order, unranked.</summary>
-    public async Task<DocumentScores> ScoreAsync(RankQuery query, CancellationToken cancellationToken)
+    /// <summary>The model <paramref name="name"/> picks; 404 with the names served when there is none.</summary>
+    public ServedModel Resolve(string? name) =>
+        registry.Find(name) ?? throw new HttpError(StatusCodes.Status404NotFound, ErrorTypes.ModelNotFound,
+            $"The model \"{name}\" is not served here; use one of: {string.Join(", ", registry.Models.Select(m => m.Name))} (GET /v1/models lists them).");
+
+    /// <summary>The scores of <paramref name="query"/>'s documents in input order, unranked, and the name of the model that scored them.</summary>
+    public async Task<(DocumentScores Scores, string Model)> ScoreAsync(RankQuery query, CancellationToken cancellationToken)
     {
-        // The library decides what a ranking call accepts (RankingInput), so the routes, gRPC and the CLI agree.
-        var scores = await encoder.ScoreDocumentsAsync(query.Query, query.Documents, new RerankOptions
+        var model = Resolve(query.Model);
+        var rerankOptions = new RerankOptions
         {
             TopN = query.TopN,
             RawScores = query.RawScores,
             Truncate = query.Truncate ?? options.AutoTruncate,
             TruncationDirection = query.Direction,
             MaxDocumentTokens = query.MaxDocumentTokens,
-            Instruction = query.Instruction,
-            LongDocuments = query.LongDocuments ?? options.LongDocuments,
-            ChunkStride = query.ChunkStride ?? options.ChunkStride,
-            ChunkAggregation = query.ChunkAggregation ?? options.ChunkAggregation,
+            // The request's own setting, else the model's (models file), else the server's.
+            Instruction = query.Instruction ?? model.Defaults.Instruction,
+            LongDocuments = query.LongDocuments ?? model.Defaults.LongDocuments ?? options.LongDocuments,
+            ChunkStride = query.ChunkStride ?? model.Defaults.ChunkStride ?? options.ChunkStride,
+            ChunkAggregation = query.ChunkAggregation ?? model.Defaults.ChunkAggregation ?? options.ChunkAggregation,
             ReturnWindows = query.ReturnWindows,
-        }, cancellationToken);
-        metrics.RecordDocuments(scores);
-        return scores;
+        };
+        using var lease = await registry.AcquireAsync(model, cancellationToken);
+        // The library decides what a ranking call accepts (RankingInput), so the routes, gRPC and the CLI agree.
+        var scores = lease.Reranker is IDocumentScorer scorer
+            ? await scorer.ScoreDocumentsAsync(query.Query, query.Documents, rerankOptions, cancellationToken)
+            : await ScoreThroughRerankAsync(lease.Reranker, query, rerankOptions, cancellationToken);
+        metrics.RecordDocuments(model.Name, scores);
+        return (scores, model.Name);
+    }
+
+    // A reranker that is not the engine itself (a remote one, or the engine inside middleware: a cache, logging) is
+    // called through the contract, so the middleware runs; it says nothing of tokens or cuts, which are reported as 0
+    // and false, and its time counts as inference.
+    private static async Task<DocumentScores> ScoreThroughRerankAsync(IReranker reranker, RankQuery query, RerankOptions options, CancellationToken cancellationToken)
+    {
+        RankingInput.Check(query.Query, query.Documents, options);
+        var clock = Stopwatch.StartNew();
+        var results = await reranker.RerankAsync(query.Query, query.Documents, options with { TopN = null }, cancellationToken);
+        var scores = new float[query.Documents.Count];
+        var windows = options.ReturnWindows ? new DocumentWindow[query.Documents.Count] : null;
+        var seen = new bool[query.Documents.Count];
+        foreach (var result in results)
+        {
+            if ((uint)result.Index >= (uint)scores.Length || seen[result.Index])
+                throw new RerankException(RerankErrorKind.Backend, $"The reranker answered index {result.Index} for {scores.Length} documents, or twice; its results must name each document once.");
+            seen[result.Index] = true;
+            scores[result.Index] = result.Score;
+            if (windows is not null && result.Window is { } window) windows[result.Index] = window;
+        }
+        if (seen.Contains(false))
+            throw new RerankException(RerankErrorKind.Backend, $"The reranker answered {results.Count} of {scores.Length} documents; without a top_n it must score each one.");
+        return new DocumentScores(scores, new int[scores.Length], new bool[scores.Length], TimeSpan.Zero, TimeSpan.Zero, clock.Elapsed)
+        {
+            Windows = windows,
+        };
     }
 
     /// <summary>Characters the model was given, as TEI counts them: the query once per document, plus the documents.</summary>

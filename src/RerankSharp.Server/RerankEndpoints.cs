@@ -9,6 +9,7 @@ using Microsoft.Extensions.Hosting;
 using Prometheus;
 using RerankSharp.Scoring;
 using RerankSharp.Server.Contracts;
+using RerankSharp.Server.Models;
 using RerankSharp.Tokenization;
 
 namespace RerankSharp.Server;
@@ -39,9 +40,14 @@ public static class RerankEndpoints
         routes.MapPost("/tokenize", Tokenize).WithName("tokenize")
             .WithSummary("TEI tokenize: {inputs: string | [string], add_special_tokens?} → [[{id, text, special, start, stop}]].")
             .AcceptsJson<TeiTokenizeRequest>().Produces<TeiToken[][]>().WithErrors();
-        routes.MapGet("/info", Info).WithName("info").WithSummary("TEI info: the model and this server's limits.").Produces<TeiInfo>();
-        routes.MapGet("/health", Health).WithName("health").WithSummary("200 while serving; 503 from the moment it starts shutting down (while it drains).")
-            .Produces(StatusCodes.Status200OK).Produces<ErrorResponse>(StatusCodes.Status503ServiceUnavailable);
+        routes.MapGet("/info", Info).WithName("info").WithSummary("TEI info: the model (?model=NAME, default the first) and this server's limits.").Produces<TeiInfo>()
+            .Produces<ErrorResponse>(StatusCodes.Status404NotFound);
+        routes.MapGet("/health", Health).WithName("health").WithSummary("200 while serving; 503 from the moment it starts shutting down (while it drains). ?model=NAME: that model's health (503 if its load failed).")
+            .Produces(StatusCodes.Status200OK).Produces<ErrorResponse>(StatusCodes.Status503ServiceUnavailable).Produces<ErrorResponse>(StatusCodes.Status404NotFound);
+        routes.MapGet("/v1/models", ListModels).WithName("models").WithSummary("The served models, in the list shape of OpenAI-compatible servers (vLLM, Infinity).")
+            .Produces<ModelList>();
+        routes.MapGet("/v1/models/{**name}", GetModel).WithName("model").WithSummary("One served model, by name or hub id.")
+            .Produces<ModelCard>().Produces<ErrorResponse>(StatusCodes.Status404NotFound);
         routes.MapGet("/metrics", Metrics).WithName("metrics").WithSummary("Prometheus text exposition.").Produces<string>(contentType: "text/plain");
         endpoints.MapOpenApi("/openapi.json");
         return endpoints;
@@ -105,9 +111,12 @@ public static class RerankEndpoints
     private static async Task<IResult> RankCohere(HttpContext context, RankingService ranking, RerankServerOptions options, JsonFields fields, int apiVersion)
     {
         var model = fields.OptionalString("model");
+        // An unknown model is refused before the documents are read.
+        ranking.Resolve(model);
         var rankFields = fields.OptionalStringList("rank_fields");
         var query = new RankQuery(fields.RequiredString("query"), fields.Documents("documents", options.MaxDocuments, allowObjects: true, rankFields))
         {
+            Model = model,
             TopN = fields.OptionalInt("top_n"),
             MaxDocumentTokens = fields.OptionalPositiveInt("max_tokens_per_doc"),
             Truncate = fields.OptionalBool("truncate"),
@@ -127,7 +136,7 @@ public static class RerankEndpoints
         var billed = new RerankBilledUnits((query.Documents.Count + 99) / 100);
         var reply = apiVersion == 1
             ? new RerankResponse(Guid.NewGuid().ToString(), results, new RerankMeta(new RerankApiVersion("1"), billed),
-                model ?? options.ModelName, new RerankUsage(ranked.Scores.TotalTokens))
+                model ?? ranked.Model, new RerankUsage(ranked.Scores.TotalTokens))
             : new RerankResponse(Guid.NewGuid().ToString(), results, new RerankMeta(new RerankApiVersion("2", IsExperimental: false), billed));
         return TypedResults.Json(reply, RerankJson.Options);
     }
@@ -148,17 +157,24 @@ public static class RerankEndpoints
         _ => throw HttpError.Invalid($"`truncation_direction` must be \"left\" or \"right\"; got \"{value}\"."),
     };
 
-    internal static async Task<IResult> Tokenize(HttpContext context, CrossEncoder encoder, RerankServerOptions options)
+    internal static async Task<IResult> Tokenize(HttpContext context, RankingService ranking, RerankModelRegistry models, RerankServerOptions options)
     {
         using var body = await JsonRequestBody.ReadAsync(context, options);
         var fields = new JsonFields(body.Root);
+        var model = ranking.Resolve(fields.OptionalString("model"));
         IReadOnlyList<string> inputs = body.Root.TryGetProperty("inputs", out var value) && value.ValueKind == JsonValueKind.String
             ? [fields.RequiredString("inputs")]
             : fields.Documents("inputs", options.MaxDocuments, allowObjects: false);
         var special = fields.OptionalBool("add_special_tokens") ?? true;
-        var reply = inputs.Select(text => Tokens(encoder.Tokenizer, text, special)).ToArray();
+        using var lease = await models.AcquireAsync(model, context.RequestAborted);
+        var tokenizer = TokenizerOf(lease);
+        var reply = inputs.Select(text => Tokens(tokenizer, text, special)).ToArray();
         return TypedResults.Json(reply, RerankJson.Options);
     }
+
+    /// <summary>The tokenizer of an in-process model; a remote one has none here to tokenize with.</summary>
+    internal static PairTokenizer TokenizerOf(ModelLease lease) => lease.Reranker.GetService<PairTokenizer>()
+        ?? throw HttpError.Invalid($"Model \"{lease.Model.Name}\" does not run in this process, so this server cannot tokenize for it; ask the server that runs it.");
 
     /// <summary>The tokens of one text as <c>/tokenize</c> and gRPC <c>Tokenize</c> report them.</summary>
     internal static TeiToken[] Tokens(PairTokenizer tokenizer, string text, bool addSpecialTokens)
@@ -169,32 +185,70 @@ public static class RerankEndpoints
         return ids.Select((id, i) => new TeiToken(id, pieces[i], tokenizer.IsSpecial(id), null, null)).ToArray();
     }
 
-    private static IResult Info(CrossEncoder encoder, RerankServerOptions options) => TypedResults.Json(DescribeServer(encoder, options), RerankJson.Options);
+    private static async Task<IResult> Info(HttpContext context, RankingService ranking, RerankModelRegistry models, RerankServerOptions options, string? model = null) =>
+        TypedResults.Json(await DescribeServerAsync(ranking.Resolve(model), models, options, context.RequestAborted), RerankJson.Options);
 
-    /// <summary>What <c>GET /info</c> and gRPC <c>Info</c> report.</summary>
-    internal static TeiInfo DescribeServer(CrossEncoder encoder, RerankServerOptions options) => new(
-        ModelId: options.ModelName,
-        ModelSha: null,
-        ModelDtype: encoder.Folder.Config.TorchDtype ?? "float32",
-        ModelType: new TeiModelType(new TeiClassifierModel(new Dictionary<string, string> { ["0"] = "LABEL_0" }, new Dictionary<string, int> { ["LABEL_0"] = 0 })),
-        MaxConcurrentRequests: options.MaxConcurrentRequests,
-        MaxInputLength: encoder.MaxLength,
-        MaxBatchTokens: encoder.MaxBatchTokens,
-        MaxBatchRequests: null,
-        MaxClientBatchSize: options.MaxDocuments,
-        AutoTruncate: options.AutoTruncate,
-        // Requests tokenize on their own thread-pool threads.
-        TokenizationWorkers: Environment.ProcessorCount,
-        Version: Version,
-        MaxBatchSize: encoder.BatchSize,
-        MaxQueuedTokens: encoder.QueueStatistics.MaxQueuedTokens,
-        MaxBodyBytes: options.MaxBodyBytes,
-        ExecutionProvider: encoder.ExecutionProvider);
+    /// <summary>
+    /// What <c>GET /info</c> and gRPC <c>Info</c> report of <paramref name="model"/>: its limits as of its last load
+    /// (a model not loaded yet is loaded to learn them); a reranker that runs elsewhere reports the server's limits only.
+    /// </summary>
+    internal static async Task<TeiInfo> DescribeServerAsync(ServedModel model, RerankModelRegistry models, RerankServerOptions options, CancellationToken cancellationToken)
+    {
+        if (model.Limits is null && model.Unloadable && model.State != ServedModelState.Failed)
+        {
+            using var lease = await models.AcquireAsync(model, cancellationToken);
+        }
+        var limits = model.Limits;
+        return new(
+            ModelId: model.Name,
+            ModelSha: null,
+            ModelDtype: limits?.Dtype ?? "float32",
+            ModelType: new TeiModelType(new TeiClassifierModel(new Dictionary<string, string> { ["0"] = "LABEL_0" }, new Dictionary<string, int> { ["LABEL_0"] = 0 })),
+            MaxConcurrentRequests: options.MaxConcurrentRequests,
+            MaxInputLength: limits?.MaxLength ?? 0,
+            MaxBatchTokens: limits?.MaxBatchTokens ?? 0,
+            MaxBatchRequests: null,
+            MaxClientBatchSize: options.MaxDocuments,
+            AutoTruncate: options.AutoTruncate,
+            // Requests tokenize on their own thread-pool threads.
+            TokenizationWorkers: Environment.ProcessorCount,
+            Version: Version,
+            MaxBatchSize: limits?.BatchSize ?? 0,
+            MaxQueuedTokens: limits?.MaxQueuedTokens ?? 0,
+            MaxBodyBytes: options.MaxBodyBytes,
+            ExecutionProvider: limits?.ExecutionProvider ?? "remote");
+    }
 
-    private static IResult Health(IHostApplicationLifetime lifetime, ShutdownDrain drain) =>
-        lifetime.ApplicationStopping.IsCancellationRequested || drain.IsDraining
-            ? ErrorResponses.Error(StatusCodes.Status503ServiceUnavailable, ErrorTypes.Unhealthy, "The server is shutting down.")
+    private static IResult Health(IHostApplicationLifetime lifetime, ShutdownDrain drain, RankingService ranking, RerankModelRegistry models, string? model = null)
+    {
+        if (lifetime.ApplicationStopping.IsCancellationRequested || drain.IsDraining)
+            return ErrorResponses.Error(StatusCodes.Status503ServiceUnavailable, ErrorTypes.Unhealthy, "The server is shutting down.");
+        if (model is not null)
+        {
+            var served = ranking.Resolve(model);
+            return served.State == ServedModelState.Failed
+                ? ErrorResponses.Error(StatusCodes.Status503ServiceUnavailable, ErrorTypes.Unhealthy, $"Model \"{served.Name}\" failed to load: {served.Error}")
+                : TypedResults.Ok();
+        }
+        // The server is healthy while one model can answer; a model whose load failed is reported by /v1/models and
+        // by its own /health?model=NAME, and must not take the others out of a load balancer.
+        return models.Models.All(m => m.State == ServedModelState.Failed)
+            ? ErrorResponses.Error(StatusCodes.Status503ServiceUnavailable, ErrorTypes.Unhealthy,
+                "Every model failed to load: " + string.Join("; ", models.Models.Select(m => $"{m.Name}: {m.Error}")))
             : TypedResults.Ok();
+    }
+
+    private static IResult ListModels(RerankModelRegistry models)
+    {
+        var all = models.Models;
+        return TypedResults.Json(new ModelList(all.Select((m, i) => ModelCard.Of(m, isDefault: i == 0)).ToArray()), RerankJson.Options);
+    }
+
+    private static IResult GetModel(RankingService ranking, RerankModelRegistry models, string name)
+    {
+        var model = ranking.Resolve(name);
+        return TypedResults.Json(ModelCard.Of(model, isDefault: model == models.Default), RerankJson.Options);
+    }
 
     private static IResult Metrics(RerankMetrics metrics) =>
         TypedResults.Stream(stream => metrics.Registry.CollectAndExportAsTextAsync(stream), "text/plain; version=0.0.4; charset=utf-8");

@@ -10,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using RerankSharp.Scoring;
+using RerankSharp.Server.Models;
 using RerankSharp.Server.TeiGrpc;
 
 namespace RerankSharp.Server;
@@ -36,9 +37,25 @@ public static class RerankServerApplication
     /// <summary>How <paramref name="app"/>'s drain went, once it has stopped; null before.</summary>
     public static RerankDrainReport? DrainReport(WebApplication app) => app.Services.GetRequiredService<ShutdownDrain>().Report;
 
+    /// <summary>A server of one model, <paramref name="encoder"/>, named <see cref="RerankServerOptions.ModelName"/>; the caller disposes it after the server has stopped.</summary>
     public static WebApplication Create(CrossEncoder encoder, RerankServerOptions serverOptions, RerankHostOptions hostOptions)
     {
         ArgumentNullException.ThrowIfNull(encoder);
+        return Create(services => services.AddRerankServer(encoder, serverOptions), serverOptions, hostOptions);
+    }
+
+    /// <summary>
+    /// A server of the models of <paramref name="models"/>, routed by the requests' <c>model</c> field; the caller
+    /// disposes the registry after the server has stopped.
+    /// </summary>
+    public static WebApplication Create(RerankModelRegistry models, RerankServerOptions serverOptions, RerankHostOptions hostOptions)
+    {
+        ArgumentNullException.ThrowIfNull(models);
+        return Create(services => services.AddRerankServer(models, serverOptions), serverOptions, hostOptions);
+    }
+
+    private static WebApplication Create(Action<IServiceCollection> addServer, RerankServerOptions serverOptions, RerankHostOptions hostOptions)
+    {
         ArgumentNullException.ThrowIfNull(serverOptions);
         ArgumentNullException.ThrowIfNull(hostOptions);
         var address = ParseHost(hostOptions.Host);
@@ -70,7 +87,7 @@ public static class RerankServerApplication
                     listeners.Grpc = listen;
                 });
         });
-        builder.Services.AddRerankServer(encoder, serverOptions);
+        addServer(builder.Services);
         builder.Services.AddSingleton(listeners);
         if (hostOptions.GrpcPort is not null) builder.Services.AddRerankGrpc();
 
@@ -83,7 +100,7 @@ public static class RerankServerApplication
         }
         app.MapRerankEndpoints();
         if (hostOptions.Playground) app.MapRerankPlayground();
-        var routes = "POST /rerank, /v1/rerank, /v2/rerank, /tokenize and GET /info, /health, /metrics, /openapi.json" + (hostOptions.Playground ? ", / (the playground)" : "");
+        var routes = "POST /rerank, /v1/rerank, /v2/rerank, /tokenize and GET /info, /health, /v1/models, /metrics, /openapi.json" + (hostOptions.Playground ? ", / (the playground)" : "");
         app.MapFallback((HttpContext context) => ErrorResponses.Error(StatusCodes.Status404NotFound, ErrorTypes.NotFound,
             $"No route {context.Request.Method} {context.Request.Path}; this server answers {routes}."));
         return app;

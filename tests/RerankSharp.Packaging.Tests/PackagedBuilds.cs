@@ -32,7 +32,9 @@ public sealed class PackagedBuilds : IDisposable
         Feed = Temp("feed");
         _libraryFeed = new(() =>
         {
-            ExternalCommand.Dotnet("pack", "src/RerankSharp", "-c", "Release", "-o", Feed, $"-p:PackageVersion={PackageVersion}").EnsureSuccess();
+            // The engine depends on the contract package, and the remote client on the contract only: all three go in.
+            foreach (var project in new[] { "src/RerankSharp.Abstractions", "src/RerankSharp", "src/RerankSharp.Remote" })
+                ExternalCommand.Dotnet("pack", project, "-c", "Release", "-o", Feed, $"-p:PackageVersion={PackageVersion}").EnsureSuccess();
             return Feed;
         });
         _toolFeed = new(() =>
@@ -51,7 +53,7 @@ public sealed class PackagedBuilds : IDisposable
 
     public string Feed { get; }
 
-    /// <summary>The feed after <c>dotnet pack src/RerankSharp</c>.</summary>
+    /// <summary>The feed after <c>dotnet pack</c> of src/RerankSharp.Abstractions, src/RerankSharp and src/RerankSharp.Remote.</summary>
     public string LibraryFeed => _libraryFeed.Value;
 
     /// <summary>The feed after <c>dotnet pack src/RerankSharp.Cli</c> for this machine's platform.</summary>

@@ -103,7 +103,7 @@ internal static class DemoCommand
         {
             var r = ranked[i];
             var fill = high > low ? (r.Score - low) / (high - low) : 1f;
-            var colour = Colour(sigmoid ? r.Score : 1f / (1f + MathF.Exp(-r.Score)));
+            var colour = Colour(sigmoid ? r.Score : RerankScores.Sigmoid(r.Score));
             grid.AddRow(
                 (i + 1).ToString(CultureInfo.InvariantCulture),
                 r.Score.ToString("F4", CultureInfo.InvariantCulture),

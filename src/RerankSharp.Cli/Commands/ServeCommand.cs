@@ -1,9 +1,13 @@
 using System.CommandLine;
 using System.Globalization;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using RerankSharp.Inference;
+using RerankSharp.Models;
 using RerankSharp.Scoring;
 using RerankSharp.Server;
+using RerankSharp.Server.Models;
 
 namespace RerankSharp.Cli.Commands;
 
@@ -31,17 +35,22 @@ internal static class ServeCommand
         var grpcPort = new Option<int?>("--grpc-port") { Description = "Also serve TEI's gRPC API (tei.v1 Rerank, Info, Tokenize; cleartext HTTP/2) on this port; 0 picks a free one. Env: RERANK_GRPC_PORT.", DefaultValueFactory = _ => CommonOptions.EnvInt("RERANK_GRPC_PORT") };
         var noPlayground = new Option<bool>("--no-playground") { Description = "Do not serve the browser playground at GET /. Env: RERANK_NO_PLAYGROUND=1.", DefaultValueFactory = _ => CommonOptions.Env("RERANK_NO_PLAYGROUND") is "1" or "true" };
         var shutdown = new Option<int>("--shutdown-timeout") { Description = "Seconds a stopping server (SIGTERM) has to drain: in-flight requests finish, new ones get 503; keep it under Kubernetes' terminationGracePeriodSeconds. Env: RERANK_SHUTDOWN_TIMEOUT.", DefaultValueFactory = _ => CommonOptions.EnvInt("RERANK_SHUTDOWN_TIMEOUT") ?? 30 };
+        var modelsFile = new Option<string?>("--models-file") { Description = "Serve the models listed in this JSON or YAML file (name, model, and per-model precision, max_length, instruction, long_documents…; docs/server.md), after any --model. Env: RERANK_MODELS_FILE.", DefaultValueFactory = _ => CommonOptions.Env("RERANK_MODELS_FILE") };
+        var maxMemory = new Option<string?>("--max-memory") { Description = "Keep the models in memory within this size (e.g. 4GB), counted by their weight files: models load on first use and the least recently used are unloaded to make room. Default: no budget, every model loaded at start. Env: RERANK_MAX_MEMORY.", DefaultValueFactory = _ => CommonOptions.Env("RERANK_MAX_MEMORY") };
         var drainDelay = new Option<double>("--drain-delay") { Description = "Seconds a stopping server keeps listening at least, answering 503 (and /health 503), so a load balancer's readiness probe takes it out first; set it to the probe's period. Env: RERANK_DRAIN_DELAY.", DefaultValueFactory = _ => CommonOptions.Env("RERANK_DRAIN_DELAY") is { } v ? double.Parse(v, CultureInfo.InvariantCulture) : 0 };
 
         var command = new Command("serve", "Serve TEI (/rerank), Jina and Cohere (/v1/rerank, /v2/rerank) rerank APIs over HTTP, with /metrics and a browser playground at /; TEI's gRPC API with --grpc-port.")
         {
             host, port, modelName, maxBody, maxDocuments, maxConcurrent, maxQueuedTokens, autoTruncate, minScore, apiKeys, openHealth, openMetrics, grpcPort, noPlayground, shutdown, drainDelay,
+            modelsFile, maxMemory,
         };
         // The defaults for requests that do not set long_documents, chunk_stride, chunk_aggregation.
         LongDocumentOptions.AddTo(command);
         command.SetAction((result, ct) => Cli.Run(result, async () =>
         {
-            var model = result.GetValue(CommonOptions.Model)!;
+            var values = CommonOptions.Models(result);
+            var file = result.GetValue(modelsFile);
+            var budget = result.GetValue(maxMemory);
             var encoderOptions = CommonOptions.EncoderOptions(result) with
             {
                 MaxQueuedTokens = result.GetValue(maxQueuedTokens),
@@ -49,14 +58,8 @@ internal static class ServeCommand
                 // up to 7% faster with it at the default batching, docs/benchmarks.md); one-shot commands skip it for a fast start.
                 PrepackWeights = result.GetValue(CommonOptions.Prepack) ?? true,
             };
-            // Disposed after the server has stopped, so in-flight requests finish on a live encoder.
-            using var encoder = await CrossEncoder.LoadAsync(model, encoderOptions, ct);
-            // One pair through the session before listening: /health, the readiness probe of a container, then answers
-            // only once the model has run, and the first request does not pay ONNX Runtime's first-run costs.
-            await encoder.PredictAsync([("warm-up", "warm-up")], cancellationToken: ct);
             var serverOptions = new RerankServerOptions
             {
-                ModelName = result.GetValue(modelName) ?? (Directory.Exists(model) ? Path.GetFileName(Path.GetFullPath(model).TrimEnd(Path.DirectorySeparatorChar)) : model),
                 MaxBodyBytes = result.GetValue(maxBody),
                 MaxDocuments = result.GetValue(maxDocuments),
                 MaxConcurrentRequests = result.GetValue(maxConcurrent),
@@ -73,29 +76,91 @@ internal static class ServeCommand
             serverOptions.ChunkAggregation = longDocuments.ChunkAggregation;
             var hostOptions = new RerankHostOptions(result.GetValue(host)!, result.GetValue(port), TimeSpan.FromSeconds(result.GetValue(shutdown)),
                 result.GetValue(CommonOptions.Verbose) ? LogLevel.Information : LogLevel.Warning, result.GetValue(grpcPort), !result.GetValue(noPlayground));
+
+            if (values.Count > 1 || file is not null || budget is not null || values[0].Contains('=', StringComparison.Ordinal) && !Directory.Exists(values[0]))
+                return await ServeManyAsync(result, values, file, budget, encoderOptions, serverOptions, hostOptions, result.GetValue(modelName), shutdown, ct);
+
+            // One model given as PATH_OR_HUB_ID: loaded before listening, exactly as rerank serve has always done.
+            var model = values[0];
+            // Disposed after the server has stopped, so in-flight requests finish on a live encoder.
+            using var encoder = await CrossEncoder.LoadAsync(model, encoderOptions, ct);
+            // One pair through the session before listening: /health, the readiness probe of a container, then answers
+            // only once the model has run, and the first request does not pay ONNX Runtime's first-run costs.
+            await encoder.PredictAsync([("warm-up", "warm-up")], cancellationToken: ct);
+            serverOptions.ModelName = result.GetValue(modelName) ?? ServedModels.NameOf(model);
             await using var app = RerankServerApplication.Create(encoder, serverOptions, hostOptions);
-            await app.StartAsync(CancellationToken.None);
-            foreach (var address in RerankServerApplication.ListeningAddresses(app))
-                Console.Error.WriteLine($"rerank: serving {serverOptions.ModelName} on {address} (max length {encoder.MaxLength}, {encoder.ExecutionProvider}, loaded in {encoder.LoadTime.TotalSeconds:F1} s)");
-            if (RerankServerApplication.GrpcAddress(app) is { } grpcAddress)
-                Console.Error.WriteLine($"rerank: gRPC (tei.v1 Rerank, Info, Tokenize) on {grpcAddress}");
-            if (hostOptions.Playground)
-                foreach (var address in RerankServerApplication.ListeningAddresses(app))
-                    Console.Error.WriteLine($"rerank: playground at {address}/");
-            // Ctrl+C / SIGTERM reach the host's lifetime; the command's token is another way to stop. One line when the
-            // drain starts and one when it ends, so an operator sees a stop being handled and what it cost.
-            using var stop = ct.Register(() => app.Lifetime.StopApplication());
-            var shutdownSeconds = result.GetValue(shutdown);
-            static string Requests(int n) => n == 1 ? "1 request" : $"{n} requests";
-            using var stopping = app.Lifetime.ApplicationStopping.Register(() => Console.Error.WriteLine(
-                $"rerank: stopping: {Requests(RerankServerApplication.InFlightRequests(app))} in flight to finish, new ones get 503 (at most {shutdownSeconds} s)"));
-            await app.WaitForShutdownAsync(CancellationToken.None);
-            if (RerankServerApplication.DrainReport(app) is { } drained)
-                Console.Error.WriteLine(drained.Cut == 0
-                    ? $"rerank: stopped after {drained.Duration.TotalSeconds:F1} s; {Requests(drained.InFlightAtStart)} in flight finished"
-                    : $"rerank: stopped after {drained.Duration.TotalSeconds:F1} s; {drained.Cut} of {Requests(drained.InFlightAtStart)} in flight cut by --shutdown-timeout");
-            return 0;
+            return await RunAsync(app, hostOptions, address => $"{serverOptions.ModelName} on {address} (max length {encoder.MaxLength}, {encoder.ExecutionProvider}, loaded in {encoder.LoadTime.TotalSeconds:F1} s)",
+                result.GetValue(shutdown), ct);
         }));
         return command;
+    }
+
+    // Several models (repeated --model, NAME=…, a models file or a memory budget): a registry routed by the model field.
+    private static async Task<int> ServeManyAsync(ParseResult result, IReadOnlyList<string> values, string? file, string? budget,
+        CrossEncoderOptions encoderOptions, RerankServerOptions serverOptions, RerankHostOptions hostOptions, string? servedName, Option<int> shutdown, CancellationToken ct)
+    {
+        var explicitModels = result.GetResult(CommonOptions.Model) is { Tokens.Count: > 0 } || CommonOptions.Env("RERANK_MODEL") is not null;
+        var specs = (file is null || explicitModels ? values.Select(ServedModels.Parse) : []).ToList();
+        long? maxMemory = budget is null ? null : ServedModels.ParseBytes(budget, "--max-memory");
+        if (file is not null)
+        {
+            var (fileModels, fileMemory) = ServedModels.ReadFile(file);
+            specs.AddRange(fileModels);
+            maxMemory ??= fileMemory;
+        }
+        if (servedName is not null)
+        {
+            if (specs.Count > 1)
+                throw new RerankException(RerankErrorKind.InvalidInput, "--served-model-name names one model; with several, name each as --model NAME=PATH_OR_HUB_ID or \"name\" in the models file.");
+            specs[0] = specs[0] with { Name = servedName };
+        }
+        // Several sessions share the cores through one pool, their batches taking turns (SharedThreadPool); it must
+        // exist before the first session does.
+        if (specs.Count > 1) SharedThreadPool.Enable(encoderOptions.Threads);
+        var logger = CommonOptions.Logger(result);
+        using var models = await ServedModels.BuildAsync(specs, encoderOptions, maxMemory,
+            async (source, token) =>
+            {
+                await using var progress = new DownloadProgressView();
+                return await HubDownload.ResolveModelDirectoryAsync(source, progress: progress, cancellationToken: token);
+            }, logger, ct);
+        // Without a budget every model is loaded before listening, as one model is; with one, only the default is,
+        // and the others on first use.
+        if (maxMemory is null) await models.PreloadAsync(ct);
+        else await models.PreloadAsync(models.Default, ct);
+        foreach (var failed in models.Models.Where(m => m.State == ServedModelState.Failed))
+            Console.Error.WriteLine($"rerank: model {failed.Name} failed to load: {failed.Error}");
+        if (models.Models.All(m => m.State == ServedModelState.Failed))
+            throw new RerankException(RerankErrorKind.ModelNotFound, "No model could be loaded; see the lines above for each one's reason.");
+        serverOptions.ModelName = models.Default.Name;
+        await using var app = RerankServerApplication.Create(models, serverOptions, hostOptions);
+        var names = string.Join(", ", models.Models.Where(m => m.State != ServedModelState.Failed).Select(m => m.Name));
+        var memory = maxMemory is { } bytes ? $"within {bytes / (1024.0 * 1024):F0} MiB, loaded on first use" : "all loaded";
+        var threads = SharedThreadPool.Enabled ? $", one pool of {SharedThreadPool.Threads} threads" : "";
+        return await RunAsync(app, hostOptions, address => $"{names} on {address} ({memory}{threads}; default {models.Default.Name})", result.GetValue(shutdown), ct);
+    }
+
+    private static async Task<int> RunAsync(WebApplication app, RerankHostOptions hostOptions, Func<string, string> serving, int shutdownSeconds, CancellationToken ct)
+    {
+        await app.StartAsync(CancellationToken.None);
+        foreach (var address in RerankServerApplication.ListeningAddresses(app))
+            Console.Error.WriteLine($"rerank: serving {serving(address)}");
+        if (RerankServerApplication.GrpcAddress(app) is { } grpcAddress)
+            Console.Error.WriteLine($"rerank: gRPC (tei.v1 Rerank, Info, Tokenize) on {grpcAddress}");
+        if (hostOptions.Playground)
+            foreach (var address in RerankServerApplication.ListeningAddresses(app))
+                Console.Error.WriteLine($"rerank: playground at {address}/");
+        // Ctrl+C / SIGTERM reach the host's lifetime; the command's token is another way to stop. One line when the
+        // drain starts and one when it ends, so an operator sees a stop being handled and what it cost.
+        using var stop = ct.Register(() => app.Lifetime.StopApplication());
+        static string Requests(int n) => n == 1 ? "1 request" : $"{n} requests";
+        using var stopping = app.Lifetime.ApplicationStopping.Register(() => Console.Error.WriteLine(
+            $"rerank: stopping: {Requests(RerankServerApplication.InFlightRequests(app))} in flight to finish, new ones get 503 (at most {shutdownSeconds} s)"));
+        await app.WaitForShutdownAsync(CancellationToken.None);
+        if (RerankServerApplication.DrainReport(app) is { } drained)
+            Console.Error.WriteLine(drained.Cut == 0
+                ? $"rerank: stopped after {drained.Duration.TotalSeconds:F1} s; {Requests(drained.InFlightAtStart)} in flight finished"
+                : $"rerank: stopped after {drained.Duration.TotalSeconds:F1} s; {drained.Cut} of {Requests(drained.InFlightAtStart)} in flight cut by --shutdown-timeout");
+        return 0;
     }
 }

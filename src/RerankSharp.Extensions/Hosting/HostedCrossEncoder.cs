@@ -9,7 +9,7 @@ namespace RerankSharp.Hosting;
 /// host starts (<see cref="RerankerStartup"/>) or at the first call, whichever comes first. Calls made while it loads
 /// wait for it; after a failed load they fail with the load's error.
 /// </summary>
-internal sealed class HostedCrossEncoder : IReranker, IRerankerReadiness
+internal sealed class HostedCrossEncoder : IReranker, IDocumentScorer, IRerankerReadiness
 {
     private readonly string _model;
     private readonly CrossEncoderOptions _options;
@@ -70,6 +70,15 @@ internal sealed class HostedCrossEncoder : IReranker, IRerankerReadiness
         ObjectDisposedException.ThrowIf(_disposeCount > 0, this);
         var encoder = await Loaded.WaitAsync(cancellationToken).ConfigureAwait(false);
         return await encoder.RerankAsync(query, documents, options, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The engine's per-document scores, tokens and timings once loaded (a server reports them as usage).</summary>
+    public async Task<DocumentScores> ScoreDocumentsAsync(string query, IReadOnlyList<string> documents, RerankOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(_disposeCount > 0, this);
+        var encoder = await Loaded.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return await encoder.ScoreDocumentsAsync(query, documents, options, cancellationToken).ConfigureAwait(false);
     }
 
     public object? GetService(Type serviceType, object? serviceKey = null)

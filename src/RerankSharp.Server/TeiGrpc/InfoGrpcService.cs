@@ -1,15 +1,16 @@
 using Grpc.Core;
-using RerankSharp.Scoring;
+using RerankSharp.Server.Models;
 using RerankSharp.Server.TeiGrpc.Protocol;
 
 namespace RerankSharp.Server.TeiGrpc;
 
 /// <summary>TEI's <c>tei.v1.Info</c> service: the fields of <c>GET /info</c> that TEI's message has.</summary>
-internal sealed class InfoGrpcService(CrossEncoder encoder, RerankServerOptions options) : Protocol.Info.InfoBase
+/// <remarks>TEI's messages name no model: the server's default model answers.</remarks>
+internal sealed class InfoGrpcService(RerankModelRegistry models, RerankServerOptions options) : Protocol.Info.InfoBase
 {
-    public override Task<InfoResponse> Info(InfoRequest request, ServerCallContext context)
+    public override async Task<InfoResponse> Info(InfoRequest request, ServerCallContext context)
     {
-        var info = RerankEndpoints.DescribeServer(encoder, options);
+        var info = await RerankEndpoints.DescribeServerAsync(models.Default, models, options, context.CancellationToken);
         var reply = new InfoResponse
         {
             Version = info.Version,
@@ -24,6 +25,6 @@ internal sealed class InfoGrpcService(CrossEncoder encoder, RerankServerOptions 
         };
         if (info.ModelSha is { } sha) reply.ModelSha = sha;
         if (info.MaxBatchRequests is { } requests) reply.MaxBatchRequests = (uint)requests;
-        return Task.FromResult(reply);
+        return reply;
     }
 }

@@ -23,7 +23,7 @@ internal sealed class RerankGrpcService(RankingService ranking, RerankServerOpti
             Truncate = Truncate(request.Truncate),
             Direction = Direction(request.TruncationDirection),
         };
-        var scores = await ranking.ScoreAsync(query, context.CancellationToken);
+        var (scores, _) = await ranking.ScoreAsync(query, context.CancellationToken);
         return Reply(context, request.Texts, request.ReturnText, RankingService.ComputeCharacters(request.Query, request.Texts), scores);
     }
 
@@ -65,7 +65,7 @@ internal sealed class RerankGrpcService(RankingService ranking, RerankServerOpti
         {
             try
             {
-                return await ranking.ScoreAsync(g.Query, failed.Token);
+                return (await ranking.ScoreAsync(g.Query, failed.Token)).Scores;
             }
             catch
             {
@@ -110,7 +110,7 @@ internal sealed class RerankGrpcService(RankingService ranking, RerankServerOpti
                 InferenceTimeNs = Nanoseconds(scores.InferenceTime),
             },
         };
-        foreach (var result in CrossEncoder.RankScores(scores.Scores, texts))
+        foreach (var result in RerankScores.Rank(scores.Scores, texts))
         {
             var rank = new Rank { Index = (uint)result.Index, Score = result.Score };
             if (returnText) rank.Text = result.Document;

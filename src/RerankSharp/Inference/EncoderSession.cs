@@ -100,6 +100,8 @@ internal sealed partial class EncoderSession : IDisposable
             options.AddSessionConfigEntry("session.model_external_initializers_file_folder_path", weightsDirectory);
             // Spinning after each Run buys ≤ 5% here (research/ort.md §6) and takes CPU from tokenization.
             options.AddSessionConfigEntry("session.intra_op.allow_spinning", "0");
+            // Several models in one process share ONNX Runtime's global pool rather than each making one (SharedThreadPool).
+            if (SharedThreadPool.Enabled) options.DisablePerSessionThreads();
             // Prepacking re-lays the weights for the GEMM kernels: ~4 s more at load for the full
             // model, 1.6× faster at 1×128 tokens, no gain at 10×512 (docs/benchmarks.md).
             if (!settings.PrepackWeights) options.AddSessionConfigEntry("session.disable_prepacking", "1");

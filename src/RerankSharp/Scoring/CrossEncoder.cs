@@ -18,7 +18,7 @@ namespace RerankSharp.Scoring;
 /// Load once and share: every method is thread-safe, and pairs from concurrent callers are batched
 /// together by one worker that owns the ONNX Runtime session. Dispose to release the session.
 /// </remarks>
-public sealed partial class CrossEncoder : IReranker
+public sealed partial class CrossEncoder : IReranker, IDocumentScorer, IBatchingStatistics
 {
     private readonly EncoderSession _session;
     private readonly BatchQueue<float>? _queue;          // pointwise models: one logit per pair
@@ -116,7 +116,9 @@ public sealed partial class CrossEncoder : IReranker
     {
         ArgumentNullException.ThrowIfNull(serviceType);
         if (serviceKey is not null) return null;
-        if (serviceType == typeof(RerankerMetadata)) return new RerankerMetadata(RerankerMetadata.InProcessProvider, null, ModelId);
+        if (serviceType == typeof(RerankerMetadata)) return new RerankerMetadata(RerankerMetadata.InProcessProvider, null, ModelId) { Listwise = Listwise };
+        if (serviceType == typeof(RerankerLimits)) return new RerankerLimits(MaxLength, MaxBatchTokens, BatchSize, QueueStatistics.MaxQueuedTokens, ExecutionProvider, Folder.Config.TorchDtype ?? "float32");
+        if (serviceType == typeof(PairTokenizer)) return Tokenizer;
         return serviceType.IsInstanceOfType(this) ? this : null;
     }
 
@@ -387,20 +389,9 @@ public sealed partial class CrossEncoder : IReranker
         return RankScores(scored.Scores, documents, options?.TopN, scored.Windows);
     }
 
-    /// <summary>
-    /// Sorts by score, best first; equal scores keep input order; <paramref name="topN"/> null keeps all. Each result
-    /// carries its document's entry of <paramref name="windows"/> when given.
-    /// </summary>
+    /// <inheritdoc cref="RerankScores.Rank"/>
     public static IReadOnlyList<RerankResult> RankScores(IReadOnlyList<float> scores, IReadOnlyList<string> documents, int? topN = null,
-        IReadOnlyList<DocumentWindow>? windows = null)
-    {
-        var ranked = Enumerable.Range(0, scores.Count)
-            .OrderByDescending(i => scores[i])   // OrderBy is stable: ties stay in input order
-            .Take(topN ?? scores.Count)
-            .Select(i => new RerankResult(i, scores[i], documents[i]) { Window = windows?[i] })
-            .ToList();
-        return ranked;
-    }
+        IReadOnlyList<DocumentWindow>? windows = null) => RerankScores.Rank(scores, documents, topN, windows);
 
     // Raw wins: a call that asks for logits gets them, whatever activation was chosen at load. In place.
     // A NaN is never a score: it comes from broken weights (a NaN in the checkpoint, an fp16 overflow) or a broken
@@ -413,12 +404,9 @@ public sealed partial class CrossEncoder : IReranker
                 $"The model produced NaN as {nan} of its {logits.Length} scores; its weights or the execution provider are broken (look for NaN in the checkpoint, or run it in fp32 on the CPU).");
         if (raw || Activation == ScoreActivation.Identity) return logits;
         for (var i = 0; i < logits.Length; i++)
-            logits[i] = Activation == ScoreActivation.Tanh ? (float)Math.Tanh(logits[i]) : Sigmoid(logits[i]);
+            logits[i] = Activation == ScoreActivation.Tanh ? (float)Math.Tanh(logits[i]) : RerankScores.Sigmoid(logits[i]);
         return logits;
     }
-
-    // FlagEmbedding's normalize=True and sentence-transformers' default activation for one label.
-    internal static float Sigmoid(float logit) => (float)(1.0 / (1.0 + Math.Exp(-(double)logit)));
 
     public void Dispose()
     {

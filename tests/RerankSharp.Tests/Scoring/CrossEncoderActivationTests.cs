@@ -52,7 +52,7 @@ public partial class CrossEncoderTests
         var logits = await encoder.PredictAsync(Pairs, new RerankOptions { RawScores = true });
 
         Assert.Equal(expected, encoder.Activation);
-        Assert.Equal(logits.Select(logit => expected == ScoreActivation.Sigmoid ? CrossEncoder.Sigmoid(logit) : logit), scores);
+        Assert.Equal(logits.Select(logit => expected == ScoreActivation.Sigmoid ? RerankScores.Sigmoid(logit) : logit), scores);
     }
 
     [Fact]

@@ -34,7 +34,7 @@ public class CrossEncoderLongDocumentTests
         var sigmoid = await encoder.PredictAsync(Pairs, new RerankOptions { LongDocuments = LongDocumentMode.Chunk, ChunkAggregation = WindowAggregation.Mean });
 
         Assert.Equal(truncated.Select(BitConverter.SingleToInt32Bits), chunked.Select(BitConverter.SingleToInt32Bits));
-        for (var i = 0; i < Pairs.Length; i++) Assert.Equal(CrossEncoder.Sigmoid(truncated[i]), sigmoid[i]);
+        for (var i = 0; i < Pairs.Length; i++) Assert.Equal(RerankScores.Sigmoid(truncated[i]), sigmoid[i]);
     }
 
     [Theory]

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Extensions.Logging;
+using RerankSharp.Inference;
 
 namespace RerankSharp.Scoring;
 
@@ -204,7 +205,10 @@ internal sealed class BatchQueue<TRow> : IDisposable
             if (requests.All(r => r.Completion.Task.IsCompleted)) return;
             foreach (var r in requests) r.MarkStarted(started);
             var padded = Pad(batch);
-            var logits = _run(padded, allCancelled.Token);
+            TRow[] logits;
+            // With several models sharing the cores, batches of all of them run one at a time, first come first served.
+            using (SharedThreadPool.Take())
+                logits = _run(padded, allCancelled.Token);
             var elapsed = Stopwatch.GetElapsedTime(started);
             var tokens = batch.Sum(i => (long)i.Sequence.Length);
             Interlocked.Increment(ref _batchesRun);

@@ -8,6 +8,12 @@ namespace RerankSharp.Scoring;
 /// <param name="ModelId">The model that scores: a hub id, a folder name or the remote model name; null when the server decides.</param>
 public sealed record RerankerMetadata(string ProviderName, Uri? ProviderUri = null, string? ModelId = null)
 {
-    /// <summary>The provider name of a <see cref="CrossEncoder"/> scoring in this process.</summary>
+    /// <summary>
+    /// The reranker scores each document against the others of the call (a listwise model, jina-reranker-v3): a
+    /// document's score is not a function of (query, document) alone, so it cannot be cached or compared across calls.
+    /// </summary>
+    public bool Listwise { get; init; }
+
+    /// <summary>The provider name of a <c>CrossEncoder</c> scoring in this process.</summary>
     public const string InProcessProvider = "rerank_sharp";
 }

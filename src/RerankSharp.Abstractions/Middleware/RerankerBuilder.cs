@@ -1,7 +1,7 @@
 namespace RerankSharp.Scoring;
 
 /// <summary>
-/// Builds a reranker pipeline: an inner reranker (a <see cref="CrossEncoder"/>, a remote one) wrapped by middleware added
+/// Builds a reranker pipeline: an inner reranker (a <c>CrossEncoder</c>, a remote one) wrapped by middleware added
 /// with <c>Use…</c>. The first middleware added is the outermost: it sees a call first and its result last.
 /// </summary>
 /// <example>

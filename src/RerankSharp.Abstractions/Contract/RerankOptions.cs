@@ -9,7 +9,7 @@ public sealed record RerankOptions
     public int? TopN { get; init; }
 
     /// <summary>
-    /// Raw logits instead of scores (sigmoid scores in [0, 1] unless <see cref="CrossEncoderOptions.Activation"/> chose
+    /// Raw logits instead of scores (sigmoid scores in [0, 1] unless <c>CrossEncoderOptions.Activation</c> chose
     /// another activation at load); it wins over that choice.
     /// </summary>
     public bool RawScores { get; init; }

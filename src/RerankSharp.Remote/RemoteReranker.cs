@@ -9,7 +9,7 @@ namespace RerankSharp.Remote;
 
 /// <summary>
 /// An <see cref="IReranker"/> that asks a rerank server over HTTP — <c>rerank serve</c>, TEI, Cohere v1/v2, Jina, vLLM,
-/// Infinity or llama.cpp — and returns the same results a <see cref="CrossEncoder"/> would: every document's index and
+/// Infinity or llama.cpp — and returns the same results a <c>CrossEncoder</c> would: every document's index and
 /// score, best first, equal scores in input order, cut to <c>TopN</c>. Lists longer than the server takes in one
 /// request are split, sent concurrently and merged. llama.cpp's logits are turned into sigmoid scores unless raw scores
 /// are asked for, so every server gives the same scale.
@@ -95,7 +95,7 @@ public sealed class RemoteReranker : IReranker
                 var i = slices[s].Offset + index;
                 if (scores[i] is not null)
                     throw new RerankException(RerankErrorKind.Backend, $"The {Options.Api} server at {_requestUri} returned document {index} twice in one reply.");
-                scores[i] = _shape.RawScores == RawScoresSupport.AlwaysRaw && !options.RawScores ? Sigmoid(score) : score;
+                scores[i] = _shape.RawScores == RawScoresSupport.AlwaysRaw && !options.RawScores ? RerankScores.Sigmoid(score) : score;
             }
             var expected = options.TopN is { } n ? Math.Min(n, slices[s].Count) : slices[s].Count;
             if (replies[s].Count < expected)
@@ -161,8 +161,6 @@ public sealed class RemoteReranker : IReranker
             return _shape.Results(reply, documents.Count);
         }
     }
-
-    private static float Sigmoid(float logit) => (float)(1.0 / (1.0 + Math.Exp(-(double)logit)));
 
     /// <inheritdoc />
     public object? GetService(Type serviceType, object? serviceKey = null)

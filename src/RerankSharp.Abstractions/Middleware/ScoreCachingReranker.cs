@@ -30,8 +30,8 @@ public sealed class ScoreCachingReranker : DelegatingReranker
         Capacity = capacity;
         // A listwise model scores a document against the other documents of its request: one document's score is not
         // a function of (query, document), so nothing can be cached per document.
-        _listwise = innerReranker.GetService<CrossEncoder>()?.Listwise == true;
         var metadata = innerReranker.GetService<RerankerMetadata>();
+        _listwise = metadata?.Listwise == true;
         // Without a model name, the server it calls stands for the model.
         _model = $"{metadata?.ProviderName}|{metadata?.ProviderUri}|{metadata?.ModelId}";
     }
@@ -91,7 +91,7 @@ public sealed class ScoreCachingReranker : DelegatingReranker
                 }
             }
         }
-        return CrossEncoder.RankScores(scores, documents, options?.TopN);
+        return RerankScores.Rank(scores, documents, options?.TopN);
     }
 
     /// <summary>Forgets every score (e.g. after the model behind a remote endpoint was replaced).</summary>

@@ -12,7 +12,7 @@ public interface IReranker : IDisposable
 
     /// <summary>
     /// An object of <paramref name="serviceType"/> this reranker or one it wraps holds — its <see cref="RerankerMetadata"/>,
-    /// the <see cref="CrossEncoder"/> under a middleware chain — or null. Microsoft.Extensions.AI's <c>GetService</c> pattern.
+    /// the <c>CrossEncoder</c> under a middleware chain — or null. Microsoft.Extensions.AI's <c>GetService</c> pattern.
     /// </summary>
     object? GetService(Type serviceType, object? serviceKey = null)
     {

@@ -1,7 +1,7 @@
 namespace RerankSharp.Scoring;
 
 /// <summary>
-/// A snapshot of the batching queue of a <see cref="CrossEncoder"/>: what waits now, and running totals since load.
+/// A snapshot of the batching queue of a <c>CrossEncoder</c>: what waits now, and running totals since load.
 /// Read it for metrics (queue depth, queued tokens, tokens processed) or to estimate when a full queue will drain.
 /// </summary>
 /// <param name="QueuedSequences">Pairs waiting for a batch.</param>
