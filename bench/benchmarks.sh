@@ -316,8 +316,8 @@ for s in "${sections[@]}"; do
       jina="$(model jina-reranker-v3)"; qwen="$(model qwen3-reranker-0.6b)"
       pair=$(( 256 + $(echo '{"query": "中国的首都是哪里?", "document": ""}' | $cli tokenize --model "$qwen" | $python -c 'import json,sys; print(len(json.load(sys.stdin)["input_ids"]))') ))
       measure listwise text sh -c "for p in fp32 int8; do \
-        $cli bench --model $jina --precision \$p --grid 256x50 --warmup 1 --repeats 3 --threads 2 2>&1 | grep -v ': run '; \
-        $cli bench --model $qwen --precision \$p --grid ${pair}x50 --warmup 1 --repeats 3 --threads 2 2>&1 | grep -v ': run '; done" ;;
+        $cli bench --model $jina --precision \$p --grid 256x50 --warmup 0 --repeats 2 --threads 2 2>&1 | grep -v ': run '; \
+        $cli bench --model $qwen --precision \$p --grid ${pair}x50 --warmup 0 --repeats 2 --threads 2 2>&1 | grep -v ': run '; done" ;;
     load-tiny)
       measure load-tiny md $load --model tests/fixtures/models/tiny-a --threads 2 --clients 1,8,32 --requests 500,2000,4000 \
         --docs 10 --tokens 256 ;;
