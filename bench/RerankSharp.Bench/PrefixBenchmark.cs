@@ -154,8 +154,14 @@ internal static class PrefixBenchmark
         {
             var text = new StringBuilder($"Note {d}: ");
             for (var s = 0; s < tokens / 8 + Sentences.Length; s++) text.Append(Sentences[(s + d) % Sentences.Length]).Append(' ');
-            var ids = tokenizer.EncodePair(query, text.ToString(), tokens, TruncationStrategy.LongestFirst, instruction: null);
-            return ids.Length == tokens ? ids
-                : throw new InvalidOperationException($"a prompt came out with {ids.Length} tokens instead of {tokens}; the template and query need fewer than {tokens}.");
+            // Some references cut below their max length (FlagEmbedding keeps room for its prompt twice), so the max
+            // length grows until the prompt is exactly `tokens` long; a prompt never shrinks as it grows.
+            for (var maxLength = tokens; maxLength <= 2 * tokens; maxLength++)
+            {
+                var ids = tokenizer.EncodePair(query, text.ToString(), maxLength, TruncationStrategy.LongestFirst, instruction: null);
+                if (ids.Length == tokens) return ids;
+                if (ids.Length > tokens) break;
+            }
+            throw new InvalidOperationException($"no max length gives a prompt of exactly {tokens} tokens; the template and query need fewer than {tokens}.");
         }).ToArray();
 }
