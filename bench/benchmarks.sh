@@ -325,8 +325,9 @@ for s in "${sections[@]}"; do
       measure load-full md $load --model "$full" --threads 2 --clients 1,8,32 --requests 4,16,32 --docs 10 --tokens 256 \
         --max-seconds 200 ;;
     fairness)
-      # Short requests sized to each model: 1 x 128 on the full-size model (about a second alone), 10 x 256 on MiniLM.
-      minilm="$(model minilm-l6)"
+      # Short requests sized to each model: 1 x 128 on the full-size model (about a second alone), 10 x 256 on MiniLM
+      # (the random MiniLM-L6 with bert-base-uncased's tokenizer files: the bare minilm-l6 folder has no tokenizer).
+      minilm="$(model minilm-l6-text)"
       measure fairness md sh -c "for p in shared separate; do \
         $load fairness --model $full --short-model $full --pools \$p --threads 2 --long-tokens 8192 --docs 1 --tokens 128 --requests 20; echo; \
         $load fairness --model $full --short-model $minilm --pools \$p --threads 2 --long-tokens 8192 --docs 10 --tokens 256 --requests 40; echo; done" ;;
