@@ -155,8 +155,10 @@ public class ScoreCommandTests
         var scores = result.StdoutLines.Select(l => JsonNode.Parse(l)!["scores"]![0]!.GetValue<float>()).ToArray();
         using var encoder = CrossEncoder.Load(qwen);
         (string, string)[] pair = [("what is panda?", "The giant panda is a bear.")];
-        Assert.Equal(encoder.Predict(pair, new RerankOptions { Instruction = "Find plants" })[0], scores[0]);
-        Assert.Equal(encoder.Predict(pair, new RerankOptions { Instruction = "Find animals" })[0], scores[1]);
+        // Within float rounding: the two lines may share one batch, and so one computed prompt prefix, which a pair
+        // scored alone does not (the 1e-5 of docs/models.md; measured 6e-8).
+        Assert.Equal(encoder.Predict(pair, new RerankOptions { Instruction = "Find plants" })[0], scores[0], 1e-5f);
+        Assert.Equal(encoder.Predict(pair, new RerankOptions { Instruction = "Find animals" })[0], scores[1], 1e-5f);
     }
 
     [Fact]
