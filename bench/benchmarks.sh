@@ -6,6 +6,7 @@
 #   bench/benchmarks.sh                  every section, in order (about 100 minutes on 2 cores)
 #   bench/benchmarks.sh suite threads    only these sections
 #   bench/benchmarks.sh --list           the sections and what each measures
+#   RERANK_BENCH_PREPARE=1 bench/benchmarks.sh SECTION...   make what the sections need, measure nothing
 #
 # Needs the .NET 10 SDK; the PyTorch reference and the random-weight models need Debian's python3-torch,
 # python3-sentencepiece and libopenblas0-pthread (`/usr/bin/python3`). Models are generated under $RERANK_BENCH_MODELS
@@ -135,6 +136,9 @@ shown() {
 # SECTION FENCE COMMAND...: run under the lock, keep stdout, splice it (in a ```text fence when FENCE is "text").
 measure() {
   local name="$1" fence="$2"; shift 2
+  # RERANK_BENCH_PREPARE=1: only what the section needs (models, exports, reference outputs), no timing; it may run
+  # while other work compiles, and a later run measures at once.
+  if [ -n "${RERANK_BENCH_PREPARE:-}" ]; then echo "== $name: prepared" >&2; return; fi
   local out="$results/$name.out" block="$results/$name.md"
   if [ -n "${RERANK_BENCH_REUSE:-}" ] && [ -s "$out" ]; then
     echo "== $name: reusing $out (RERANK_BENCH_REUSE)" >&2

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using Prometheus;
 using RerankSharp.Scoring;
 using RerankSharp.Server.Models;
@@ -5,96 +6,104 @@ using RerankSharp.Server.Models;
 namespace RerankSharp.Server;
 
 /// <summary>
-/// The Prometheus metrics of one server, in a registry of its own (several servers in one process do not mix):
-/// requests by route and status, latency, documents per request, and the batching queues as the library reports them
-/// (<see cref="IBatchingStatistics"/> of each served model). The <c>rerank_*</c> families a one-model server has
-/// always had are whole-server totals; the <c>rerank_model_*</c> families carry a <c>model</c> label.
+/// The server's metrics, one set of System.Diagnostics.Metrics instruments on the meter
+/// <see cref="RerankServerTelemetry.MeterName"/>: requests by route and status, latency, documents per request, and the
+/// batching queues as the library reports them (<see cref="IBatchingStatistics"/> of each served model). <c>/metrics</c>
+/// writes them in Prometheus text (<see cref="MeterExposition"/>) and an OpenTelemetry SDK reads the same instruments
+/// (<c>AddMeter("RerankSharp.Server")</c>). The meter comes from the server's own <see cref="IMeterFactory"/>, so
+/// several servers in one process do not mix. The <c>rerank_*</c> families a one-model server has always had are
+/// whole-server totals; the <c>rerank_model_*</c> families carry a <c>model</c> label.
 /// </summary>
 internal sealed class RerankMetrics : IDisposable
 {
     private readonly RerankModelRegistry _models;
     private readonly object _attachGate = new();
     private readonly Dictionary<ServedModel, AttachedModel> _attached = [];
-    private readonly Counter _modelRequests;
-    private readonly Counter _modelDocuments;
-    private readonly Counter _modelBatches;
-    private readonly Counter _modelPairs;
-    private readonly Counter _modelTokens;
-    private readonly Gauge _modelQueueTokens;
-    private readonly Gauge _modelLoaded;
-    private readonly Counter _modelLoads;
-    private readonly Counter _modelUnloads;
-    private readonly Gauge _modelsMemory;
     private readonly InFlightRequests _inFlight;
-    private readonly Gauge _requestsInFlight;
-    private readonly Counter _requests;
-    private readonly Histogram _requestSeconds;
-    private readonly Counter _grpcCalls;
-    private readonly Histogram _grpcCallSeconds;
-    private readonly Histogram _requestDocuments;
-    private readonly Counter _truncatedDocuments;
-    private readonly Histogram _batchRows;
-    private readonly Histogram _batchCallers;
-    private readonly Histogram _batchTokens;
-    private readonly Histogram _batchSeconds;
-    private readonly Counter _batchesMerged;
-    private readonly Gauge _queueSequences;
-    private readonly Gauge _queueTokens;
-    private readonly Gauge _queueMaxTokens;
-    private readonly Counter _batches;
-    private readonly Counter _sequences;
-    private readonly Counter _tokens;
-    private readonly Counter _paddedTokens;
+    private readonly MeterExposition _exposition;
+    private readonly Counter<long> _requests;
+    private readonly Histogram<double> _requestSeconds;
+    private readonly Counter<long> _grpcCalls;
+    private readonly Histogram<double> _grpcCallSeconds;
+    private readonly Histogram<int> _requestDocuments;
+    private readonly Counter<long> _truncatedDocuments;
+    private readonly Histogram<int> _batchRows;
+    private readonly Histogram<int> _batchCallers;
+    private readonly Histogram<long> _batchTokens;
+    private readonly Histogram<double> _batchSeconds;
+    private readonly Counter<long> _batchesMerged;
+    private readonly Counter<long> _modelRequests;
+    private readonly Counter<long> _modelDocuments;
     private double _tokensPerSecond;
 
-    public RerankMetrics(RerankModelRegistry models, InFlightRequests inFlight)
+    public RerankMetrics(RerankModelRegistry models, InFlightRequests inFlight, IMeterFactory meters)
     {
         _models = models;
         _inFlight = inFlight;
-        Registry = Metrics.NewCustomRegistry();
-        var factory = Metrics.WithCustomRegistry(Registry);
-        _requests = factory.CreateCounter("rerank_http_requests_total", "HTTP requests by route and status.", "route", "status");
-        _requestSeconds = factory.CreateHistogram("rerank_http_request_duration_seconds", "Time from the request's arrival to its answer, by route.",
-            new HistogramConfiguration { LabelNames = ["route"], Buckets = Histogram.ExponentialBuckets(0.001, 2, 18) });
-        _grpcCalls = factory.CreateCounter("rerank_grpc_requests_total", "gRPC calls by method and status code.", "method", "code");
-        _grpcCallSeconds = factory.CreateHistogram("rerank_grpc_request_duration_seconds", "Time from a gRPC call's arrival to its answer, by method.",
-            new HistogramConfiguration { LabelNames = ["method"], Buckets = Histogram.ExponentialBuckets(0.001, 2, 18) });
-        _requestDocuments = factory.CreateHistogram("rerank_request_documents", "Documents per rerank request.",
-            new HistogramConfiguration { Buckets = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000] });
-        _truncatedDocuments = factory.CreateCounter("rerank_truncated_documents_total", "Documents whose pair was cut to the max length.");
-        _batchRows = factory.CreateHistogram("rerank_batch_size", "Pairs per inference batch.",
-            new HistogramConfiguration { Buckets = [1, 2, 4, 8, 16, 32, 64, 128] });
-        _batchCallers = factory.CreateHistogram("rerank_batch_requests", "Distinct requests (callers) whose pairs shared an inference batch; above 1 means batching merged requests.",
-            new HistogramConfiguration { Buckets = [1, 2, 3, 4, 6, 8, 16, 32] });
-        _batchTokens = factory.CreateHistogram("rerank_batch_tokens", "Tokens per inference batch, padding not counted.",
-            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(16, 2, 12) });
-        _batchSeconds = factory.CreateHistogram("rerank_batch_duration_seconds", "Time of one inference batch.",
-            new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.0005, 2, 18) });
-        _batchesMerged = factory.CreateCounter("rerank_batches_merged_total", "Inference batches that held pairs of more than one request.");
-        _requestsInFlight = factory.CreateGauge("rerank_requests_in_flight", "Scoring requests (HTTP and gRPC) being handled now (429 / RESOURCE_EXHAUSTED beyond --max-concurrent-requests).");
-        _queueSequences = factory.CreateGauge("rerank_queue_depth", "Pairs waiting in the batching queue.");
-        _queueTokens = factory.CreateGauge("rerank_queued_tokens", "Tokens waiting in the batching queue.");
-        _queueMaxTokens = factory.CreateGauge("rerank_queued_tokens_limit", "Queued tokens beyond which requests get 429.");
-        _batches = factory.CreateCounter("rerank_batches_total", "Inference batches run.");
-        _sequences = factory.CreateCounter("rerank_pairs_total", "Query-document pairs scored.");
-        _tokens = factory.CreateCounter("rerank_tokens_total", "Tokens processed (padding not counted).");
-        _paddedTokens = factory.CreateCounter("rerank_padded_tokens_total", "Tokens computed including padding (rows × padded length).");
-        _modelRequests = factory.CreateCounter("rerank_model_requests_total", "Scoring requests answered, by served model.", "model");
-        _modelDocuments = factory.CreateCounter("rerank_model_documents_total", "Documents scored, by served model.", "model");
-        _modelBatches = factory.CreateCounter("rerank_model_batches_total", "Inference batches run, by served model.", "model");
-        _modelPairs = factory.CreateCounter("rerank_model_pairs_total", "Query-document pairs scored, by served model.", "model");
-        _modelTokens = factory.CreateCounter("rerank_model_tokens_total", "Tokens processed (padding not counted), by served model.", "model");
-        _modelQueueTokens = factory.CreateGauge("rerank_model_queued_tokens", "Tokens waiting in the model's batching queue.", "model");
-        _modelLoaded = factory.CreateGauge("rerank_model_loaded", "1 while the model is in memory, 0 while unloaded or failed.", "model");
-        _modelLoads = factory.CreateCounter("rerank_model_loads_total", "Times the model was loaded (more than 1: unloaded and loaded again for the memory budget).", "model");
-        _modelUnloads = factory.CreateCounter("rerank_model_unloads_total", "Times the model was unloaded to stay within --max-memory.", "model");
-        _modelsMemory = factory.CreateGauge("rerank_models_memory_bytes", "Weight bytes of the models in memory, as counted against --max-memory.");
-        Registry.AddBeforeCollectCallback(ReadQueue);
+        var meter = meters.Create(new MeterOptions(RerankServerTelemetry.MeterName) { Version = typeof(RerankMetrics).Assembly.GetName().Version?.ToString() });
+        _exposition = new MeterExposition(meter);
+        Instrument Add(Instrument instrument, params string[] labels)
+        {
+            _exposition.Add(instrument, labels);
+            return instrument;
+        }
+        static InstrumentAdvice<T> Buckets<T>(params T[] bounds) where T : struct => new() { HistogramBucketBoundaries = bounds };
+        static double[] Doubling(double first, int count) => Enumerable.Range(0, count).Select(i => first * Math.Pow(2, i)).ToArray();
+
+        _requests = (Counter<long>)Add(meter.CreateCounter<long>("rerank.http.requests", "{request}", "HTTP requests by route and status."), "route", "status");
+        _requestSeconds = (Histogram<double>)Add(meter.CreateHistogram("rerank.http.request.duration", "s", "Time from the request's arrival to its answer, by route.",
+            advice: Buckets(Doubling(0.001, 18))), "route");
+        _grpcCalls = (Counter<long>)Add(meter.CreateCounter<long>("rerank.grpc.requests", "{call}", "gRPC calls by method and status code."), "method", "code");
+        _grpcCallSeconds = (Histogram<double>)Add(meter.CreateHistogram("rerank.grpc.request.duration", "s", "Time from a gRPC call's arrival to its answer, by method.",
+            advice: Buckets(Doubling(0.001, 18))), "method");
+        _requestDocuments = (Histogram<int>)Add(meter.CreateHistogram("rerank.request.documents", "{document}", "Documents per rerank request.",
+            advice: Buckets(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)));
+        _truncatedDocuments = (Counter<long>)Add(meter.CreateCounter<long>("rerank.truncated_documents", "{document}", "Documents whose pair was cut to the max length."));
+        _batchRows = (Histogram<int>)Add(meter.CreateHistogram("rerank.batch.size", "{pair}", "Pairs per inference batch.",
+            advice: Buckets(1, 2, 4, 8, 16, 32, 64, 128)));
+        _batchCallers = (Histogram<int>)Add(meter.CreateHistogram("rerank.batch.requests", "{request}",
+            "Distinct requests (callers) whose pairs shared an inference batch; above 1 means batching merged requests.", advice: Buckets(1, 2, 3, 4, 6, 8, 16, 32)));
+        _batchTokens = (Histogram<long>)Add(meter.CreateHistogram("rerank.batch.tokens", "{token}", "Tokens per inference batch, padding not counted.",
+            advice: Buckets(Doubling(16, 12).Select(b => (long)b).ToArray())));
+        _batchSeconds = (Histogram<double>)Add(meter.CreateHistogram("rerank.batch.duration", "s", "Time of one inference batch.", advice: Buckets(Doubling(0.0005, 18))));
+        _batchesMerged = (Counter<long>)Add(meter.CreateCounter<long>("rerank.batches_merged", "{batch}", "Inference batches that held pairs of more than one request."));
+        Add(meter.CreateObservableGauge("rerank.requests_in_flight", () => _inFlight.Count, "{request}",
+            "Scoring requests (HTTP and gRPC) being handled now (429 / RESOURCE_EXHAUSTED beyond --max-concurrent-requests)."));
+        Add(meter.CreateObservableGauge("rerank.queue_depth", () => Current().Sum(m => (long)m.Statistics.QueuedSequences), "{pair}", "Pairs waiting in the batching queue."));
+        Add(meter.CreateObservableGauge("rerank.queued_tokens", () => Current().Sum(m => m.Statistics.QueuedTokens), "{token}", "Tokens waiting in the batching queue."));
+        Add(meter.CreateObservableGauge("rerank.queued_tokens_limit", () => Current().Sum(m => m.Statistics.MaxQueuedTokens), "{token}", "Queued tokens beyond which requests get 429."));
+        Add(meter.CreateObservableCounter("rerank.batches", () => Current().Sum(m => m.Statistics.BatchesRun + m.Retired.BatchesRun), "{batch}", "Inference batches run."));
+        Add(meter.CreateObservableCounter("rerank.pairs", () => Current().Sum(m => m.Statistics.SequencesRun + m.Retired.SequencesRun), "{pair}", "Query-document pairs scored."));
+        Add(meter.CreateObservableCounter("rerank.tokens", () => Current().Sum(m => m.Statistics.TokensRun + m.Retired.TokensRun), "{token}", "Tokens processed (padding not counted)."));
+        Add(meter.CreateObservableCounter("rerank.padded_tokens", () => Current().Sum(m => m.Statistics.PaddedTokensRun + m.Retired.PaddedTokensRun), "{token}",
+            "Tokens computed including padding (rows × padded length)."));
+        _modelRequests = (Counter<long>)Add(meter.CreateCounter<long>("rerank.model.requests", "{request}", "Scoring requests answered, by served model."), "model");
+        _modelDocuments = (Counter<long>)Add(meter.CreateCounter<long>("rerank.model.documents", "{document}", "Documents scored, by served model."), "model");
+        Add(meter.CreateObservableCounter("rerank.model.batches", () => PerModel(m => m.Statistics.BatchesRun + m.Retired.BatchesRun), "{batch}", "Inference batches run, by served model."), "model");
+        Add(meter.CreateObservableCounter("rerank.model.pairs", () => PerModel(m => m.Statistics.SequencesRun + m.Retired.SequencesRun), "{pair}",
+            "Query-document pairs scored, by served model."), "model");
+        Add(meter.CreateObservableCounter("rerank.model.tokens", () => PerModel(m => m.Statistics.TokensRun + m.Retired.TokensRun), "{token}",
+            "Tokens processed (padding not counted), by served model."), "model");
+        Add(meter.CreateObservableGauge("rerank.model.queued_tokens", () => PerModel(m => m.Statistics.QueuedTokens), "{token}", "Tokens waiting in the model's batching queue."), "model");
+        Add(meter.CreateObservableGauge("rerank.model.loaded", () => _models.Models.Select(m => Tagged(m, m.State == ServedModelState.Ready ? 1L : 0L)), null,
+            "1 while the model is in memory, 0 while unloaded or failed."), "model");
+        Add(meter.CreateObservableCounter("rerank.model.loads", () => _models.Models.Select(m => Tagged(m, m.Loads)), "{load}",
+            "Times the model was loaded (more than 1: unloaded and loaded again for the memory budget)."), "model");
+        Add(meter.CreateObservableCounter("rerank.model.unloads", () => _models.Models.Select(m => Tagged(m, m.Unloads)), "{unload}",
+            "Times the model was unloaded to stay within --max-memory."), "model");
+        Add(meter.CreateObservableGauge("rerank.models.memory", () => _models.LoadedBytes, "By", "Weight bytes of the models in memory, as counted against --max-memory."));
+        _exposition.Start();
+
         models.ModelLoaded += Attach;
         models.ModelUnloading += Detach;
         foreach (var model in models.Models)
             if (model.Current is { } reranker) Attach(model, reranker);
     }
+
+    private static Measurement<long> Tagged(ServedModel model, long value) => new(value, new KeyValuePair<string, object?>("model", model.Name));
+
+    private IEnumerable<Measurement<long>> PerModel(Func<(ServedModel Model, QueueStatistics Statistics, QueueStatistics Retired), long> value) =>
+        Current().Select(m => Tagged(m.Model, value(m)));
 
     /// <summary>What has been read of one loaded model: its statistics, and the totals of its earlier loads.</summary>
     private sealed class AttachedModel
@@ -135,27 +144,29 @@ internal sealed class RerankMetrics : IDisposable
     private static QueueStatistics Add(QueueStatistics a, QueueStatistics b) => new(0, 0, 0, a.BatchesRun + b.BatchesRun,
         a.SequencesRun + b.SequencesRun, a.TokensRun + b.TokensRun, a.PaddedTokensRun + b.PaddedTokensRun);
 
-    public CollectorRegistry Registry { get; }
+    /// <summary>The Prometheus series of this server's instruments, for <c>/metrics</c>.</summary>
+    public CollectorRegistry Registry => _exposition.Registry;
 
     public void RecordRequest(string route, int status, TimeSpan elapsed)
     {
-        _requests.WithLabels(route, status.ToString(System.Globalization.CultureInfo.InvariantCulture)).Inc();
-        _requestSeconds.WithLabels(route).Observe(elapsed.TotalSeconds);
+        _requests.Add(1, new KeyValuePair<string, object?>("route", route), new KeyValuePair<string, object?>("status", status));
+        _requestSeconds.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("route", route));
     }
 
     /// <summary>One gRPC call, by its full method name (<c>/tei.v1.Rerank/Rerank</c>) and status code name (<c>OK</c>, <c>InvalidArgument</c>).</summary>
     public void RecordGrpcCall(string method, string code, TimeSpan elapsed)
     {
-        _grpcCalls.WithLabels(method, code).Inc();
-        _grpcCallSeconds.WithLabels(method).Observe(elapsed.TotalSeconds);
+        _grpcCalls.Add(1, new KeyValuePair<string, object?>("method", method), new KeyValuePair<string, object?>("code", code));
+        _grpcCallSeconds.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("method", method));
     }
 
     public void RecordDocuments(string model, DocumentScores scores)
     {
-        _modelRequests.WithLabels(model).Inc();
-        _modelDocuments.WithLabels(model).Inc(scores.Scores.Length);
-        _requestDocuments.Observe(scores.Scores.Length);
-        _truncatedDocuments.Inc(scores.Truncated.Count(t => t));
+        var tag = new KeyValuePair<string, object?>("model", model);
+        _modelRequests.Add(1, tag);
+        _modelDocuments.Add(scores.Scores.Length, tag);
+        _requestDocuments.Record(scores.Scores.Length);
+        _truncatedDocuments.Add(scores.Truncated.Count(t => t));
     }
 
     /// <summary>A Retry-After for a full queue: the waiting tokens over the recent throughput, 1–60 s.</summary>
@@ -169,11 +180,11 @@ internal sealed class RerankMetrics : IDisposable
     // Runs on the encoder's worker thread: keep it to a few atomic updates.
     private void OnBatch(object? sender, BatchReport report)
     {
-        _batchRows.Observe(report.Rows);
-        _batchCallers.Observe(report.Callers);
-        _batchTokens.Observe(report.Tokens);
-        _batchSeconds.Observe(report.Duration.TotalSeconds);
-        if (report.Callers > 1) _batchesMerged.Inc();
+        _batchRows.Record(report.Rows);
+        _batchCallers.Record(report.Callers);
+        _batchTokens.Record(report.Tokens);
+        _batchSeconds.Record(report.Duration.TotalSeconds);
+        if (report.Callers > 1) _batchesMerged.Add(1);
         if (report.Duration > TimeSpan.Zero)
         {
             var rate = report.Tokens / report.Duration.TotalSeconds;
@@ -184,42 +195,16 @@ internal sealed class RerankMetrics : IDisposable
 
     private List<(ServedModel Model, QueueStatistics Statistics, QueueStatistics Retired)> Current()
     {
+        // A reranker that loads in the background (a hosted one) has its statistics only once loaded.
+        foreach (var model in _models.Models)
+            if (model.Current is { } reranker) Attach(model, reranker);
         lock (_attachGate)
             return _attached.Select(a => (a.Key, a.Value.Statistics?.QueueStatistics ?? new QueueStatistics(0, 0, 0, 0, 0, 0, 0), a.Value.Retired)).ToList();
     }
 
-    private void ReadQueue()
-    {
-        // A reranker that loads in the background (a hosted one) has its statistics only once loaded.
-        foreach (var model in _models.Models)
-            if (model.Current is { } reranker) Attach(model, reranker);
-        var models = Current();
-        _requestsInFlight.Set(_inFlight.Count);
-        _queueSequences.Set(models.Sum(m => m.Statistics.QueuedSequences));
-        _queueTokens.Set(models.Sum(m => m.Statistics.QueuedTokens));
-        _queueMaxTokens.Set(models.Sum(m => m.Statistics.MaxQueuedTokens));
-        _batches.IncTo(models.Sum(m => m.Statistics.BatchesRun + m.Retired.BatchesRun));
-        _sequences.IncTo(models.Sum(m => m.Statistics.SequencesRun + m.Retired.SequencesRun));
-        _tokens.IncTo(models.Sum(m => m.Statistics.TokensRun + m.Retired.TokensRun));
-        _paddedTokens.IncTo(models.Sum(m => m.Statistics.PaddedTokensRun + m.Retired.PaddedTokensRun));
-        foreach (var (model, statistics, retired) in models)
-        {
-            _modelBatches.WithLabels(model.Name).IncTo(statistics.BatchesRun + retired.BatchesRun);
-            _modelPairs.WithLabels(model.Name).IncTo(statistics.SequencesRun + retired.SequencesRun);
-            _modelTokens.WithLabels(model.Name).IncTo(statistics.TokensRun + retired.TokensRun);
-            _modelQueueTokens.WithLabels(model.Name).Set(statistics.QueuedTokens);
-        }
-        foreach (var model in _models.Models)
-        {
-            _modelLoaded.WithLabels(model.Name).Set(model.State == ServedModelState.Ready ? 1 : 0);
-            _modelLoads.WithLabels(model.Name).IncTo(model.Loads);
-            _modelUnloads.WithLabels(model.Name).IncTo(model.Unloads);
-        }
-        _modelsMemory.Set(_models.LoadedBytes);
-    }
-
     public void Dispose()
     {
+        _exposition.Dispose();
         _models.ModelLoaded -= Attach;
         _models.ModelUnloading -= Detach;
         lock (_attachGate)

@@ -23,7 +23,14 @@ namespace RerankSharp.Server;
 /// <param name="GrpcPort">TCP port of TEI's gRPC API (cleartext HTTP/2, on <paramref name="Host"/>); null serves no gRPC; 0 picks a free port.</param>
 /// <param name="Playground">Serve the browser playground at <c>GET /</c>.</param>
 public sealed record RerankHostOptions(string Host = "127.0.0.1", int Port = 8080, TimeSpan? ShutdownTimeout = null, LogLevel LogLevel = LogLevel.Warning,
-    int? GrpcPort = null, bool Playground = true);
+    int? GrpcPort = null, bool Playground = true)
+{
+    /// <summary>
+    /// Adds services of the host's own to the server's container before it is built: what <c>rerank serve</c> uses to
+    /// send the server's metrics (<see cref="RerankServerTelemetry.MeterName"/>) to an OpenTelemetry collector.
+    /// </summary>
+    public Action<IServiceCollection>? ConfigureServices { get; init; }
+}
 
 /// <summary>
 /// A Kestrel server with the rerank routes and nothing else: what <c>rerank serve</c> runs and what the tests start.
@@ -88,6 +95,7 @@ public static class RerankServerApplication
                 });
         });
         addServer(builder.Services);
+        hostOptions.ConfigureServices?.Invoke(builder.Services);
         builder.Services.AddSingleton(listeners);
         if (hostOptions.GrpcPort is not null) builder.Services.AddRerankGrpc();
 

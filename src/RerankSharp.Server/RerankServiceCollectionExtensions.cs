@@ -82,6 +82,7 @@ public static class RerankServiceCollectionExtensions
         options.Validate();
         services.AddSingleton(options);
         services.AddSingleton<ApiKeyCheck>();
+        services.AddMetrics();
         services.AddSingleton<RerankMetrics>();
         services.AddSingleton<InFlightRequests>();
         services.AddSingleton<RankingService>();

@@ -128,6 +128,72 @@ public class ServeCommandTests
         }
     }
 
+    [Fact]
+    public async Task An_otlp_endpoint_gets_the_instruments_that_metrics_shows()
+    {
+        // A collector stand-in on loopback: it keeps the bodies POSTed to /v1/metrics (OTLP over HTTP, protobuf).
+        var port = FreePort();
+        using var collector = new HttpListener();
+        collector.Prefixes.Add($"http://127.0.0.1:{port}/");
+        collector.Start();
+        var bodies = new System.Collections.Concurrent.ConcurrentQueue<(string Path, byte[] Body)>();
+        var receiving = Task.Run(async () =>
+        {
+            while (collector.IsListening)
+            {
+                HttpListenerContext context;
+                try { context = await collector.GetContextAsync(); }
+                catch (Exception) when (!collector.IsListening) { return; }
+                using var body = new MemoryStream();
+                await context.Request.InputStream.CopyToAsync(body);
+                bodies.Enqueue((context.Request.Url!.AbsolutePath, body.ToArray()));
+                context.Response.StatusCode = 200;
+                context.Response.Close();
+            }
+        });
+        var info = RerankProcess.StartInfo(new Dictionary<string, string>
+        {
+            ["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf",
+            ["OTEL_METRIC_EXPORT_INTERVAL"] = "300",
+        }, "serve", "--model", FixturePaths.Model("tiny-a"), "--port", "0", "--otlp-endpoint", $"http://127.0.0.1:{port}");
+        using var process = Process.Start(info)!;
+        try
+        {
+            var line = await process.StandardError.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.NotNull(line);
+            using var client = new HttpClient { BaseAddress = new Uri(line.Split(' ')[4]) };
+            var ok = await client.PostAsync("/v1/rerank", new StringContent("""{"query": "q", "documents": ["a", "b"]}""", Encoding.UTF8, "application/json"));
+            Assert.Equal(200, (int)ok.StatusCode);
+            Assert.Contains("# TYPE rerank_model_documents_total counter", await client.GetStringAsync("/metrics"));
+
+            // Protobuf keeps strings as UTF-8 bytes: the instrument names and the model label are in the export.
+            static bool Has(byte[] body, string text) => body.AsSpan().IndexOf(Encoding.UTF8.GetBytes(text)) >= 0;
+            var seen = false;
+            for (var i = 0; i < 200 && !seen; i++)
+            {
+                seen = bodies.Any(b => Has(b.Body, "rerank.model.documents") && Has(b.Body, "rerank.http.requests") && Has(b.Body, "tiny-a"));
+                if (!seen) await Task.Delay(50);
+            }
+            Assert.True(seen, $"no export named the server's instruments; {bodies.Count} bodies to {string.Join(", ", bodies.Select(b => b.Path).Distinct())}");
+            Assert.All(bodies, b => Assert.Equal("/v1/metrics", b.Path));
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+            collector.Stop();
+            await receiving;
+        }
+    }
+
+    private static int FreePort()
+    {
+        var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        var port = ((IPEndPoint)probe.LocalEndpoint).Port;
+        probe.Stop();
+        return port;
+    }
+
     private static async Task WaitForMetric(HttpClient client, string sample)
     {
         for (var i = 0; i < 400; i++)
@@ -155,5 +221,15 @@ public class ServeCommandTests
 
         Assert.Equal(4, result.ExitCode);
         Assert.Contains("is not an IP address", result.Stderr);
+    }
+
+    [Fact]
+    public void An_otlp_endpoint_that_is_not_a_url_fails_before_loading_with_an_example()
+    {
+        var result = RerankProcess.Run(null, "serve", "--model", FixturePaths.Model("tiny-a"), "--port", "0", "--otlp-endpoint", "collector:4317");
+
+        Assert.Equal(4, result.ExitCode);
+        Assert.Contains("--otlp-endpoint 'collector:4317' is not an http(s) URL", result.Stderr);
+        Assert.Contains("http://127.0.0.1:4317", result.Stderr);
     }
 }

@@ -37,12 +37,13 @@ internal static class ServeCommand
         var shutdown = new Option<int>("--shutdown-timeout") { Description = "Seconds a stopping server (SIGTERM) has to drain: in-flight requests finish, new ones get 503; keep it under Kubernetes' terminationGracePeriodSeconds. Env: RERANK_SHUTDOWN_TIMEOUT.", DefaultValueFactory = _ => CommonOptions.EnvInt("RERANK_SHUTDOWN_TIMEOUT") ?? 30 };
         var modelsFile = new Option<string?>("--models-file") { Description = "Serve the models listed in this JSON or YAML file (name, model, and per-model precision, max_length, instruction, long_documents…; docs/server.md), after any --model. Env: RERANK_MODELS_FILE.", DefaultValueFactory = _ => CommonOptions.Env("RERANK_MODELS_FILE") };
         var maxMemory = new Option<string?>("--max-memory") { Description = "Keep the models in memory within this size (e.g. 4GB), counted by their weight files: models load on first use and the least recently used are unloaded to make room. Default: no budget, every model loaded at start. Env: RERANK_MAX_MEMORY.", DefaultValueFactory = _ => CommonOptions.Env("RERANK_MAX_MEMORY") };
+        var otlpEndpoint = new Option<string?>("--otlp-endpoint") { Description = "Also send the server's metrics (the instruments /metrics shows) by OTLP to this OpenTelemetry collector, e.g. http://127.0.0.1:4317; OTEL_EXPORTER_OTLP_PROTOCOL (grpc, http/protobuf), OTEL_METRIC_EXPORT_INTERVAL and OTEL_SERVICE_NAME apply. Env: OTEL_EXPORTER_OTLP_ENDPOINT.", DefaultValueFactory = _ => CommonOptions.Env("OTEL_EXPORTER_OTLP_ENDPOINT") };
         var drainDelay = new Option<double>("--drain-delay") { Description = "Seconds a stopping server keeps listening at least, answering 503 (and /health 503), so a load balancer's readiness probe takes it out first; set it to the probe's period. Env: RERANK_DRAIN_DELAY.", DefaultValueFactory = _ => CommonOptions.Env("RERANK_DRAIN_DELAY") is { } v ? double.Parse(v, CultureInfo.InvariantCulture) : 0 };
 
         var command = new Command("serve", "Serve TEI (/rerank), Jina and Cohere (/v1/rerank, /v2/rerank) rerank APIs over HTTP, with /metrics and a browser playground at /; TEI's gRPC API with --grpc-port.")
         {
             host, port, modelName, maxBody, maxDocuments, maxConcurrent, maxQueuedTokens, autoTruncate, minScore, apiKeys, openHealth, openMetrics, grpcPort, noPlayground, shutdown, drainDelay,
-            modelsFile, maxMemory,
+            modelsFile, maxMemory, otlpEndpoint,
         };
         // The defaults for requests that do not set long_documents, chunk_stride, chunk_aggregation.
         LongDocumentOptions.AddTo(command);
@@ -74,8 +75,12 @@ internal static class ServeCommand
             serverOptions.LongDocuments = longDocuments.LongDocuments;
             serverOptions.ChunkStride = longDocuments.ChunkStride;
             serverOptions.ChunkAggregation = longDocuments.ChunkAggregation;
+            var collector = result.GetValue(otlpEndpoint) is { } endpoint ? OtlpMetrics.Endpoint(endpoint) : null;
             var hostOptions = new RerankHostOptions(result.GetValue(host)!, result.GetValue(port), TimeSpan.FromSeconds(result.GetValue(shutdown)),
-                result.GetValue(CommonOptions.Verbose) ? LogLevel.Information : LogLevel.Warning, result.GetValue(grpcPort), !result.GetValue(noPlayground));
+                result.GetValue(CommonOptions.Verbose) ? LogLevel.Information : LogLevel.Warning, result.GetValue(grpcPort), !result.GetValue(noPlayground))
+            {
+                ConfigureServices = collector is null ? null : services => OtlpMetrics.AddTo(services, collector),
+            };
 
             if (values.Count > 1 || file is not null || budget is not null || values[0].Contains('=', StringComparison.Ordinal) && !Directory.Exists(values[0]))
                 return await ServeManyAsync(result, values, file, budget, encoderOptions, serverOptions, hostOptions, result.GetValue(modelName), shutdown, ct);
