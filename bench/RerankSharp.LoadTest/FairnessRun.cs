@@ -10,15 +10,17 @@ namespace RerankSharp.LoadTest;
 /// <summary>
 /// <c>rerank-load fairness</c>: two models in one server, as <c>rerank serve --model long=… --model short=…</c> hosts
 /// them. Short requests (docs × tokens) to the short model, one at a time, first alone and then while 1 × long-tokens
-/// requests run back to back on the long model; their p50/p99 against alone. With the shared pool (the default) a
-/// batch of one model waits for at most the running batch of the other, so the added p99 is bounded by one long batch.
+/// requests run back to back on the long model; their p50/p99 against alone. With the shared pool (the default) two
+/// batches run on it at once, so a short batch starts beside the long one; with <c>--batches-at-once 1</c> it waits
+/// for the whole long batch; separate pools give each model threads of its own.
 /// </summary>
 internal static class FairnessRun
 {
     public static async Task<int> RunAsync(LoadOptions options)
     {
-        // As rerank serve with several models: one ONNX Runtime pool, batches taking turns; it must precede the first load.
-        if (options.Pools == "shared") SharedThreadPool.Enable(options.Threads);
+        // As rerank serve with several models: one ONNX Runtime pool, batches admitted in turn; it must precede the first load.
+        if (options.Pools == "shared") SharedThreadPool.Enable(options.Threads, options.BatchesAtOnce);
+        var pools = options.Pools == "shared" ? $"shared, {options.BatchesAtOnce} at once" : options.Pools;
         var encoderOptions = new CrossEncoderOptions { Threads = options.Threads, PrepackWeights = true };
         var models = new RerankModelRegistry()
             .Add("long", async ct => await CrossEncoder.LoadAsync(options.Model!, encoderOptions, ct), 0)
@@ -67,7 +69,7 @@ internal static class FairnessRun
             Console.WriteLine("| pools | short model | short request | requests | alone p50 ms | alone p99 ms | beside 1 × long p50 ms | beside p99 ms | p99 added ms | long request alone ms | long requests run meanwhile |");
             Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {options.Pools} | {Path.GetFileName(options.ShortModel!.TrimEnd('/'))} | {options.Docs} × {options.Tokens} | {count} | {Percentile(alone, 0.5):F0} | {Percentile(alone, 0.99):F0} | " +
+                $"| {pools} | {Path.GetFileName(options.ShortModel!.TrimEnd('/'))} | {options.Docs} × {options.Tokens} | {count} | {Percentile(alone, 0.5):F0} | {Percentile(alone, 0.99):F0} | " +
                 $"{Percentile(beside, 0.5):F0} | {Percentile(beside, 0.99):F0} | {Percentile(beside, 0.99) - Percentile(alone, 0.99):F0} | {longAlone.TotalMilliseconds:F0} | {longRuns} |"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"\n(long: 1 × {options.LongTokens} tokens on {Path.GetFileName(options.Model!.TrimEnd('/'))}, one batch; {SharedThreadPool.Threads} shared threads when shared)"));

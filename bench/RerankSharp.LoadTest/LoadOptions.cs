@@ -38,6 +38,7 @@ internal sealed record LoadOptions
     public int LongTokens { get; init; } = 8192;
     /// <summary>fairness: "shared" (one ONNX Runtime pool, batches taking turns, as rerank serve with several models) or "separate" (a pool per session).</summary>
     public string Pools { get; init; } = "shared";
+    public int BatchesAtOnce { get; init; } = 2;
 
     public static LoadOptions? Parse(string[] args)
     {
@@ -75,6 +76,7 @@ internal sealed record LoadOptions
                 "--short-model" => options with { ShortModel = value },
                 "--long-tokens" => options with { LongTokens = Int(value) },
                 "--pools" when value is "shared" or "separate" => options with { Pools = value },
+                "--batches-at-once" => options with { BatchesAtOnce = Int(value) },
                 _ => null,
             };
             if (options is null) return null;

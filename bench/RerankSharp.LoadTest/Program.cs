@@ -22,7 +22,7 @@ if (options is null)
         "       overload: [--pid SERVER_PID] [--burst N (default 10 × the queue's capacity)] [--rss-bound-mib M]\n" +
         "       soak:     [--pid SERVER_PID] [--minutes 20] [--rate R (default 80% of measured capacity)] [--disconnect 0.05]\n" +
         "       cancel:   [--tokens 8192] [--runs 3]   (see bench/reliability.sh)\n" +
-        "       fairness: --model LONG_DIR --short-model SHORT_DIR [--long-tokens 8192] [--docs 10] [--tokens 256] [--requests 40] [--pools shared|separate]");
+        "       fairness: --model LONG_DIR --short-model SHORT_DIR [--long-tokens 8192] [--docs 10] [--tokens 256] [--requests 40] [--pools shared|separate] [--batches-at-once 2]");
     return 2;
 }
 

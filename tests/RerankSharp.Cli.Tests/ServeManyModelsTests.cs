@@ -57,6 +57,35 @@ public class ServeManyModelsTests
     }
 
     [Fact]
+    public async Task On_the_shared_pool_batches_of_three_models_run_side_by_side_and_answer_as_each_alone()
+    {
+        // Two threads and two batches at once: concurrent runs of different sessions on ONNX Runtime's global pool.
+        await using var server = await Serve(["--threads", "2", .. Fixtures.SelectMany(f => new[] { "--model", $"{f.Name}={f.Path}" })]);
+        var alone = new Dictionary<string, double[]>();
+        foreach (var (name, _) in Fixtures) alone[name] = Scores((await server.PostAsync(name)).Body);
+
+        var concurrent = await Task.WhenAll(Enumerable.Range(0, 48).Select(async i =>
+        {
+            var name = Fixtures[i % Fixtures.Length].Name;
+            var (status, body) = await server.PostAsync(name);
+            return (name, status, body);
+        }));
+
+        foreach (var (name, status, body) in concurrent)
+        {
+            Assert.True(status == 200, $"{name}: {status} {body}");
+            var scores = Scores(body);
+            for (var d = 0; d < scores.Length; d++)
+                Assert.True(Math.Abs(scores[d] - alone[name][d]) <= 1e-5, $"{name} document {d}: {scores[d]} beside the others, {alone[name][d]} alone");
+        }
+        Assert.Contains("one pool of 2 threads, 2 batches at once", server.Banner);
+    }
+
+    // Scores by document index, from a Cohere-shaped reply.
+    private static double[] Scores(JsonNode? body) => body!["results"]!.AsArray()
+        .OrderBy(r => r!["index"]!.GetValue<int>()).Select(r => r!["relevance_score"]!.GetValue<double>()).ToArray();
+
+    [Fact]
     public void A_models_file_with_a_misspelt_key_fails_with_one_line_naming_it()
     {
         var file = Path.Combine(Directory.CreateTempSubdirectory("rerank-models-").FullName, "models.json");

@@ -119,7 +119,7 @@ internal static class ServeCommand
                 throw new RerankException(RerankErrorKind.InvalidInput, "--served-model-name names one model; with several, name each as --model NAME=PATH_OR_HUB_ID or \"name\" in the models file.");
             specs[0] = specs[0] with { Name = servedName };
         }
-        // Several sessions share the cores through one pool, their batches taking turns (SharedThreadPool); it must
+        // Several sessions share the cores through one pool, their batches admitted in turn (SharedThreadPool); it must
         // exist before the first session does.
         if (specs.Count > 1) SharedThreadPool.Enable(encoderOptions.Threads);
         var logger = CommonOptions.Logger(result);
@@ -141,7 +141,7 @@ internal static class ServeCommand
         await using var app = RerankServerApplication.Create(models, serverOptions, hostOptions);
         var names = string.Join(", ", models.Models.Where(m => m.State != ServedModelState.Failed).Select(m => m.Name));
         var memory = maxMemory is { } bytes ? $"within {bytes / (1024.0 * 1024):F0} MiB, loaded on first use" : "all loaded";
-        var threads = SharedThreadPool.Enabled ? $", one pool of {SharedThreadPool.Threads} threads" : "";
+        var threads = SharedThreadPool.Enabled ? $", one pool of {SharedThreadPool.Threads} threads, {SharedThreadPool.BatchesAtOnce} batches at once" : "";
         return await RunAsync(app, hostOptions, address => $"{names} on {address} ({memory}{threads}; default {models.Default.Name})", result.GetValue(shutdown), ct);
     }
 
