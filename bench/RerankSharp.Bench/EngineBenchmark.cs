@@ -117,7 +117,7 @@ internal static class EngineBenchmark
                             // against the same round's ORT peak, so a busy host does not trip it.
                             var ortPeak = Median(peaks);
                             if (gflops < 100 && gflops < 0.35 * ortPeak)
-                                throw new InvalidOperationException($"PyTorch's GEMM check gave {gflops:F0} GFLOP/s against ORT's {ortPeak:F0} in the same round: it is not on OpenBLAS. Install libopenblas0-pthread before comparing.");
+                                throw new InvalidOperationException($"PyTorch's GEMM check gave {gflops:F0} GFLOP/s against ORT's {ortPeak:F0} in the same round: it is not on OpenBLAS, or OpenBLAS took its generic kernels. Install libopenblas0-pthread, and on a CPU OpenBLAS does not recognise (OPENBLAS_VERBOSE=2 prints \"Core: Prescott\") set OPENBLAS_CORETYPE (SkylakeX with AVX-512, Haswell with AVX2) before comparing.");
                         }
                         var torchAfter = MeasurePeak(peak, peaks);
                         torch.AddRange(Seconds(torchLast));
