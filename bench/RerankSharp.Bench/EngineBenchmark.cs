@@ -196,7 +196,7 @@ internal static class EngineBenchmark
             foreach (var line in loads) report.AppendLine(line);
         }
         report.AppendLine();
-        report.AppendLine($"Weights: {folder.WeightFiles.Sum(f => new FileInfo(f).Length) / 1048576.0:F0} MiB fp32 on disk.");
+        report.AppendLine($"Weights: {folder.WeightFiles.Sum(f => (new FileInfo(f).ResolveLinkTarget(true) as FileInfo ?? new FileInfo(f)).Length) / 1048576.0:F0} MiB fp32 on disk.");
         Console.Write(report.ToString());
         if (a.Options.TryGetValue("out", out var outPath)) await File.WriteAllTextAsync(outPath, report.ToString());
         return 0;

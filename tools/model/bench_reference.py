@@ -11,7 +11,9 @@ tables), likewise `gte.py bench ARGS`. A DebertaV2ForSequenceClassification conf
 tools/model/deberta.py's float32 forward (transformers' eager DeBERTa-v2 ops: c2p / p2c through torch.gather over
 [B, N, T, 2S] products, the [B, 1, T, T] XSoftmax mask), likewise `deberta.py bench ARGS`. A Qwen3/Qwen2/Gemma
 ForCausalLM config (the decoder rerankers) runs tools/model/decoder.py's bench_forward in float32: the whole prompt per
-row, no key/value reuse, the last token through the full-vocabulary head.
+row, no key/value reuse, the last token through the full-vocabulary head. A BertForSequenceClassification config
+(ms-marco-MiniLM and the other BERT cross-encoders) runs tools/model/bert.py's forward in float32, token types 1 after
+the first [SEP] as the pair template sets them.
 
     MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=1000000000000 \\
     /usr/bin/python3 tools/model/bench_reference.py --model /work/models/full --ids ids.json \\
@@ -130,6 +132,14 @@ def main(argv=None) -> None:
         import deberta  # noqa: E402
         engine = "pytorch eager float32 (tools/model/deberta.py: transformers' eager DebertaV2ForSequenceClassification ops), torch.inference_mode"
         forward = deberta.forward
+    elif (cfg.get("architectures") or [""])[0] == "BertForSequenceClassification":
+        import bert  # noqa: E402
+        engine = "pytorch eager float32 (tools/model/bert.py: transformers' eager BertForSequenceClassification ops), torch.inference_mode"
+
+        def forward(w, cfg, ids, mask):
+            # The pair template's segments: 0 through the first [SEP], 1 after it (padding stays 0, masked anyway).
+            after_sep = (torch.cumsum((ids == bert.SEP).to(torch.int64), dim=1) - (ids == bert.SEP).to(torch.int64)) > 0
+            return bert.forward(w, cfg, ids, (after_sep & (mask > 0)).to(torch.int64), mask)
     elif (cfg.get("architectures") or [""])[0] in ("Qwen3ForCausalLM", "Qwen2ForCausalLM", "GemmaForCausalLM"):
         import decoder  # noqa: E402
         engine = "pytorch eager float32 (tools/model/decoder.py: transformers' eager Qwen2/Qwen3/Gemma decoder ops, the whole prompt per row), torch.inference_mode"
