@@ -49,6 +49,16 @@ public class InfoCommandTests
     }
 
     [Fact]
+    public void Gives_a_decoders_stated_head_size_and_its_key_value_heads()
+    {
+        // qwen3-a: hidden 48, 6 heads, head_dim 12 (not 48 / 6 = 8), 2 key/value heads.
+        var result = RerankProcess.Run(null, "info", "--model", FixturePaths.Model("qwen3-a"));
+
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Contains("6 heads of 12 (2 key/value heads)", result.Stdout);
+    }
+
+    [Fact]
     public void Says_a_jina_folder_runs_the_code_its_auto_map_names_up_to_1024_tokens()
     {
         var result = RerankProcess.Run(null, "info", "--model", FixturePaths.Model("jina-a"));

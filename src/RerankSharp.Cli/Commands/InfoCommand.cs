@@ -34,7 +34,10 @@ internal static class InfoCommand
             Row("runs as", runs);
             if (!runs.StartsWith("not supported", StringComparison.Ordinal))
                 foreach (var (name, value) in CrossEncoder.ArchitectureDetails(folder)) Row(name, value);
-            Row("layers × hidden", $"{c.NumHiddenLayers} × {c.HiddenSize}, {c.NumAttentionHeads} heads of {c.HeadSize}, intermediate {c.IntermediateSize}");
+            // A decoder states head_dim (Qwen3: 128 at every size, not hidden / heads) and may share key/value heads.
+            var headSize = c.HeadDim > 0 ? c.HeadDim : c.HeadSize;
+            var keyValueHeads = c.NumKeyValueHeads > 0 && c.NumKeyValueHeads != c.NumAttentionHeads ? $" ({c.NumKeyValueHeads} key/value heads)" : "";
+            Row("layers × hidden", $"{c.NumHiddenLayers} × {c.HiddenSize}, {c.NumAttentionHeads} heads of {headSize}{keyValueHeads}, intermediate {c.IntermediateSize}");
             Row("vocabulary", c.VocabSize.ToString("N0", CultureInfo.InvariantCulture));
             Row("max length", $"{summary.DefaultMaxLength:N0} tokens (max_position_embeddings {c.MaxPositionEmbeddings:N0})");
             Row("labels", c.NumLabels.ToString(CultureInfo.InvariantCulture));
