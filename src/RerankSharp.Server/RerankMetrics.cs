@@ -42,7 +42,7 @@ internal sealed class RerankMetrics : IDisposable
         _inFlight = inFlight;
         var meter = meters.Create(new MeterOptions(RerankServerTelemetry.MeterName) { Version = typeof(RerankMetrics).Assembly.GetName().Version?.ToString() });
         _exposition = new MeterExposition(meter);
-        Instrument Add(Instrument instrument, params string[] labels)
+        T Add<T>(T instrument, params string[] labels) where T : Instrument
         {
             _exposition.Add(instrument, labels);
             return instrument;
@@ -50,23 +50,23 @@ internal sealed class RerankMetrics : IDisposable
         static InstrumentAdvice<T> Buckets<T>(params T[] bounds) where T : struct => new() { HistogramBucketBoundaries = bounds };
         static double[] Doubling(double first, int count) => Enumerable.Range(0, count).Select(i => first * Math.Pow(2, i)).ToArray();
 
-        _requests = (Counter<long>)Add(meter.CreateCounter<long>("rerank.http.requests", "{request}", "HTTP requests by route and status."), "route", "status");
-        _requestSeconds = (Histogram<double>)Add(meter.CreateHistogram("rerank.http.request.duration", "s", "Time from the request's arrival to its answer, by route.",
+        _requests = Add(meter.CreateCounter<long>("rerank.http.requests", "{request}", "HTTP requests by route and status."), "route", "status");
+        _requestSeconds = Add(meter.CreateHistogram("rerank.http.request.duration", "s", "Time from the request's arrival to its answer, by route.",
             advice: Buckets(Doubling(0.001, 18))), "route");
-        _grpcCalls = (Counter<long>)Add(meter.CreateCounter<long>("rerank.grpc.requests", "{call}", "gRPC calls by method and status code."), "method", "code");
-        _grpcCallSeconds = (Histogram<double>)Add(meter.CreateHistogram("rerank.grpc.request.duration", "s", "Time from a gRPC call's arrival to its answer, by method.",
+        _grpcCalls = Add(meter.CreateCounter<long>("rerank.grpc.requests", "{call}", "gRPC calls by method and status code."), "method", "code");
+        _grpcCallSeconds = Add(meter.CreateHistogram("rerank.grpc.request.duration", "s", "Time from a gRPC call's arrival to its answer, by method.",
             advice: Buckets(Doubling(0.001, 18))), "method");
-        _requestDocuments = (Histogram<int>)Add(meter.CreateHistogram("rerank.request.documents", "{document}", "Documents per rerank request.",
+        _requestDocuments = Add(meter.CreateHistogram("rerank.request.documents", "{document}", "Documents per rerank request.",
             advice: Buckets(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)));
-        _truncatedDocuments = (Counter<long>)Add(meter.CreateCounter<long>("rerank.truncated_documents", "{document}", "Documents whose pair was cut to the max length."));
-        _batchRows = (Histogram<int>)Add(meter.CreateHistogram("rerank.batch.size", "{pair}", "Pairs per inference batch.",
+        _truncatedDocuments = Add(meter.CreateCounter<long>("rerank.truncated_documents", "{document}", "Documents whose pair was cut to the max length."));
+        _batchRows = Add(meter.CreateHistogram("rerank.batch.size", "{pair}", "Pairs per inference batch.",
             advice: Buckets(1, 2, 4, 8, 16, 32, 64, 128)));
-        _batchCallers = (Histogram<int>)Add(meter.CreateHistogram("rerank.batch.requests", "{request}",
+        _batchCallers = Add(meter.CreateHistogram("rerank.batch.requests", "{request}",
             "Distinct requests (callers) whose pairs shared an inference batch; above 1 means batching merged requests.", advice: Buckets(1, 2, 3, 4, 6, 8, 16, 32)));
-        _batchTokens = (Histogram<long>)Add(meter.CreateHistogram("rerank.batch.tokens", "{token}", "Tokens per inference batch, padding not counted.",
+        _batchTokens = Add(meter.CreateHistogram("rerank.batch.tokens", "{token}", "Tokens per inference batch, padding not counted.",
             advice: Buckets(Doubling(16, 12).Select(b => (long)b).ToArray())));
-        _batchSeconds = (Histogram<double>)Add(meter.CreateHistogram("rerank.batch.duration", "s", "Time of one inference batch.", advice: Buckets(Doubling(0.0005, 18))));
-        _batchesMerged = (Counter<long>)Add(meter.CreateCounter<long>("rerank.batches_merged", "{batch}", "Inference batches that held pairs of more than one request."));
+        _batchSeconds = Add(meter.CreateHistogram("rerank.batch.duration", "s", "Time of one inference batch.", advice: Buckets(Doubling(0.0005, 18))));
+        _batchesMerged = Add(meter.CreateCounter<long>("rerank.batches_merged", "{batch}", "Inference batches that held pairs of more than one request."));
         Add(meter.CreateObservableGauge("rerank.requests_in_flight", () => _inFlight.Count, "{request}",
             "Scoring requests (HTTP and gRPC) being handled now (429 / RESOURCE_EXHAUSTED beyond --max-concurrent-requests)."));
         Add(meter.CreateObservableGauge("rerank.queue_depth", () => Current().Sum(m => (long)m.Statistics.QueuedSequences), "{pair}", "Pairs waiting in the batching queue."));
@@ -77,8 +77,8 @@ internal sealed class RerankMetrics : IDisposable
         Add(meter.CreateObservableCounter("rerank.tokens", () => Current().Sum(m => m.Statistics.TokensRun + m.Retired.TokensRun), "{token}", "Tokens processed (padding not counted)."));
         Add(meter.CreateObservableCounter("rerank.padded_tokens", () => Current().Sum(m => m.Statistics.PaddedTokensRun + m.Retired.PaddedTokensRun), "{token}",
             "Tokens computed including padding (rows × padded length)."));
-        _modelRequests = (Counter<long>)Add(meter.CreateCounter<long>("rerank.model.requests", "{request}", "Scoring requests answered, by served model."), "model");
-        _modelDocuments = (Counter<long>)Add(meter.CreateCounter<long>("rerank.model.documents", "{document}", "Documents scored, by served model."), "model");
+        _modelRequests = Add(meter.CreateCounter<long>("rerank.model.requests", "{request}", "Scoring requests answered, by served model."), "model");
+        _modelDocuments = Add(meter.CreateCounter<long>("rerank.model.documents", "{document}", "Documents scored, by served model."), "model");
         Add(meter.CreateObservableCounter("rerank.model.batches", () => PerModel(m => m.Statistics.BatchesRun + m.Retired.BatchesRun), "{batch}", "Inference batches run, by served model."), "model");
         Add(meter.CreateObservableCounter("rerank.model.pairs", () => PerModel(m => m.Statistics.SequencesRun + m.Retired.SequencesRun), "{pair}",
             "Query-document pairs scored, by served model."), "model");
